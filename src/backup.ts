@@ -1,0 +1,189 @@
+/**
+ * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
+ * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
+ * leaves no backup file behind.
+ */
+import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Transform } from 'node:stream';
+import { countRows, readPlan, type BackupPlan } from './catalog.js';
+import type { BackupConfig } from './config.js';
+import {
+  checkConnectionTarget,
+  checkHostResolves,
+  libpqEnv,
+  parseDatabaseUrl,
+  probeServer,
+  type Resolver,
+  urlSecretForms,
+} from './connection.js';
+import { managedDataArgs, runPgDump, userSchemaArgs, type DumpJob } from './dump.js';
+import { formatBytes, type Logger } from './log.js';
+import { mergeBackup } from './merge.js';
+import { openSnapshot } from './snapshot.js';
+import { requirePgTools, type PgTools } from './tools.js';
+import { VerifyError, checkScan } from './verify.js';
+
+export interface BackupOptions {
+  /** Resolves host names (tests stand in for public DNS). */
+  resolve?: Resolver;
+  /** Finds the PostgreSQL client for a server major (the action may install one). */
+  findTools?: (major: number) => Promise<PgTools>;
+  /** Stream transforms that seal the file (gzip, encryption) and the suffix they add. */
+  seal?: { transforms: () => Transform[]; suffix: string };
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface PartSummary {
+  part: 1 | 2 | 3;
+  title: string;
+  bytes: number;
+  tables: number;
+  rows: number;
+}
+
+export interface BackupResult {
+  path: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  authUsers: number;
+  tables: number;
+  rows: number;
+  rowsByTable: Map<string, number>;
+  parts: PartSummary[];
+  serverVersion: string;
+  pgDump: PgTools;
+  snapshotId: string;
+  durationSeconds: number;
+  warnings: string[];
+}
+
+export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
+  const started = Date.now();
+  const now = options.now ?? (() => new Date());
+  const secrets = urlSecretForms(config.databaseUrl);
+  secrets.forEach((secret) => log.secret(secret));
+
+  const conn = parseDatabaseUrl(config.databaseUrl);
+  checkConnectionTarget(conn);
+  await checkHostResolves(conn, options.resolve);
+  log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
+  const server = await probeServer(conn);
+  log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
+
+  const wantedMajor = config.postgresVersion === 'auto' ? server.major : config.postgresVersion;
+  if (wantedMajor < server.major) {
+    throw new Error(
+      `postgres-version ${wantedMajor} is older than the server (PostgreSQL ${server.version}); pg_dump must be ` +
+        `at least the server's major version: use auto or ${server.major}`,
+    );
+  }
+  const tools = await (options.findTools ?? requirePgTools)(wantedMajor);
+  log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+
+  const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
+  await mkdir(config.outputDir, { recursive: true });
+  const suffix = `.sql${options.seal?.suffix ?? ''}`;
+  const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
+  const snapshot = await openSnapshot(conn);
+  try {
+    const plan = await readPlan(snapshot.client, config, server.major);
+    plan.warnings.forEach((warning) => log.warning(warning));
+    log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
+
+    const job = (outFile: string): DumpJob => ({
+      pgDump: tools.pgDump,
+      env: libpqEnv(conn),
+      snapshotId: snapshot.id,
+      outFile,
+      secrets,
+      signal: options.signal,
+    });
+    const part1File = path.join(work, 'part1.sql');
+    const part2File = path.join(work, 'part2.sql');
+    log.info('Step 1/2: Dumping auth and storage data...');
+    log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
+    const [expectedRows] = await Promise.all([
+      countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+      runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
+      runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
+    ]);
+    await snapshot.release();
+
+    const generatedAt = now();
+    const merged = await mergeBackup({
+      meta: {
+        generatedAt,
+        serverVersion: server.version,
+        pgDumpVersion: tools.version,
+        snapshotId: snapshot.id,
+        userSchemas: plan.userSchemas,
+      },
+      plan,
+      part1File,
+      part2File,
+      expectedRows,
+      outFile: partial,
+      seal: options.seal?.transforms(),
+    });
+    log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
+    log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
+    log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
+
+    const outcome = checkScan(merged.scan, expectedRows);
+    outcome.warnings.forEach((warning) => log.warning(warning));
+    if (outcome.problems.length > 0) throw new VerifyError(outcome.problems);
+    log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
+
+    const file = backupFileName(generatedAt, merged.sha256, suffix);
+    const finalPath = path.join(config.outputDir, file);
+    await rename(partial, finalPath);
+    await chmod(finalPath, 0o600);
+    log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
+    log.info(`💾 Backup written to ${finalPath}`);
+
+    return {
+      path: finalPath,
+      file,
+      bytes: merged.fileBytes,
+      sha256: merged.sha256,
+      authUsers: outcome.authUsers,
+      tables: outcome.tables,
+      rows: outcome.rows,
+      rowsByTable: expectedRows,
+      parts: summariseParts(plan, expectedRows, merged.partBytes),
+      serverVersion: server.version,
+      pgDump: tools,
+      snapshotId: snapshot.id,
+      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+      warnings: [...plan.warnings, ...outcome.warnings],
+    };
+  } finally {
+    await snapshot.release();
+    await rm(partial, { force: true });
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
+export function backupFileName(at: Date, sha256: string, suffix: string): string {
+  return `full_${at.toISOString().replace(/[:.]/g, '-')}_${sha256.slice(0, 8)}${suffix}`;
+}
+
+function summariseParts(
+  plan: BackupPlan,
+  rows: Map<string, number>,
+  bytes: { part1: number; part2: number; part3: number },
+): PartSummary[] {
+  const sum = (tables: { qualified: string }[]): number =>
+    tables.reduce((total, table) => total + (rows.get(table.qualified) ?? 0), 0);
+  const { triggers, policies } = plan.userObjectsOnManaged;
+  return [
+    { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
+    { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
+    { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
+  ];
+}

@@ -1,0 +1,208 @@
+/**
+ * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
+ * Every error names the input and lists what it accepts.
+ */
+
+export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
+export const COMPRESSIONS = ['none', 'gzip'] as const;
+export const VERIFY_MODES = ['basic', 'restore'] as const;
+
+export type Compression = (typeof COMPRESSIONS)[number];
+export type VerifyMode = (typeof VERIFY_MODES)[number];
+
+export interface Destinations {
+  artifact: boolean;
+  branch: boolean;
+}
+
+export type Encryption =
+  | { kind: 'none' }
+  | { kind: 'recipients'; recipients: string[] }
+  | { kind: 'passphrase'; passphrase: string };
+
+export interface BackupConfig {
+  databaseUrl: string;
+  destinations: Destinations;
+  outputDir: string;
+  /** `auto` = every schema that is not Supabase-managed. */
+  schemas: 'auto' | string[];
+  /** `schema.table` names whose rows are left out (their definition is kept). */
+  excludeTables: string[];
+  includeAuditLog: boolean;
+  postgresVersion: 'auto' | number;
+  compression: Compression;
+  encryption: Encryption;
+  allowUnencryptedPublic: boolean;
+  artifactName: string | undefined;
+  retentionDays: number | undefined;
+  branch: string;
+  keep: number;
+  githubToken: string | undefined;
+  verify: VerifyMode;
+  verifyDatabaseUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads one input by its action.yml name; returns '' when unset. */
+export type InputReader = (name: string) => string;
+
+export function parseConfig(read: InputReader): BackupConfig {
+  const get = (name: string): string => read(name).trim();
+
+  const databaseUrl = get('database-url');
+  if (!databaseUrl) {
+    throw new ConfigError(
+      "input 'database-url' is required: store your Supabase session pooler URL as a secret " +
+        '(Project Settings > Database > Connection string > Session pooler) and pass it as ' +
+        'database-url: ${{ secrets.SUPABASE_DB_URL }}',
+    );
+  }
+
+  const recipients = splitList(read('encryption-recipients'));
+  const passphrase = read('encryption-passphrase');
+  if (recipients.length > 0 && passphrase) {
+    throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
+  }
+  for (const recipient of recipients) {
+    if (!/^age1[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
+      throw new ConfigError(
+        `'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
+          "use keys that start with 'age1' (made with: age-keygen -o key.txt)",
+      );
+    }
+  }
+  const encryption: Encryption =
+    recipients.length > 0
+      ? { kind: 'recipients', recipients }
+      : passphrase
+        ? { kind: 'passphrase', passphrase }
+        : { kind: 'none' };
+
+  const verify = oneOf('verify', get('verify') || 'basic', VERIFY_MODES);
+  const verifyDatabaseUrl = get('verify-database-url') || undefined;
+  if (verify === 'restore' && !verifyDatabaseUrl) {
+    throw new ConfigError(
+      "'verify: restore' needs 'verify-database-url': an empty scratch database (for example a " +
+        'postgres service container) that the backup is restored into',
+    );
+  }
+
+  return {
+    databaseUrl,
+    destinations: parseDestinations(get('destination') || 'artifact'),
+    outputDir: get('output-dir') || 'backups',
+    schemas: parseSchemas(get('schemas') || 'auto'),
+    excludeTables: splitList(read('exclude-tables')).map(checkTableName),
+    includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
+    postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
+    compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
+    encryption,
+    allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+    artifactName: parseArtifactName(get('artifact-name')),
+    retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
+    branch: parseBranch(get('branch') || 'backups'),
+    keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
+    githubToken: get('github-token') || undefined,
+    verify,
+    verifyDatabaseUrl,
+  };
+}
+
+/** Splits a newline- or comma-separated list, dropping blanks. */
+export function splitList(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function oneOf<T extends string>(input: string, value: string, accepted: readonly T[]): T {
+  const normalised = value.toLowerCase();
+  const match = accepted.find((candidate) => candidate === normalised);
+  if (match === undefined) {
+    throw new ConfigError(`unknown ${input} '${value}'; use ${listWords(accepted)}`);
+  }
+  return match;
+}
+
+function listWords(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+function parseDestinations(value: string): Destinations {
+  const parts = value
+    .toLowerCase()
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const known = new Set(['artifact', 'branch', 'none']);
+  const unknown = parts.find((part) => !known.has(part));
+  if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
+    throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
+  }
+  return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
+}
+
+function parseSchemas(value: string): 'auto' | string[] {
+  if (value.toLowerCase() === 'auto') return 'auto';
+  const schemas = splitList(value);
+  for (const schema of schemas) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
+      throw new ConfigError(`'schemas' holds '${schema}', which is not a schema name; use auto or a list like public,private`);
+    }
+  }
+  if (schemas.length === 0) throw new ConfigError("'schemas' is empty; use auto or a list like public,private");
+  return schemas;
+}
+
+function checkTableName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_*][A-Za-z0-9_$*]*$/.test(name)) {
+    throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
+  }
+  return name;
+}
+
+function parseBoolean(input: string, value: string, fallback: boolean): boolean {
+  if (value === '') return fallback;
+  const normalised = value.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(normalised)) return true;
+  if (['false', 'no', 'off', '0'].includes(normalised)) return false;
+  throw new ConfigError(`unknown ${input} '${value}'; use true or false`);
+}
+
+function parsePostgresVersion(value: string): 'auto' | number {
+  if (value.toLowerCase() === 'auto') return 'auto';
+  const major = Number(value);
+  if (!Number.isInteger(major) || major < 13 || major > 99) {
+    throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
+  }
+  return major;
+}
+
+function parseOptionalInt(input: string, value: string, min: number, max: number): number | undefined {
+  if (value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
+  }
+  return number;
+}
+
+function parseArtifactName(value: string): string | undefined {
+  if (value === '') return undefined;
+  const bad = value.match(/[:/\\"<>|*?\r\n]/);
+  if (bad) {
+    throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
+  }
+  return value;
+}
+
+function parseBranch(value: string): string {
+  if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
+    throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+  }
+  return value;
+}

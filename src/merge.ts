@@ -1,0 +1,207 @@
+/**
+ * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
+ * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
+ * for a `postgres` restore and counts rows for verification), then through the seal transforms
+ * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BackupPlan } from './catalog.js';
+import { rewriteDumpLine } from './rewrite.js';
+import { MARKER, SqlScanner, type ScanReport } from './sqlscan.js';
+
+export interface FileMeta {
+  generatedAt: Date;
+  serverVersion: string;
+  pgDumpVersion: string;
+  snapshotId: string;
+  userSchemas: string[];
+}
+
+export interface MergeInput {
+  meta: FileMeta;
+  plan: BackupPlan;
+  part1File: string;
+  part2File: string;
+  /** Row counts read in the snapshot: written as the closing manifest. */
+  expectedRows: Map<string, number>;
+  outFile: string;
+  /** Stream transforms applied after the scan (gzip, encryption), in order. */
+  seal?: Transform[];
+}
+
+export interface MergeResult {
+  scan: ScanReport;
+  /** Bytes of SQL each part contributed (before sealing). */
+  partBytes: { part1: number; part2: number; part3: number };
+  sqlBytes: number;
+  /** Size and sha256 of the stored file (after sealing). */
+  fileBytes: number;
+  sha256: string;
+}
+
+const RULE = '-- =====================================================';
+
+export function fileHeader(meta: FileMeta): string {
+  const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
+  return [
+    RULE,
+    MARKER.banner,
+    `-- Generated: ${meta.generatedAt.toISOString()}`,
+    `-- Includes: auth (data), storage (data), ${schemas} (schema + data)`,
+    `-- Source: PostgreSQL ${meta.serverVersion} · pg_dump ${meta.pgDumpVersion} · snapshot ${meta.snapshotId}`,
+    '-- Restore into a fresh Supabase project, as postgres, in one transaction:',
+    '--   psql "$DATABASE_URL" -f <this file>',
+    RULE,
+    '\\set ON_ERROR_STOP on',
+    'BEGIN;',
+    '',
+  ].join('\n');
+}
+
+function partBanner(marker: string, echo: string): string {
+  return ['', RULE, marker, RULE, `\\echo ${echo}`, ''].join('\n');
+}
+
+export function part1Open(): string {
+  return [
+    partBanner(MARKER.part1, 'PART 1: auth and storage data'),
+    '-- Data only, as INSERTs with column lists. Replica mode keeps service and user triggers',
+    '-- (and foreign-key checks) from firing on restored rows.',
+    'SET session_replication_role = replica;',
+    '',
+  ].join('\n');
+}
+
+export function part1Close(): string {
+  return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
+}
+
+const quoteIdent = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+export function part2Open(plan: BackupPlan): string {
+  const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
+  lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
+  for (const schema of plan.userSchemas) lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
+  for (const ext of plan.extensions) {
+    lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);
+  }
+  if (plan.userSchemas.length > 0) {
+    const schemas = `ARRAY[${plan.userSchemas.map(quoteLiteral).join(', ')}]`;
+    lines.push(
+      "-- A Supabase project grants every new table, sequence and function in 'public' to anon,",
+      '-- authenticated and service_role by default privileges. Drop those defaults for the restored',
+      "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as",
+      '-- they were in the source (a privilege revoked there stays revoked).',
+      'DO $neutralise$',
+      'DECLARE d record;',
+      'BEGIN',
+      '  FOR d IN',
+      '    SELECT n.nspname AS schema,',
+      "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'",
+      "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,",
+      "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee",
+      '      FROM pg_catalog.pg_default_acl a',
+      '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace',
+      '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl',
+      '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee',
+      '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)',
+      `       AND n.nspname = ANY (${schemas})`,
+      '  LOOP',
+      "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',",
+      '                              d.schema, d.kind, d.grantee);',
+      '  END LOOP;',
+      'END',
+      '$neutralise$;',
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+export function part2Close(plan: BackupPlan): string {
+  if (plan.publication.length === 0) return '';
+  return ['', '-- Realtime: tables published to supabase_realtime in the source.', ...plan.publication, ''].join('\n');
+}
+
+export function part3(plan: BackupPlan): string {
+  const { triggers, policies } = plan.userObjectsOnManaged;
+  return [
+    partBanner(MARKER.part3, 'PART 3: user objects on auth and storage tables'),
+    "SELECT pg_catalog.set_config('search_path', '', false);",
+    `-- ${triggers.length} trigger(s) and ${policies.length} policy(ies) on Supabase-managed tables,`,
+    '-- created after all data so they do not fire during the restore.',
+    ...triggers,
+    ...policies,
+    '',
+  ].join('\n');
+}
+
+export function fileFooter(expectedRows: Map<string, number>): string {
+  const total = [...expectedRows.values()].reduce((sum, n) => sum + n, 0);
+  return [
+    '',
+    'COMMIT;',
+    '',
+    RULE,
+    MARKER.end,
+    ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
+    `-- total ${expectedRows.size} tables, ${total} rows`,
+    RULE,
+    '',
+  ].join('\n');
+}
+
+/** Counts and hashes what passes through. */
+class Digest extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}
+
+export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
+  const scanner = new SqlScanner(rewriteDumpLine);
+  const partBytes = { part1: 0, part2: 0, part3: 0 };
+  let sqlBytes = 0;
+
+  async function* sql(): AsyncGenerator<Buffer> {
+    const emit = (text: string): Buffer => scanner.push(Buffer.from(text, 'utf8'));
+    const count = (part: keyof typeof partBytes, buf: Buffer): Buffer => {
+      partBytes[part] += buf.length;
+      sqlBytes += buf.length;
+      return buf;
+    };
+    yield count('part1', emit(fileHeader(input.meta)));
+    yield count('part1', emit(part1Open()));
+    for await (const chunk of createReadStream(input.part1File, { highWaterMark: 1 << 20 })) {
+      yield count('part1', scanner.push(chunk as Buffer));
+    }
+    yield count('part1', emit(part1Close()));
+    yield count('part2', emit(part2Open(input.plan)));
+    for await (const chunk of createReadStream(input.part2File, { highWaterMark: 1 << 20 })) {
+      yield count('part2', scanner.push(chunk as Buffer));
+    }
+    yield count('part2', emit(part2Close(input.plan)));
+    yield count('part3', emit(part3(input.plan)));
+    yield count('part3', emit(fileFooter(input.expectedRows)));
+    yield count('part3', scanner.finish());
+  }
+
+  const digest = new Digest();
+  const stages: NodeJS.ReadWriteStream[] = [...(input.seal ?? []), digest];
+  await pipeline([Readable.from(sql(), { objectMode: false }), ...stages, createWriteStream(input.outFile, { mode: 0o600 })]);
+  return {
+    scan: scanner.report,
+    partBytes,
+    sqlBytes,
+    fileBytes: digest.bytes,
+    sha256: digest.hash.digest('hex'),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The few statement lines of pg_dump's output that a restore as `postgres` into a Supabase project (or
+ * with an older psql) cannot run. Applied by the merge to statement lines only, never to data or to
+ * function bodies (SqlScanner decides what is a statement line).
+ */
+import { isReservedRole } from './supabase.js';
+
+const ROLE = String.raw`("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const OWNER_TO = new RegExp(String.raw`^ALTER .+ OWNER TO ${ROLE};\s*$`);
+const DEFAULT_PRIVILEGES_FOR_ROLE = new RegExp(String.raw`^ALTER DEFAULT PRIVILEGES FOR ROLE ${ROLE} `);
+
+function unquote(role: string): string {
+  return role.startsWith('"') ? role.slice(1, -1).replace(/""/g, '"') : role;
+}
+
+function commentOut(line: string, why: string): string {
+  return `-- [${why}] ${line}`;
+}
+
+/**
+ * - `\restrict` / `\unrestrict` (pg_dump 17.6+/16.10+/15.14+): commented out, so any psql reads the file;
+ * - `SET transaction_timeout` (pg_dump 17): PostgreSQL 15/16 reject it;
+ * - `DROP SCHEMA` (from --clean): would drop `public` itself; `CREATE SCHEMA` made idempotent;
+ * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not.
+ */
+export function rewriteDumpLine(line: string): string {
+  switch (line.charCodeAt(0)) {
+    case 0x5c /* \ */:
+      if (/^\\(un)?restrict\b/.test(line)) return commentOut(line, 'psql 17.6+ only');
+      return line;
+    case 0x53 /* S */:
+      if (/^SET transaction_timeout\b/.test(line)) return commentOut(line, 'PostgreSQL 17+ only');
+      if (/^SET SESSION AUTHORIZATION\b/.test(line)) return commentOut(line, 'needs a superuser');
+      return line;
+    case 0x52 /* R */:
+      if (/^RESET SESSION AUTHORIZATION;/.test(line)) return commentOut(line, 'needs a superuser');
+      return line;
+    case 0x44 /* D */:
+      if (/^DROP SCHEMA IF EXISTS /.test(line)) return commentOut(line, 'schemas are kept');
+      return line;
+    case 0x43 /* C */:
+      if (line.startsWith('CREATE SCHEMA ') && !line.startsWith('CREATE SCHEMA IF NOT EXISTS ')) {
+        return line.replace('CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ');
+      }
+      return line;
+    case 0x41 /* A */: {
+      const owner = OWNER_TO.exec(line);
+      if (owner && isReservedRole(unquote(owner[1]!))) return commentOut(line, 'reserved role');
+      const defaults = DEFAULT_PRIVILEGES_FOR_ROLE.exec(line);
+      if (defaults && isReservedRole(unquote(defaults[1]!))) return commentOut(line, 'reserved role');
+      return line;
+    }
+    default:
+      return line;
+  }
+}
