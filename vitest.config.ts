@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/helpers/count-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Integration tests start their own PostgreSQL clusters; two cores, so keep files in one fork each.
