@@ -17339,6 +17339,7 @@ function commentOut(line, why) {
  * - `\restrict` / `\unrestrict` (pg_dump 17.6+/16.10+/15.14+): commented out, so any psql reads the file;
  * - `SET transaction_timeout` (pg_dump 17): PostgreSQL 15/16 reject it;
  * - `DROP SCHEMA` (from --clean): would drop `public` itself; `CREATE SCHEMA` made idempotent;
+ * - `DROP TABLE IF EXISTS` gets CASCADE;
  * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not.
  */
 function rewriteDumpLine(line) {
@@ -17360,6 +17361,9 @@ function rewriteDumpLine(line) {
         case 0x44 /* D */:
             if (/^DROP SCHEMA IF EXISTS /.test(line))
                 return commentOut(line, 'schemas are kept');
+            // CASCADE also drops what hangs off a table outside the dump (a view in another schema).
+            if (/^DROP TABLE IF EXISTS .*[^E];\s*$/.test(line))
+                return line.replace(/;(\s*)$/, ' CASCADE;$1');
             return line;
         case 0x43 /* C */:
             if (line.startsWith('CREATE SCHEMA ') && !line.startsWith('CREATE SCHEMA IF NOT EXISTS ')) {
