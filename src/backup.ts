@@ -22,14 +22,17 @@ import { managedDataArgs, runPgDump, userSchemaArgs, type DumpJob } from './dump
 import { formatBytes, type Logger } from './log.js';
 import { mergeBackup } from './merge.js';
 import { openSnapshot } from './snapshot.js';
-import { requirePgTools, type PgTools } from './tools.js';
+import { requiredMajor, resolvePgTools } from './install.js';
+import type { PgTools } from './tools.js';
 import { VerifyError, checkScan } from './verify.js';
 
 export interface BackupOptions {
   /** Resolves host names (tests stand in for public DNS). */
   resolve?: Resolver;
-  /** Finds the PostgreSQL client for a server major (the action may install one). */
+  /** Finds the PostgreSQL client for a server major instead of the default lookup-or-install. */
   findTools?: (major: number) => Promise<PgTools>;
+  /** Install a PostgreSQL client when none fits (default true). */
+  installClient?: boolean;
   /** Stream transforms that seal the file (gzip, encryption) and the suffix they add. */
   seal?: { transforms: () => Transform[]; suffix: string };
   signal?: AbortSignal;
@@ -74,15 +77,16 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   const server = await probeServer(conn);
   log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
 
-  const wantedMajor = config.postgresVersion === 'auto' ? server.major : config.postgresVersion;
-  if (wantedMajor < server.major) {
-    throw new Error(
-      `postgres-version ${wantedMajor} is older than the server (PostgreSQL ${server.version}); pg_dump must be ` +
-        `at least the server's major version: use auto or ${server.major}`,
-    );
-  }
-  const tools = await (options.findTools ?? requirePgTools)(wantedMajor);
-  log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+  const tools = options.findTools
+    ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
+    : await resolvePgTools({
+        serverMajor: server.major,
+        requested: config.postgresVersion,
+        log,
+        install: options.installClient ?? true,
+        signal: options.signal,
+      });
+  if (options.findTools) log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
 
   const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
   await mkdir(config.outputDir, { recursive: true });

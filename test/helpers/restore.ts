@@ -1,0 +1,23 @@
+/** Restores a backup file the way the README tells users to: `psql "$URL" -f FILE`. */
+import { execa } from 'execa';
+import { libpqEnv, parseDatabaseUrl } from '../../src/connection.js';
+
+export const PSQL = `${process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'}/psql`;
+
+export interface PsqlRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `psql -f file` against `url` (password through PGPASSWORD, never argv); `input` feeds stdin instead. */
+export async function psqlFile(url: string, file: string | null, input?: string): Promise<PsqlRun> {
+  const args = ['-X', '--no-psqlrc', ...(file ? ['-f', file] : [])];
+  const result = await execa(PSQL, args, {
+    env: libpqEnv(parseDatabaseUrl(url)),
+    extendEnv: false,
+    reject: false,
+    input,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
