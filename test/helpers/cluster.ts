@@ -5,7 +5,7 @@
  * initdb refuses to run as root, so when the tests run as root every server program runs as the
  * `postgres` OS user and the temp dir is handed to that user.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -99,18 +99,28 @@ function envWithoutLibpqVariables(): NodeJS.ProcessEnv {
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 export const quoteLiteral = (value: string): string => pg.Client.prototype.escapeLiteral(value);
 
+interface RunningCluster {
+  dataDir: string;
+  baseDir: string;
+  binDir: string;
+  watchdogPid?: number;
+}
+
 /** Every still-running cluster, stopped synchronously if the process exits without stop(). */
-const running = new Set<{ dataDir: string; baseDir: string; binDir: string }>();
+const running = new Set<RunningCluster>();
 let exitHookInstalled = false;
 
-function stopSync(entry: { dataDir: string; baseDir: string; binDir: string }): void {
+const pgCtlStopArgs = (entry: RunningCluster): string[] => ['-D', entry.dataDir, '-m', 'immediate', '-w', 'stop'];
+
+function stopSync(entry: RunningCluster): void {
   try {
-    const [cmd, args] = serverCommand(entry.binDir, 'pg_ctl', ['-D', entry.dataDir, '-m', 'immediate', '-w', 'stop']);
+    const [cmd, args] = serverCommand(entry.binDir, 'pg_ctl', pgCtlStopArgs(entry));
     execFileSync(cmd, args, { stdio: 'ignore', cwd: entry.baseDir });
   } catch {
     // already stopped
   }
   rmSync(entry.baseDir, { recursive: true, force: true });
+  killWatchdog(entry);
 }
 
 function installExitHook(): void {
@@ -119,6 +129,32 @@ function installExitHook(): void {
   process.once('exit', () => {
     for (const entry of running) stopSync(entry);
   });
+}
+
+/**
+ * A detached shell that stops the cluster and deletes its directory once this process is gone,
+ * even when it dies without running exit hooks (a test runner killing its worker, SIGKILL).
+ */
+function startWatchdog(entry: RunningCluster): void {
+  const [cmd, args] = serverCommand(entry.binDir, 'pg_ctl', pgCtlStopArgs(entry));
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; dir="$2"; shift 2; "$@" >/dev/null 2>&1; rm -rf "$dir"';
+  const watchdog = spawn('sh', ['-c', script, 'pg-test-watchdog', String(process.pid), entry.baseDir, cmd, ...args], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: entry.baseDir,
+  });
+  watchdog.unref();
+  entry.watchdogPid = watchdog.pid;
+}
+
+function killWatchdog(entry: RunningCluster): void {
+  if (entry.watchdogPid === undefined) return;
+  try {
+    process.kill(entry.watchdogPid);
+  } catch {
+    // already gone
+  }
+  entry.watchdogPid = undefined;
 }
 
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
@@ -135,7 +171,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     chownSync(baseDir, uid, gid);
     chownSync(pwFile, uid, gid);
   }
-  const entry = { dataDir, baseDir, binDir };
+  const entry: RunningCluster = { dataDir, baseDir, binDir };
 
   const runServerProgram = async (program: string, args: string[]): Promise<void> => {
     const [cmd, argv] = serverCommand(binDir, program, args);
@@ -174,6 +210,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     );
     running.add(entry);
     installExitHook();
+    startWatchdog(entry);
     await runServerProgram('pg_ctl', ['-D', dataDir, '-l', join(baseDir, 'server.log'), '-w', '-t', '60', 'start']);
     return makeCluster({ port, socketDir, superuser, superuserPassword, binDir, entry });
   } catch (error) {
@@ -189,7 +226,7 @@ function makeCluster(init: {
   superuser: string;
   superuserPassword: string;
   binDir: string;
-  entry: { dataDir: string; baseDir: string; binDir: string };
+  entry: RunningCluster;
 }): Cluster {
   const { port, socketDir, superuser, binDir, entry } = init;
   const passwords = new Map<string, string>([[superuser, init.superuserPassword]]);
@@ -249,9 +286,10 @@ function makeCluster(init: {
     },
     async stop() {
       if (!running.delete(entry)) return;
-      const [cmd, args] = serverCommand(binDir, 'pg_ctl', ['-D', entry.dataDir, '-m', 'immediate', '-w', 'stop']);
+      const [cmd, args] = serverCommand(binDir, 'pg_ctl', pgCtlStopArgs(entry));
       await execFileAsync(cmd, args, { cwd: entry.baseDir }).catch(() => undefined);
       rmSync(entry.baseDir, { recursive: true, force: true });
+      killWatchdog(entry);
     },
   };
 }
