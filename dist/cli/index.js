@@ -7367,13 +7367,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
 /***/ 6928:
 /***/ ((module) => {
 
@@ -7452,36 +7445,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
 /******/ 
-/******/ /* webpack/runtime/create fake namespace object */
-/******/ (() => {
-/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
-/******/ 	var leafPrototypes;
-/******/ 	// create a fake namespace object
-/******/ 	// mode & 1: value is a module id, require it
-/******/ 	// mode & 2: merge all properties of value into the ns
-/******/ 	// mode & 4: return value when already ns object
-/******/ 	// mode & 16: return value when it's Promise-like
-/******/ 	// mode & 8|1: behave like require
-/******/ 	__nccwpck_require__.t = function(value, mode) {
-/******/ 		if(mode & 1) value = this(value);
-/******/ 		if(mode & 8) return value;
-/******/ 		if(typeof value === 'object' && value) {
-/******/ 			if((mode & 4) && value.__esModule) return value;
-/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
-/******/ 		}
-/******/ 		var ns = Object.create(null);
-/******/ 		__nccwpck_require__.r(ns);
-/******/ 		var def = {};
-/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
-/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
-/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
-/******/ 		}
-/******/ 		def['default'] = () => (value);
-/******/ 		__nccwpck_require__.d(ns, def);
-/******/ 		return ns;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -7499,17 +7462,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/make namespace object */
-/******/ (() => {
-/******/ 	// define __esModule on exports
-/******/ 	__nccwpck_require__.r = (exports) => {
-/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
-/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
-/******/ 		}
-/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
-/******/ 	};
-/******/ })();
-/******/ 
 /************************************************************************/
 var __webpack_exports__ = {};
 
@@ -7522,8 +7474,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
@@ -17924,13 +17876,16 @@ async function candidateBinDirs(env = process.env) {
     const dirs = [];
     if (env.PG_BIN)
         dirs.push(env.PG_BIN);
-    for (const root of ['/usr/lib/postgresql', '/usr/pgsql']) {
-        const majors = await (0,promises_.readdir)(root).catch(() => []);
-        for (const major of majors.sort((a, b) => Number(b) - Number(a)))
-            dirs.push(external_node_path_namespaceObject.join(root, major, 'bin'));
-    }
+    // Debian/Ubuntu: /usr/lib/postgresql/<N>/bin; RHEL-family PGDG RPMs: /usr/pgsql-<N>/bin.
+    const byMajor = (names) => names.sort((a, b) => Number(b.replace(/\D/g, '')) - Number(a.replace(/\D/g, '')));
+    const debian = await (0,promises_namespaceObject.readdir)('/usr/lib/postgresql').catch(() => []);
+    for (const major of byMajor(debian.filter((name) => /^\d+$/.test(name))))
+        dirs.push(external_node_path_namespaceObject.join('/usr/lib/postgresql', major, 'bin'));
+    const rpm = await (0,promises_namespaceObject.readdir)('/usr').catch(() => []);
+    for (const name of byMajor(rpm.filter((name) => /^pgsql-\d+$/.test(name))))
+        dirs.push(external_node_path_namespaceObject.join('/usr', name, 'bin'));
     for (const brew of ['/opt/homebrew/opt', '/usr/local/opt']) {
-        const formulas = await (0,promises_.readdir)(brew).catch(() => []);
+        const formulas = await (0,promises_namespaceObject.readdir)(brew).catch(() => []);
         for (const formula of formulas.filter((f) => /^postgresql@\d+$|^libpq$/.test(f)).sort().reverse()) {
             dirs.push(external_node_path_namespaceObject.join(brew, formula, 'bin'));
         }
@@ -17944,7 +17899,7 @@ async function candidateBinDirs(env = process.env) {
 /** Reads `pg_dump --version`; null when the file is missing or is not a pg_dump. */
 async function readClientVersion(pgDump) {
     try {
-        await (0,promises_.access)(pgDump, external_node_fs_namespaceObject.constants.X_OK);
+        await (0,promises_namespaceObject.access)(pgDump, external_node_fs_namespaceObject.constants.X_OK);
         const { stdout } = await execa(pgDump, ['--version'], { timeout: 10_000 });
         const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
         if (!match)
@@ -17957,30 +17912,31 @@ async function readClientVersion(pgDump) {
 }
 /** Is this the Debian/Ubuntu pg_wrapper (a Perl script) rather than a real pg_dump binary? */
 async function isWrapper(file) {
-    const { readFile } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 19));
-    const head = await readFile(file).then((b) => b.subarray(0, 64).toString('latin1')).catch(() => '');
+    const head = await (0,promises_namespaceObject.readFile)(file).then((b) => b.subarray(0, 64).toString('latin1')).catch(() => '');
     return head.startsWith('#!') && /perl/.test(head);
 }
 /**
  * The best installed client for a server of `requiredMajor`: the same major when there is one (its
- * output matches the server best), else the newest newer one. Null when none fits.
+ * output matches the server best), else the newest newer one; with `exact`, only the same major.
+ * Null when none fits.
  */
-async function findPgTools(requiredMajor, dirs) {
+async function findPgTools(requiredMajor, dirs, exact = false) {
+    const exe = process.platform === 'win32' ? '.exe' : '';
     const found = [];
     for (const binDir of dirs ?? (await candidateBinDirs())) {
-        const pgDump = external_node_path_namespaceObject.join(binDir, 'pg_dump');
-        const psql = external_node_path_namespaceObject.join(binDir, 'psql');
+        const pgDump = external_node_path_namespaceObject.join(binDir, `pg_dump${exe}`);
+        const psql = external_node_path_namespaceObject.join(binDir, `psql${exe}`);
         if (await isWrapper(pgDump))
             continue;
         const version = await readClientVersion(pgDump);
-        if (!version || version.major < requiredMajor)
+        if (!version || version.major < requiredMajor || (exact && version.major !== requiredMajor))
             continue;
-        if (!(await (0,promises_.access)(psql, external_node_fs_namespaceObject.constants.X_OK).then(() => true, () => false)))
+        if (!(await (0,promises_namespaceObject.access)(psql, external_node_fs_namespaceObject.constants.X_OK).then(() => true, () => false)))
             continue;
         found.push({ binDir, pgDump, psql, ...version });
     }
-    const exact = found.find((tools) => tools.major === requiredMajor);
-    return exact ?? found.sort((a, b) => b.major - a.major)[0] ?? null;
+    const match = found.find((tools) => tools.major === requiredMajor);
+    return match ?? found.sort((a, b) => b.major - a.major)[0] ?? null;
 }
 async function requirePgTools(requiredMajor, dirs) {
     const tools = await findPgTools(requiredMajor, dirs);
@@ -17990,6 +17946,198 @@ async function requirePgTools(requiredMajor, dirs) {
             'bin directory on PATH or in PG_BIN');
     }
     return tools;
+}
+
+;// CONCATENATED MODULE: ./lib/src/install.js
+/**
+ * Getting a PostgreSQL client of the right major version onto the runner. What to run is decided by a
+ * pure function of facts about the host (planInstall), so the exact command lines are testable; the
+ * executor (runInstallPlan) runs them as argument arrays, never through a shell; resolvePgTools ties
+ * lookup, installation and a second lookup together and says which binary it chose and why.
+ */
+
+
+
+
+
+/** Ships with postgresql-common; adds apt.postgresql.org (PGDG), which carries every supported major. */
+const PGDG_SCRIPT = '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh';
+/** How to provide a client by hand, for every error that cannot do it automatically. */
+function manualAdvice(major) {
+    return (`Install a PostgreSQL ${major} client (pg_dump and psql ${major} or newer) in an earlier step and put its bin ` +
+        `directory on PATH or in PG_BIN; set postgres-version: ${major} to require exactly that major`);
+}
+function planInstall(facts, major) {
+    const pkg = `postgresql-client-${major}`;
+    const manual = manualAdvice(major);
+    if (facts.platform === 'linux' && facts.distro.some((id) => id === 'debian' || id === 'ubuntu')) {
+        if (!facts.aptGet) {
+            return { possible: false, reason: `cannot install ${pkg}: ${facts.distroName} has no apt-get. ${manual}` };
+        }
+        if (facts.uid !== 0 && !facts.sudo) {
+            return {
+                possible: false,
+                reason: `cannot install ${pkg}: it needs root, this job runs as uid ${facts.uid} and sudo is not available. ` +
+                    `Run the job as root or with passwordless sudo, or: ${manual}`,
+            };
+        }
+        // sudo -n: fail rather than wait for a password nobody will type.
+        const step = ([command, ...args], why) => facts.uid === 0 ? { command, args, why } : { command: 'sudo', args: ['-n', command, ...args], why };
+        const install = (packages, why) => step(['apt-get', 'install', '-y', '--no-install-recommends', ...packages], why);
+        const update = (why) => step(['apt-get', 'update'], why);
+        const binDir = `/usr/lib/postgresql/${major}/bin`;
+        const distro = facts.distroName || 'the distribution';
+        if (facts.aptCandidate) {
+            return {
+                possible: true,
+                method: `apt-get from ${distro}'s archive (${pkg} ${facts.aptCandidate})`,
+                steps: [update('refresh the package lists'), install([pkg], `the PostgreSQL ${major} client`)],
+                binDir,
+                manual,
+            };
+        }
+        const steps = [];
+        if (!facts.pgdgScript) {
+            steps.push(update('refresh the package lists'));
+            steps.push(install(['postgresql-common', 'ca-certificates'], `postgresql-common provides ${PGDG_SCRIPT}`));
+        }
+        steps.push(step([PGDG_SCRIPT, '-y'], `add apt.postgresql.org: ${distro}'s archive has no ${pkg}`));
+        steps.push(install([pkg], `the PostgreSQL ${major} client`));
+        return { possible: true, method: 'apt-get from apt.postgresql.org (PGDG)', steps, binDir, manual };
+    }
+    if (facts.platform === 'darwin') {
+        if (!facts.brew) {
+            return { possible: false, reason: `cannot install a PostgreSQL ${major} client: Homebrew not found. ${manual}` };
+        }
+        const formula = `postgresql@${major}`;
+        return {
+            possible: true,
+            method: `Homebrew ${formula}`,
+            steps: [{ command: facts.brew, args: ['install', formula], why: `the PostgreSQL ${major} client (keg-only, used by full path)` }],
+            binDir: external_node_path_namespaceObject.join(external_node_path_namespaceObject.dirname(external_node_path_namespaceObject.dirname(facts.brew)), 'opt', formula, 'bin'),
+            manual,
+        };
+    }
+    const where = facts.platform === 'linux' ? `${facts.distroName || 'this Linux'} (not Debian or Ubuntu)` : facts.platform;
+    return {
+        possible: false,
+        reason: `no pg_dump of PostgreSQL ${major} or newer found, and installing one on ${where} is not automated. ${manual}`,
+    };
+}
+/** Parses /etc/os-release (KEY=value, values optionally quoted). */
+function parseOsRelease(text) {
+    const fields = {};
+    for (const line of text.split('\n')) {
+        const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields[match[1]] = match[2].replace(/^(["'])(.*)\1$/, '$2');
+    }
+    return fields;
+}
+async function isExecutable(file) {
+    return (0,promises_namespaceObject.access)(file, external_node_fs_namespaceObject.constants.X_OK).then(() => true, () => false);
+}
+/** Full path of `name` on PATH, or null. */
+async function onPath(name, env = process.env) {
+    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (dir && (await isExecutable(external_node_path_namespaceObject.join(dir, name))))
+            return external_node_path_namespaceObject.join(dir, name);
+    }
+    return null;
+}
+/** The version apt would install for `pkg` from the sources already configured, or null. */
+async function aptCandidate(pkg) {
+    const { stdout } = await execa('apt-cache', ['policy', pkg], { reject: false, env: { LC_ALL: 'C' } });
+    const candidate = /^\s*Candidate:\s*(\S+)/m.exec(stdout)?.[1];
+    return candidate && candidate !== '(none)' ? candidate : null;
+}
+async function readHostFacts(major) {
+    const os = parseOsRelease(await (0,promises_namespaceObject.readFile)('/etc/os-release', 'utf8').catch(() => ''));
+    const aptGet = process.platform === 'linux' && (await onPath('apt-get')) !== null;
+    let brew = null;
+    if (process.platform === 'darwin') {
+        brew = await onPath('brew');
+        for (const known of ['/opt/homebrew/bin/brew', '/usr/local/bin/brew']) {
+            if (!brew && (await isExecutable(known)))
+                brew = known;
+        }
+    }
+    return {
+        platform: process.platform,
+        distro: [os.ID ?? '', ...(os.ID_LIKE ?? '').split(/\s+/)].filter(Boolean),
+        distroName: os.PRETTY_NAME ?? os.NAME ?? '',
+        uid: process.getuid?.() ?? null,
+        aptGet,
+        sudo: (await onPath('sudo')) !== null,
+        pgdgScript: await isExecutable(PGDG_SCRIPT),
+        aptCandidate: aptGet ? await aptCandidate(`postgresql-client-${major}`) : null,
+        brew,
+    };
+}
+function formatCommand(step) {
+    return [step.command, ...step.args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part}'`)).join(' ');
+}
+/** Runs the steps in order, logging each command before it runs; the first failure stops with a ToolsError. */
+async function runInstallPlan(plan, log, options = {}) {
+    for (const [index, step] of plan.steps.entries()) {
+        log.info(`📦 [${index + 1}/${plan.steps.length}] ${formatCommand(step)}   # ${step.why}`);
+        const result = await execa(step.command, step.args, {
+            env: { DEBIAN_FRONTEND: 'noninteractive', ...options.env },
+            stdin: 'ignore',
+            all: true,
+            reject: false,
+            cancelSignal: options.signal,
+        });
+        if (result.failed) {
+            const how = result.exitCode === undefined ? (result.originalMessage ?? 'did not run') : `exited with code ${result.exitCode}`;
+            const tail = (result.all ?? '').trim().split('\n').slice(-15).join('\n');
+            throw new ToolsError(`installing with ${plan.method} failed: \`${formatCommand(step)}\` ${how}` +
+                `${tail ? `:\n${tail}\n` : '. '}${plan.manual}`);
+        }
+    }
+}
+/** The client major to use: the server's for auto; a pinned one, never older than the server. */
+function requiredMajor(serverMajor, requested) {
+    if (requested === 'auto')
+        return serverMajor;
+    if (requested < serverMajor) {
+        throw new ToolsError(`postgres-version ${requested} is older than the server (PostgreSQL ${serverMajor}); pg_dump refuses a newer ` +
+            `server ("server version mismatch"): use auto or ${serverMajor} or newer`);
+    }
+    return requested;
+}
+/** Finds a suitable installed client, else installs one; logs which binary and version it uses and why. */
+async function resolvePgTools(options) {
+    const { serverMajor, requested, log } = options;
+    const major = requiredMajor(serverMajor, requested);
+    const exact = requested !== 'auto';
+    const dirs = options.dirs ?? (() => candidateBinDirs());
+    const need = requested === 'auto'
+        ? `the server runs PostgreSQL ${serverMajor} (postgres-version: auto)`
+        : `postgres-version: ${requested} (the server runs PostgreSQL ${serverMajor})`;
+    const choose = (tools, source, installedWith) => {
+        const fit = tools.major === major ? `PostgreSQL ${major} client` : `PostgreSQL ${tools.major} client, newer than ${major}, which pg_dump supports`;
+        const why = `${fit}; ${need}; ${source}`;
+        log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}: ${why}`);
+        return { ...tools, why, ...(installedWith ? { installedWith } : {}) };
+    };
+    const found = await findPgTools(major, await dirs(), exact);
+    if (found)
+        return choose(found, 'already installed');
+    const wanted = exact ? `PostgreSQL ${major}` : `PostgreSQL ${major} or newer`;
+    if (options.install === false) {
+        throw new ToolsError(`no pg_dump of ${wanted} found; ${need}. ${manualAdvice(major)}`);
+    }
+    const plan = planInstall(await (options.facts ?? readHostFacts)(major), major);
+    if (!plan.possible)
+        throw new ToolsError(plan.reason);
+    log.info(`🧰 No pg_dump of ${wanted} installed; ${need}; installing postgresql-client-${major} with ${plan.method}`);
+    await runInstallPlan(plan, log, { env: options.env, signal: options.signal });
+    const installed = await findPgTools(major, [...new Set([plan.binDir, ...(await dirs())])], exact);
+    if (!installed) {
+        throw new ToolsError(`installed with ${plan.method}, but found no pg_dump of ${wanted} in ${plan.binDir}. ${plan.manual}`);
+    }
+    return choose(installed, `installed just now with ${plan.method}`, plan.method);
 }
 
 ;// CONCATENATED MODULE: ./lib/src/verify.js
@@ -18077,15 +18225,19 @@ async function runBackup(config, log, options = {}) {
     log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
     const server = await probeServer(conn);
     log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
-    const wantedMajor = config.postgresVersion === 'auto' ? server.major : config.postgresVersion;
-    if (wantedMajor < server.major) {
-        throw new Error(`postgres-version ${wantedMajor} is older than the server (PostgreSQL ${server.version}); pg_dump must be ` +
-            `at least the server's major version: use auto or ${server.major}`);
-    }
-    const tools = await (options.findTools ?? requirePgTools)(wantedMajor);
-    log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
-    const work = await (0,promises_.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
-    await (0,promises_.mkdir)(config.outputDir, { recursive: true });
+    const tools = options.findTools
+        ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
+        : await resolvePgTools({
+            serverMajor: server.major,
+            requested: config.postgresVersion,
+            log,
+            install: options.installClient ?? true,
+            signal: options.signal,
+        });
+    if (options.findTools)
+        log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
+    await (0,promises_namespaceObject.mkdir)(config.outputDir, { recursive: true });
     const suffix = `.sql${options.seal?.suffix ?? ''}`;
     const partial = external_node_path_namespaceObject.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
     const snapshot = await openSnapshot(conn);
@@ -18137,8 +18289,8 @@ async function runBackup(config, log, options = {}) {
         log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
         const file = backupFileName(generatedAt, merged.sha256, suffix);
         const finalPath = external_node_path_namespaceObject.join(config.outputDir, file);
-        await (0,promises_.rename)(partial, finalPath);
-        await (0,promises_.chmod)(finalPath, 0o600);
+        await (0,promises_namespaceObject.rename)(partial, finalPath);
+        await (0,promises_namespaceObject.chmod)(finalPath, 0o600);
         log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
         log.info(`💾 Backup written to ${finalPath}`);
         return {
@@ -18160,8 +18312,8 @@ async function runBackup(config, log, options = {}) {
     }
     finally {
         await snapshot.release();
-        await (0,promises_.rm)(partial, { force: true });
-        await (0,promises_.rm)(work, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rm)(partial, { force: true });
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
     }
 }
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
@@ -18396,7 +18548,8 @@ async function backupCommand(args) {
         'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
     };
     const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
-    const result = await runBackup(config, consoleLogger);
+    // Never run apt-get/sudo on someone's own machine unless asked to; on a CI runner it is the point.
+    const result = await runBackup(config, consoleLogger, { installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true' });
     console.log(result.path);
     return 0;
 }
