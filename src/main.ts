@@ -2,12 +2,14 @@
  * The GitHub Action's entry: inputs, masking, outputs, job summary. Everything else is the core
  * (backup.ts), which runs the same from the CLI and the tests.
  */
+import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { runBackup } from './backup.js';
 import { parseConfig } from './config.js';
 import { urlSecretForms } from './connection.js';
 import type { Logger } from './log.js';
-import { backupOutputs, summaryMarkdown, type Destination } from './report.js';
+import { publishBackup } from './publish/index.js';
+import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
   info: (message) => core.info(message),
@@ -30,10 +32,20 @@ export async function run(): Promise<void> {
   try {
     const config = parseConfig((name) => core.getInput(name));
     const result = await runBackup(config, actionLogger, { signal: abort.signal });
-    for (const [name, value] of Object.entries(backupOutputs(result))) core.setOutput(name, value);
+    // A backup counts only once stored: when publishing fails, the local file goes too (DESIGN.md §2).
+    const published = await publishBackup(result, config, actionLogger).catch(async (error: unknown) => {
+      await rm(result.path, { force: true });
+      throw error;
+    });
+    const outputs = {
+      ...backupOutputs(result),
+      'artifact-id': published.artifactId ?? '',
+      'artifact-url': published.artifactUrl ?? '',
+      'commit-sha': published.commitSha ?? '',
+    };
+    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 
-    const destinations: Destination[] = [{ kind: 'local', description: `kept on the runner at ${result.path}` }];
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(result, destinations)).write();
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(result, published.destinations)).write();
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   } finally {
