@@ -68,7 +68,6 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   const started = Date.now();
   const now = options.now ?? (() => new Date());
   const secrets = urlSecretForms(config.databaseUrl);
-  secrets.forEach((secret) => log.secret(secret));
 
   const conn = parseDatabaseUrl(config.databaseUrl);
   checkConnectionTarget(conn);

@@ -18218,7 +18218,6 @@ async function runBackup(config, log, options = {}) {
     const started = Date.now();
     const now = options.now ?? (() => new Date());
     const secrets = urlSecretForms(config.databaseUrl);
-    secrets.forEach((secret) => log.secret(secret));
     const conn = parseDatabaseUrl(config.databaseUrl);
     checkConnectionTarget(conn);
     await checkHostResolves(conn, options.resolve);

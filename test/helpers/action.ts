@@ -17,7 +17,7 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
-  /** Everything a user could see: logs, outputs file, summary. */
+  /** Everything a user could see: logs (less the runner's ::add-mask:: commands), outputs file, summary. */
   visible: string;
 }
 
@@ -54,7 +54,12 @@ export async function runAction(
     stderr: String(result.stderr),
     outputs: parseOutputs(outputsText),
     summary,
-    visible: [result.stdout, result.stderr, outputsText, summary].join('\n'),
+    // `::add-mask::` commands are consumed by the runner and never shown; everything else is.
+    visible: [result.stdout, result.stderr, outputsText, summary]
+      .join('\n')
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n'),
   };
 }
 
