@@ -8,7 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root, whether this module runs from test/helpers or lib/test/helpers. */
+export const ROOT = path.resolve(HERE, HERE.includes(`${path.sep}lib${path.sep}`) ? '../../..' : '../..');
 export const ACTION_ENTRY = path.join(ROOT, 'dist/index.js');
 
 export interface ActionRun {

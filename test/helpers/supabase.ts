@@ -6,11 +6,16 @@
  *   - template `tpl_source` = managed.sql + user-objects.sql + seed.sql (a used project, §9-§10).
  * createSource()/createTarget() copy a template into a new database owned by `postgres`.
  */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type Cluster } from './cluster.js';
 
-export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixture');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** test/fixture, whether this module runs from test/helpers (vitest) or lib/test/helpers (demo, bench). */
+export const FIXTURE_DIR = existsSync(join(HERE, '..', 'fixture'))
+  ? join(HERE, '..', 'fixture')
+  : join(HERE, '..', '..', '..', 'test', 'fixture');
 export const fixtureFile = (name: string): string => join(FIXTURE_DIR, name);
 
 /**
