@@ -41,8 +41,9 @@ function references(value: unknown, context: string): string[] {
   return [...text.matchAll(new RegExp(`\\b${context}\\.([A-Za-z0-9_-]+)`, 'g'))].map((match) => match[1]!);
 }
 
-const ACTION_REF = /^[A-Za-z0-9-]+\/supabase-complete-backup@v\d+$/;
-const REUSABLE_REF = /^[A-Za-z0-9-]+\/supabase-complete-backup\/\.github\/workflows\/supabase-backup\.yml@v\d+$/;
+/** `owner/repo@v1`: this action by its major tag (GitHub's own actions/* excepted). */
+const ACTION_REF = /^(?!actions\/)[A-Za-z0-9-]+\/[A-Za-z0-9._-]+@v\d+$/;
+const REUSABLE_REF = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+\/\.github\/workflows\/supabase-backup\.yml@v\d+$/;
 
 const DESIGN_INPUTS = [
   'database-url',
