@@ -175,8 +175,8 @@ function parseBoolean(input: string, value: string, fallback: boolean): boolean 
 
 function parsePostgresVersion(value: string): 'auto' | number {
   if (value.toLowerCase() === 'auto') return 'auto';
-  const major = Number(value);
-  if (!Number.isInteger(major) || major < 13 || major > 99) {
+  const major = wholeNumber(value);
+  if (major === undefined || major < 13 || major > 99) {
     throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
   }
   return major;
@@ -184,11 +184,16 @@ function parsePostgresVersion(value: string): 'auto' | number {
 
 function parseOptionalInt(input: string, value: string, min: number, max: number): number | undefined {
   if (value === '') return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min || number > max) {
+  const number = wholeNumber(value);
+  if (number === undefined || number < min || number > max) {
     throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
   }
   return number;
+}
+
+/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
+function wholeNumber(value: string): number | undefined {
+  return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
 function parseArtifactName(value: string): string | undefined {
