@@ -19,7 +19,9 @@ const actionLogger: Logger = {
 
 export async function run(): Promise<void> {
   // Mask the secrets before anything can print them, even a config error.
-  for (const form of urlSecretForms(core.getInput('database-url'))) core.setSecret(form);
+  for (const name of ['database-url', 'verify-database-url']) {
+    for (const form of urlSecretForms(core.getInput(name))) core.setSecret(form);
+  }
   for (const name of ['encryption-passphrase', 'github-token']) {
     const value = core.getInput(name);
     if (value) core.setSecret(value);

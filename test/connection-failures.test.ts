@@ -86,7 +86,7 @@ describe('step 1 fails fast with an actionable message and leaves nothing behind
     const log: Logger = { info: (m) => logged.push(m), warning: (m) => logged.push(m), secret: () => undefined };
     const failure = runBackup(config, log, { resolve: async () => [{ address: '2600:1f18:2e13:9d00::1', family: 6 }] });
     await expect(failure).rejects.toThrow(/resolves only to IPv6.*session pooler/s);
-    const message = await failure.catch((error: Error) => error.message);
+    const message = await failure.then(() => "", (error: Error) => error.message);
     expect(secretForms(POSTGRES_PASSWORD).some((form) => message.includes(form) || logged.join('\n').includes(form))).toBe(false);
     expect(await readdir(outputDir)).toEqual([]);
   });

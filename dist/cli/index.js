@@ -18453,8 +18453,8 @@ function parseBoolean(input, value, fallback) {
 function parsePostgresVersion(value) {
     if (value.toLowerCase() === 'auto')
         return 'auto';
-    const major = Number(value);
-    if (!Number.isInteger(major) || major < 13 || major > 99) {
+    const major = wholeNumber(value);
+    if (major === undefined || major < 13 || major > 99) {
         throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
     }
     return major;
@@ -18462,11 +18462,15 @@ function parsePostgresVersion(value) {
 function parseOptionalInt(input, value, min, max) {
     if (value === '')
         return undefined;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < min || number > max) {
+    const number = wholeNumber(value);
+    if (number === undefined || number < min || number > max) {
         throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
     }
     return number;
+}
+/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
+function wholeNumber(value) {
+    return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
 }
 function parseArtifactName(value) {
     if (value === '')
