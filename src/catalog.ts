@@ -9,6 +9,7 @@ import {
   DURABLE_STORAGE_TABLES,
   OPTIONAL_AUTH_LOG,
   REALTIME_PUBLICATION,
+  isCustomRole,
   isManagedSchema,
 } from './supabase.js';
 
@@ -32,6 +33,8 @@ export interface BackupPlan {
   publication: string[];
   /** PART 3: CREATE TRIGGER / CREATE POLICY statements on managed tables. */
   userObjectsOnManaged: { triggers: string[]; policies: string[] };
+  /** Roles the user made: recreated (without password) when the target lacks them. */
+  customRoles: { name: string; login: boolean; inherit: boolean }[];
   warnings: string[];
 }
 
@@ -53,7 +56,8 @@ export async function readPlan(client: pg.Client, options: PlanOptions, serverMa
   const extensions = await selectExtensions(client, userSchemas);
   const publication = await selectPublication(client, userSchemas, serverMajor);
   const userObjectsOnManaged = await selectUserObjectsOnManaged(client, userSchemas, warnings);
-  return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, warnings };
+  const customRoles = await selectCustomRoles(client);
+  return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
 }
 
 async function selectUserSchemas(client: pg.Client, wanted: 'auto' | string[]): Promise<string[]> {
@@ -258,6 +262,14 @@ async function selectUserObjectsOnManaged(
   );
   const policies = policyRows.rows.filter((row) => isManagedSchema(row.tbl_schema)).map((row) => row.statement);
   return { triggers, policies };
+}
+
+/** Roles the user created; grants and ownership in the dump name them, so the target needs them. */
+async function selectCustomRoles(client: pg.Client): Promise<BackupPlan['customRoles']> {
+  const { rows } = await client.query<{ name: string; login: boolean; inherit: boolean }>(
+    'SELECT rolname AS name, rolcanlogin AS login, rolinherit AS inherit FROM pg_catalog.pg_roles ORDER BY rolname',
+  );
+  return rows.filter((row) => isCustomRole(row.name));
 }
 
 /** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */

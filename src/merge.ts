@@ -79,12 +79,27 @@ export function part1Close(): string {
   return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
 }
 
-const quoteIdent = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 export function part2Open(plan: BackupPlan): string {
   const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
   lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
+  if (plan.customRoles.length > 0) {
+    lines.push(
+      '-- Roles made by the user that grants and owners below name; created when missing, without',
+      '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).',
+      'DO $roles$',
+      'BEGIN',
+      ...plan.customRoles.map(
+        (role) =>
+          `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+          `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`,
+      ),
+      'END',
+      '$roles$;',
+    );
+  }
   for (const schema of plan.userSchemas) lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
   for (const ext of plan.extensions) {
     lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);

@@ -82,6 +82,14 @@ const RESERVED_ROLES = new Set([
   'pgtle_admin',
 ]);
 
+/** Roles every Supabase project has, which the user uses but does not make. */
+const PROJECT_ROLES = new Set(['postgres', 'anon', 'authenticated', 'service_role']);
+
+/** A role the user made (not Supabase's, not PostgreSQL's own): the backup recreates it when missing. */
+export function isCustomRole(name: string): boolean {
+  return !PROJECT_ROLES.has(name) && !isReservedRole(name) && !name.startsWith('pg_');
+}
+
 /** Roles a backup must never create, alter or hand objects to (a restore as `postgres` cannot). */
 export function isReservedRole(name: string): boolean {
   return (

@@ -58,6 +58,30 @@ describe('dump options', () => {
     expect(await tableRows(targetUrl, 'auth.audit_log_entries')).toEqual(await tableRows(sourceUrl, 'auth.audit_log_entries'));
   });
 
+  it('recreates a role the user made (without password) so its grants restore', async () => {
+    const admin = supabase.cluster;
+    const source = await supabase.createSource('roles_source');
+    await admin.query('CREATE ROLE "Report Reader" NOLOGIN', { db: 'template1' });
+    await admin.query('GRANT SELECT ON public.notes TO "Report Reader"', { db: source.name });
+    const outputDir = await mkdtemp(path.join(tmpdir(), 'options-'));
+    const all: Record<string, string> = { 'database-url': source.url, destination: 'none', 'output-dir': outputDir };
+    const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
+    // The role is gone from the cluster, as it would be on a fresh project.
+    await admin.query('DROP OWNED BY "Report Reader"', { db: source.name });
+    await admin.query('DROP ROLE "Report Reader"', { db: 'template1' });
+
+    const target = await supabase.createTarget('roles_target');
+    const restore = await psqlFile(target.url, result.path);
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    const granted = await withClient(target.url, (c) =>
+      c.query(`SELECT rolcanlogin, has_table_privilege('Report Reader', 'public.notes', 'SELECT') AS can_read
+                 FROM pg_roles WHERE rolname = 'Report Reader'`),
+    );
+    expect(granted.rows).toEqual([{ rolcanlogin: false, can_read: true }]);
+    await admin.query('DROP OWNED BY "Report Reader"', { db: target.name });
+    await admin.query('DROP ROLE "Report Reader"', { db: 'template1' });
+  });
+
   it('refuses a managed or unknown schema in schemas, naming the user schemas', async () => {
     const outputDir = await mkdtemp(path.join(tmpdir(), 'options-'));
     for (const [schemas, message] of [

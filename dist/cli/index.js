@@ -7556,6 +7556,12 @@ const RESERVED_ROLES = new Set([
     'pgbouncer',
     'pgtle_admin',
 ]);
+/** Roles every Supabase project has, which the user uses but does not make. */
+const PROJECT_ROLES = new Set(['postgres', 'anon', 'authenticated', 'service_role']);
+/** A role the user made (not Supabase's, not PostgreSQL's own): the backup recreates it when missing. */
+function isCustomRole(name) {
+    return !PROJECT_ROLES.has(name) && !isReservedRole(name) && !name.startsWith('pg_');
+}
 /** Roles a backup must never create, alter or hand objects to (a restore as `postgres` cannot). */
 function isReservedRole(name) {
     return (RESERVED_ROLES.has(name) ||
@@ -7579,7 +7585,8 @@ async function readPlan(client, options, serverMajor) {
     const extensions = await selectExtensions(client, userSchemas);
     const publication = await selectPublication(client, userSchemas, serverMajor);
     const userObjectsOnManaged = await selectUserObjectsOnManaged(client, userSchemas, warnings);
-    return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, warnings };
+    const customRoles = await selectCustomRoles(client);
+    return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
 }
 async function selectUserSchemas(client, wanted) {
     const { rows } = await client.query('SELECT nspname FROM pg_catalog.pg_namespace ORDER BY nspname');
@@ -7741,6 +7748,11 @@ async function selectUserObjectsOnManaged(client, userSchemas, warnings) {
       ORDER BY n.nspname, c.relname, pol.polname`);
     const policies = policyRows.rows.filter((row) => isManagedSchema(row.tbl_schema)).map((row) => row.statement);
     return { triggers, policies };
+}
+/** Roles the user created; grants and ownership in the dump name them, so the target needs them. */
+async function selectCustomRoles(client) {
+    const { rows } = await client.query('SELECT rolname AS name, rolcanlogin AS login, rolinherit AS inherit FROM pg_catalog.pg_roles ORDER BY rolname');
+    return rows.filter((row) => isCustomRole(row.name));
 }
 /** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */
 async function countRows(client, tables) {
@@ -17728,11 +17740,15 @@ function part1Open() {
 function part1Close() {
     return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
 }
-const quoteIdent = (name) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
 function part2Open(plan) {
     const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
     lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
+    if (plan.customRoles.length > 0) {
+        lines.push('-- Roles made by the user that grants and owners below name; created when missing, without', '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).', 'DO $roles$', 'BEGIN', ...plan.customRoles.map((role) => `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+            `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`), 'END', '$roles$;');
+    }
     for (const schema of plan.userSchemas)
         lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
     for (const ext of plan.extensions) {
