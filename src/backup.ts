@@ -164,11 +164,28 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       warnings: [...plan.warnings, ...outcome.warnings],
     };
+  } catch (error) {
+    throw explainWriteError(error, config.outputDir);
   } finally {
     await snapshot.release();
     await rm(partial, { force: true });
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A full disk or a read-only output-dir, said as what to do about it. */
+function explainWriteError(error: unknown, outputDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new Error(
+      `no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
+        "Free space, point output-dir at a larger disk, or use compression: gzip",
+    );
+  }
+  if (code === 'EACCES' || code === 'EROFS') {
+    return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
+  }
+  return error;
 }
 
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */

@@ -18325,11 +18325,26 @@ async function runBackup(config, log, options = {}) {
             warnings: [...plan.warnings, ...outcome.warnings],
         };
     }
+    catch (error) {
+        throw explainWriteError(error, config.outputDir);
+    }
     finally {
         await snapshot.release();
         await (0,promises_namespaceObject.rm)(partial, { force: true });
         await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
     }
+}
+/** A full disk or a read-only output-dir, said as what to do about it. */
+function explainWriteError(error, outputDir) {
+    const code = error?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+        return new Error(`no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
+            "Free space, point output-dir at a larger disk, or use compression: gzip");
+    }
+    if (code === 'EACCES' || code === 'EROFS') {
+        return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
+    }
+    return error;
 }
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
 function backupFileName(at, sha256, suffix) {
