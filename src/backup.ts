@@ -23,6 +23,13 @@ import { formatBytes, type Logger } from './log.js';
 import { mergeBackup } from './merge.js';
 import { openSnapshot } from './snapshot.js';
 import { requiredMajor, resolvePgTools } from './install.js';
+import {
+  TeeToFile,
+  captureRestoreReference,
+  verifyByRestore,
+  type RestoreCheckResult,
+} from './restorecheck.js';
+import { checkScratch } from './scratch.js';
 import type { PgTools } from './tools.js';
 import { VerifyError, checkScan } from './verify.js';
 
@@ -37,6 +44,11 @@ export interface BackupOptions {
   seal?: { transforms: () => Transform[]; suffix: string };
   signal?: AbortSignal;
   now?: () => Date;
+  /**
+   * Fault injection for tests (`verify: restore`): called with the plain SQL file after the file checks
+   * passed and just before the restore check reads it.
+   */
+  beforeRestoreCheck?: (sqlFile: string) => Promise<void>;
 }
 
 export interface PartSummary {
@@ -62,12 +74,15 @@ export interface BackupResult {
   snapshotId: string;
   durationSeconds: number;
   warnings: string[];
+  /** Set with `verify: restore`: the backup was restored into the scratch database and compared. */
+  restoreCheck?: RestoreCheckResult;
 }
 
 export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now();
   const now = options.now ?? (() => new Date());
   const secrets = urlSecretForms(config.databaseUrl);
+  const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
 
   const conn = parseDatabaseUrl(config.databaseUrl);
   checkConnectionTarget(conn);
@@ -75,6 +90,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
   const server = await probeServer(conn);
   log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
+  // verify: restore — refuse an unusable scratch database before spending time on the dumps.
+  if (restoreCheck) await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
 
   const tools = options.findTools
     ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
@@ -109,14 +126,33 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const part2File = path.join(work, 'part2.sql');
     log.info('Step 1/2: Dumping auth and storage data...');
     log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
-    const [expectedRows] = await Promise.all([
-      countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+    // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
+    const counting = countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
+    const [expectedRows, , , reference] = await Promise.all([
+      counting,
       runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
       runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
+      // verify: restore — what the scratch database needs and every table's checksum, in the same snapshot.
+      restoreCheck
+        ? counting.then(() =>
+            captureRestoreReference({
+              client: snapshot.client,
+              plan,
+              tools,
+              conn,
+              snapshotId: snapshot.id,
+              sourceMajor: server.major,
+              workDir: work,
+              secrets,
+              signal: options.signal,
+            }),
+          )
+        : undefined,
     ]);
     await snapshot.release();
 
     const generatedAt = now();
+    const plainCopy = path.join(work, 'backup.sql');
     const merged = await mergeBackup({
       meta: {
         generatedAt,
@@ -130,7 +166,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       part2File,
       expectedRows,
       outFile: partial,
-      seal: options.seal?.transforms(),
+      // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
+      seal: options.seal && reference ? [new TeeToFile(plainCopy), ...options.seal.transforms()] : options.seal?.transforms(),
     });
     log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
     log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
@@ -140,6 +177,20 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     outcome.warnings.forEach((warning) => log.warning(warning));
     if (outcome.problems.length > 0) throw new VerifyError(outcome.problems);
     log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
+    const sqlFile = options.seal ? plainCopy : partial;
+    if (reference) await options.beforeRestoreCheck?.(sqlFile);
+    const restored =
+      reference && restoreCheck
+        ? await verifyByRestore({
+            file: sqlFile,
+            reference,
+            scratchUrl: restoreCheck,
+            tools,
+            log,
+            label: backupFileName(generatedAt, merged.sha256, suffix),
+            signal: options.signal,
+          })
+        : undefined;
 
     const file = backupFileName(generatedAt, merged.sha256, suffix);
     const finalPath = path.join(config.outputDir, file);
@@ -163,6 +214,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       snapshotId: snapshot.id,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       warnings: [...plan.warnings, ...outcome.warnings],
+      ...(restored ? { restoreCheck: restored } : {}),
     };
   } catch (error) {
     throw explainWriteError(error, config.outputDir);

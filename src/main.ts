@@ -9,6 +9,7 @@ import { parseConfig } from './config.js';
 import { urlSecretForms } from './connection.js';
 import type { Logger } from './log.js';
 import { publishBackup } from './publish/index.js';
+import { scratchSecretForms } from './restorecheck.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
@@ -19,9 +20,8 @@ const actionLogger: Logger = {
 
 export async function run(): Promise<void> {
   // Mask the secrets before anything can print them, even a config error.
-  for (const name of ['database-url', 'verify-database-url']) {
-    for (const form of urlSecretForms(core.getInput(name))) core.setSecret(form);
-  }
+  for (const form of urlSecretForms(core.getInput('database-url'))) core.setSecret(form);
+  for (const form of scratchSecretForms(core.getInput('verify-database-url'))) core.setSecret(form);
   for (const name of ['encryption-passphrase', 'github-token']) {
     const value = core.getInput(name);
     if (value) core.setSecret(value);

@@ -43,6 +43,13 @@ export function summaryMarkdown(result: BackupResult, destinations: Destination[
     rows,
     '',
     `**${result.authUsers}** users in auth.users, **${result.tables}** tables, **${result.rows}** rows, verified against the snapshot.`,
+    ...(result.restoreCheck
+      ? [
+          '',
+          `🧪 **Restore check passed**: restored with \`psql -f\` into a scratch PostgreSQL ${result.restoreCheck.scratch.version} ` +
+            `database; row counts and content checksums of all ${result.restoreCheck.tables} tables equal the snapshot.`,
+        ]
+      : []),
     '',
     '### Where it went',
     where,

@@ -1,0 +1,139 @@
+/**
+ * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.age`,
+ * `.sql.gz.age`. What a file is comes from its first bytes (age's header line, gzip's magic number),
+ * not its name, so a renamed file still reads. Decryption (age-encryption, X25519 identities or a
+ * scrypt passphrase) and decompression (zlib) are stream transforms: nothing is held whole.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createGunzip } from 'node:zlib';
+import { Decrypter } from 'age-encryption';
+
+export class UnsealError extends Error {
+  override name = 'UnsealError';
+}
+
+export interface Keys {
+  /** age secret keys (`AGE-SECRET-KEY-1...`). */
+  identities: string[];
+  passphrase?: string;
+  /** Asked when the file is encrypted and neither identities nor a passphrase were given. */
+  askPassphrase?: () => Promise<string>;
+}
+
+export interface Sealing {
+  age: boolean;
+  gzip: boolean;
+}
+
+const AGE_HEADER = Buffer.from('age-encryption.org/v1\n');
+const AGE_ARMOR = Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----');
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/** Reads the age secret keys of an identity file (as written by age-keygen; `#` lines are comments). */
+export async function readIdentityFile(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UnsealError(`cannot read the identity file ${file}: ${(error as Error).message}`);
+  }
+  const keys = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => /^AGE-SECRET-KEY-/.test(line));
+  if (keys.length === 0) {
+    throw new UnsealError(`${file} holds no age secret key (a line starting with AGE-SECRET-KEY-); make one with age-keygen`);
+  }
+  return keys;
+}
+
+/** The first `n` bytes of a stream, and a stream that still yields everything. */
+export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | Uint8Array>;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < n) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = Buffer.from(next.value);
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  return { head: head.subarray(0, n), stream: Readable.from(all(), { objectMode: false }) };
+}
+
+export function sealingOf(head: Buffer): Sealing {
+  return { age: head.subarray(0, AGE_HEADER.length).equals(AGE_HEADER), gzip: head.subarray(0, 2).equals(GZIP_MAGIC) };
+}
+
+/**
+ * The plain SQL of a backup given as a byte stream. `label` names it in errors. Reports what it
+ * undid in `sealing`.
+ */
+export async function plainStream(raw: Readable, label: string, keys: Keys): Promise<{ stream: Readable; sealing: Sealing }> {
+  let { head, stream } = await peek(raw, AGE_HEADER.length);
+  const sealing: Sealing = { age: false, gzip: false };
+  if (head.subarray(0, AGE_ARMOR.length).equals(AGE_ARMOR)) {
+    throw new UnsealError(`${label} is ASCII-armored age; decrypt it with 'age -d' first, or give the binary .age file`);
+  }
+  if (sealingOf(head).age) {
+    sealing.age = true;
+    stream = await decrypt(stream, label, keys);
+    ({ head, stream } = await peek(stream, 2));
+  }
+  if (sealingOf(head).gzip) {
+    sealing.gzip = true;
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    stream.on('error', (error) => gunzip.destroy(error));
+    stream = stream.pipe(gunzip);
+  }
+  return { stream, sealing };
+}
+
+/** The plain SQL of a backup file. */
+export async function openPlain(file: string, keys: Keys): Promise<{ stream: Readable; sealing: Sealing }> {
+  return plainStream(createReadStream(file, { highWaterMark: 1 << 20 }), file, keys);
+}
+
+async function decrypt(stream: Readable, label: string, keys: Keys): Promise<Readable> {
+  const decrypter = new Decrypter();
+  let passphrase = keys.passphrase;
+  if (keys.identities.length === 0 && !passphrase) {
+    if (!keys.askPassphrase) {
+      throw new UnsealError(
+        `${label} is encrypted (age): give the key with --identity KEYFILE, or the passphrase with --passphrase or BACKUP_PASSPHRASE`,
+      );
+    }
+    passphrase = await keys.askPassphrase();
+  }
+  for (const identity of keys.identities) decrypter.addIdentity(identity);
+  if (passphrase) decrypter.addPassphrase(passphrase);
+  try {
+    const web = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
+    const plain = await decrypter.decrypt(web);
+    return Readable.fromWeb(plain as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/no identity matched|incorrect passphrase|scrypt/i.test(message)) {
+      throw new UnsealError(`cannot decrypt ${label}: ${message} (wrong key or passphrase?)`);
+    }
+    throw new UnsealError(`cannot decrypt ${label}: ${message}`);
+  }
+}
