@@ -3,11 +3,12 @@
  * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
-import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
 import { countRows, readPlan, type BackupPlan } from './catalog.js';
+import { removeOnExit } from './cleanup.js';
 import type { BackupConfig } from './config.js';
 import {
   checkConnectionTarget,
@@ -30,6 +31,7 @@ import {
   type RestoreCheckResult,
 } from './restorecheck.js';
 import { checkScratch } from './scratch.js';
+import { abortableStages, sealAndLog } from './seal.js';
 import type { PgTools } from './tools.js';
 import { VerifyError, checkScan } from './verify.js';
 
@@ -40,8 +42,9 @@ export interface BackupOptions {
   findTools?: (major: number) => Promise<PgTools>;
   /** Install a PostgreSQL client when none fits (default true). */
   installClient?: boolean;
-  /** Stream transforms that seal the file (gzip, encryption) and the suffix they add. */
+  /** Stream transforms that seal the file (gzip, encryption) and the suffix they add; default: what config asks for. */
   seal?: { transforms: () => Transform[]; suffix: string };
+  /** Aborting stops pg_dump and the merge; the run then fails and leaves no file behind. */
   signal?: AbortSignal;
   now?: () => Date;
   /**
@@ -83,12 +86,15 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   const now = options.now ?? (() => new Date());
   const secrets = urlSecretForms(config.databaseUrl);
   const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+  // Built first: a recipient that is not a valid age key fails before anything is dumped.
+  const seal = options.seal ?? sealAndLog(config, log);
 
   const conn = parseDatabaseUrl(config.databaseUrl);
   checkConnectionTarget(conn);
   await checkHostResolves(conn, options.resolve);
   log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
   const server = await probeServer(conn);
+  options.signal?.throwIfAborted();
   log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
   // verify: restore — refuse an unusable scratch database before spending time on the dumps.
   if (restoreCheck) await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
@@ -103,12 +109,22 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
         signal: options.signal,
       });
   if (options.findTools) log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+  options.signal?.throwIfAborted();
 
   const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
   await mkdir(config.outputDir, { recursive: true });
-  const suffix = `.sql${options.seal?.suffix ?? ''}`;
+  const suffix = `.sql${seal?.suffix ?? ''}`;
   const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
-  const snapshot = await openSnapshot(conn);
+  // Removed by the finally below; also on exits that skip it (cleanup.ts).
+  const forget = [removeOnExit(work), removeOnExit(partial)];
+  const snapshot = await openSnapshot(conn).catch(async (error: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    forget.forEach((f) => f());
+    throw error;
+  });
+  // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
+  const onAbort = (): void => void snapshot.client.end().catch(() => undefined);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
     plan.warnings.forEach((warning) => log.warning(warning));
@@ -124,6 +140,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     });
     const part1File = path.join(work, 'part1.sql');
     const part2File = path.join(work, 'part2.sql');
+    // pg_dump --file truncates an existing file and keeps its mode: owner-only, like the backup.
+    await Promise.all([part1File, part2File].map((file) => writeFile(file, '', { mode: 0o600 })));
     log.info('Step 1/2: Dumping auth and storage data...');
     log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
     // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
@@ -150,6 +168,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
         : undefined,
     ]);
     await snapshot.release();
+    options.signal?.throwIfAborted();
 
     const generatedAt = now();
     const plainCopy = path.join(work, 'backup.sql');
@@ -167,7 +186,10 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       expectedRows,
       outFile: partial,
       // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
-      seal: options.seal && reference ? [new TeeToFile(plainCopy), ...options.seal.transforms()] : options.seal?.transforms(),
+      seal: abortableStages(
+        [...(seal && reference ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])],
+        options.signal,
+      ),
     });
     log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
     log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
@@ -177,7 +199,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     outcome.warnings.forEach((warning) => log.warning(warning));
     if (outcome.problems.length > 0) throw new VerifyError(outcome.problems);
     log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
-    const sqlFile = options.seal ? plainCopy : partial;
+    const sqlFile = seal ? plainCopy : partial;
     if (reference) await options.beforeRestoreCheck?.(sqlFile);
     const restored =
       reference && restoreCheck
@@ -192,6 +214,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
           })
         : undefined;
 
+    options.signal?.throwIfAborted();
     const file = backupFileName(generatedAt, merged.sha256, suffix);
     const finalPath = path.join(config.outputDir, file);
     await rename(partial, finalPath);
@@ -219,9 +242,14 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   } catch (error) {
     throw explainWriteError(error, config.outputDir);
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
+    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
+    await snapshot.client.end().catch(() => undefined);
     await snapshot.release();
     await rm(partial, { force: true });
     await rm(work, { recursive: true, force: true });
+    forget.forEach((f) => f());
   }
 }
 

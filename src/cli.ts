@@ -130,11 +130,18 @@ async function backupCommand(args: string[]): Promise<number> {
     'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
   };
   const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
-  if (config.compression !== 'none' || config.encryption.kind !== 'none') {
-    throw new Error('compression and encryption are not wired into the CLI yet: back up without them, then gzip or age the file');
+  for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
+    if (flags[flag]) consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
   }
+  // Ctrl-C / SIGTERM: stop pg_dump and remove temporary files; a second one exits at once (cleanup.ts).
+  const abort = new AbortController();
+  const onSignal = (): void => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   // Never run apt-get/sudo on someone's own machine unless asked to; on a CI runner it is the point.
-  const result = await runBackup(config, consoleLogger, { installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true' });
+  const result = await runBackup(config, consoleLogger, {
+    installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
+    signal: abort.signal,
+  }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
   console.log(result.path);
   return 0;
 }

@@ -67,7 +67,9 @@ export function parseConfig(read: InputReader): BackupConfig {
     throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
   }
   for (const recipient of recipients) {
-    if (!/^age1[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
+    // age1… (X25519), age1pq1… (post-quantum hybrid), age1tag1…/age1tagpq1… (tags): bech32 data after the
+    // last '1'. The checksum is checked when the encrypter is built (seal.ts), before anything is dumped.
+    if (!/^age1(?:[a-z0-9]+1)?[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
       throw new ConfigError(
         `'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
           "use keys that start with 'age1' (made with: age-keygen -o key.txt)",

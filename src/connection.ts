@@ -48,6 +48,16 @@ export function parseDatabaseUrl(url: string): ConnectionInfo {
     );
   }
   if (!parsed.hostname) throw new ConnectionError('database-url has no host');
+  // An unencoded '/', '?' or '#' in the password ends the URL's authority early, so part of the password
+  // would be read as the host or port (and quoted in later messages): refuse, without quoting it.
+  const rest = url.slice(url.indexOf('://') + 3);
+  const authorityEnd = rest.search(/[/?#]/);
+  if (authorityEnd >= 0 && !rest.slice(0, authorityEnd).includes('@') && rest.slice(authorityEnd).includes('@')) {
+    throw new ConnectionError(
+      "database-url looks like its password holds an unencoded '/', '?' or '#'; percent-encode them " +
+        '(/ as %2F, ? as %3F, # as %23; also @ as %40, : as %3A, % as %25)',
+    );
+  }
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port ? Number(parsed.port) : 5432,
@@ -82,7 +92,9 @@ export function secretForms(secret: string): string[] {
 
 /** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
 export function urlSecretForms(url: string): string[] {
-  const match = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(url);
+  // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+  // cut short) is still masked whole.
+  const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
   const written = match?.[1] ?? '';
   let password = '';
   try {

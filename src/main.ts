@@ -6,7 +6,8 @@ import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { runBackup } from './backup.js';
 import { parseConfig } from './config.js';
-import { urlSecretForms } from './connection.js';
+import { redact, secretForms, urlSecretForms } from './connection.js';
+import { enforcePublicGuard } from './guard.js';
 import type { Logger } from './log.js';
 import { publishBackup } from './publish/index.js';
 import { scratchSecretForms } from './restorecheck.js';
@@ -18,27 +19,53 @@ const actionLogger: Logger = {
   secret: (value) => core.setSecret(value),
 };
 
+/** Every form of every secret input: the database password (as written, encoded, decoded), the passphrase, the token. */
+function secretInputs(): string[] {
+  const passphrase = core.getInput('encryption-passphrase');
+  return [
+    ...urlSecretForms(core.getInput('database-url')),
+    ...scratchSecretForms(core.getInput('verify-database-url')),
+    ...secretForms(passphrase),
+    // A multi-line secret is masked line by line by the runner; register each line too.
+    ...passphrase.split(/\r?\n/).filter((line) => line.trim().length > 0),
+    ...secretForms(core.getInput('github-token')),
+  ];
+}
+
 export async function run(): Promise<void> {
   // Mask the secrets before anything can print them, even a config error.
-  for (const form of urlSecretForms(core.getInput('database-url'))) core.setSecret(form);
-  for (const form of scratchSecretForms(core.getInput('verify-database-url'))) core.setSecret(form);
-  for (const name of ['encryption-passphrase', 'github-token']) {
-    const value = core.getInput(name);
-    if (value) core.setSecret(value);
-  }
+  const secrets = [...new Set(secretInputs())];
+  for (const form of secrets) core.setSecret(form);
 
+  // Cancellation (GitHub sends SIGINT, then SIGTERM): the first signal stops pg_dump and the merge, and the
+  // pipeline removes its temporary files; a second one exits at once (cleanup.ts removes them on exit).
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!abort.signal.aborted) {
+      core.warning(`${signal} received: cancelling the backup and removing temporary files...`);
+      abort.abort(new Error(`cancelled by ${signal}`));
+      return;
+    }
+    core.setFailed(`${signal} received again: stopped at once; nothing was stored`);
+    process.exit(1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const config = parseConfig((name) => core.getInput(name));
+    // Before dumping: refuse to publish an unencrypted backup in a public repository.
+    await enforcePublicGuard(config, process.env, actionLogger);
     const result = await runBackup(config, actionLogger, { signal: abort.signal });
     // A backup counts only once stored: when publishing fails, the local file goes too (DESIGN.md §2).
-    const published = await publishBackup(result, config, actionLogger).catch(async (error: unknown) => {
-      await rm(result.path, { force: true });
-      throw error;
-    });
+    const published = await Promise.resolve()
+      .then(() => {
+        abort.signal.throwIfAborted();
+        return publishBackup(result, config, actionLogger);
+      })
+      .catch(async (error: unknown) => {
+        await rm(result.path, { force: true });
+        throw error;
+      });
     const outputs = {
       ...backupOutputs(result),
       'artifact-id': published.artifactId ?? '',
@@ -49,7 +76,14 @@ export async function run(): Promise<void> {
 
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(result, published.destinations)).write();
   } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
+    const reason: unknown = abort.signal.reason;
+    const message = abort.signal.aborted
+      ? `the backup was ${reason instanceof Error ? reason.message : 'cancelled'}: nothing was stored, and temporary files were removed`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+    // Every error is worded without secrets at its source; this is the last line of defence.
+    core.setFailed(redact(message, secrets));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -46,6 +46,24 @@ describe('secret handling', () => {
     expect(forms).toContain(encodeURIComponent(NASTY));
   });
 
+  it('masks a password pasted without percent-encoding whole, and refuses such a URL without quoting it', () => {
+    for (const password of [NASTY, '123#abc', 'ab/cd@ef', 'a?b']) {
+      const url = `postgresql://postgres:${password}@127.0.0.1:5432/postgres`;
+      expect(urlSecretForms(url), password).toContain(password);
+      let error: unknown;
+      try {
+        parseDatabaseUrl(url);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, password).toBeInstanceOf(ConnectionError);
+      expect(String(error)).not.toContain(password.slice(0, 3));
+    }
+    // '@' alone is fine: the URL parser takes the last '@' before the host.
+    expect(parseDatabaseUrl('postgresql://postgres:a@b@127.0.0.1:5432/postgres').password).toBe('a@b');
+    expect(parseDatabaseUrl('postgresql://u:p@h/db?application_name=a@b').host).toBe('h');
+  });
+
   it('redacts every form and any URL password', () => {
     const forms = urlSecretForms(URL_WITH_NASTY);
     const text = `failed: ${NASTY} / ${encodeURIComponent(NASTY)} / postgresql://x:other@h/db`;

@@ -7762,6 +7762,42 @@ async function countRows(client, tables) {
     return counts;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./lib/src/cleanup.js
+/**
+ * Temporary files that must not outlive the process, whatever way it ends. The pipeline removes its
+ * own in `finally` blocks; this is the last line for the ways a `finally` never runs: process.exit()
+ * (a second SIGINT/SIGTERM while cancelling), an uncaught exception. Removal on 'exit' is synchronous,
+ * as Node requires there. Only SIGKILL escapes it.
+ */
+
+const pending = new Set();
+let hooked = false;
+/** Removes `target` (a file or directory) when the process exits; call the returned function once it is gone or kept. */
+function removeOnExit(target) {
+    if (!hooked) {
+        process.on('exit', removeAllNow);
+        hooked = true;
+    }
+    pending.add(target);
+    return () => {
+        pending.delete(target);
+    };
+}
+/** Removes every registered path now (synchronously) and forgets them. */
+function removeAllNow() {
+    for (const target of pending) {
+        try {
+            (0,external_node_fs_namespaceObject.rmSync)(target, { recursive: true, force: true });
+        }
+        catch {
+            // nothing more can be done while exiting
+        }
+    }
+    pending.clear();
+}
+
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
@@ -7814,6 +7850,14 @@ function parseDatabaseUrl(url) {
     }
     if (!parsed.hostname)
         throw new ConnectionError('database-url has no host');
+    // An unencoded '/', '?' or '#' in the password ends the URL's authority early, so part of the password
+    // would be read as the host or port (and quoted in later messages): refuse, without quoting it.
+    const rest = url.slice(url.indexOf('://') + 3);
+    const authorityEnd = rest.search(/[/?#]/);
+    if (authorityEnd >= 0 && !rest.slice(0, authorityEnd).includes('@') && rest.slice(authorityEnd).includes('@')) {
+        throw new ConnectionError("database-url looks like its password holds an unencoded '/', '?' or '#'; percent-encode them " +
+            '(/ as %2F, ? as %3F, # as %23; also @ as %40, : as %3A, % as %25)');
+    }
     return {
         host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: parsed.port ? Number(parsed.port) : 5432,
@@ -7846,7 +7890,9 @@ function secretForms(secret) {
 }
 /** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
 function urlSecretForms(url) {
-    const match = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(url);
+    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+    // cut short) is still masked whole.
+    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
     const written = match?.[1] ?? '';
     let password = '';
     try {
@@ -11002,8 +11048,6 @@ const ENCODING_ALIASES = {
 
 const serializeEncoding = encoding => typeof encoding === 'string' ? `"${encoding}"` : String(encoding);
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/arguments/cwd.js
 
 
@@ -18770,351 +18814,6 @@ class TeeToFile extends external_node_stream_namespaceObject.Transform {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/backup.js
-/**
- * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
- * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
- * leaves no backup file behind.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-async function runBackup(config, log, options = {}) {
-    const started = Date.now();
-    const now = options.now ?? (() => new Date());
-    const secrets = urlSecretForms(config.databaseUrl);
-    const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
-    const conn = parseDatabaseUrl(config.databaseUrl);
-    checkConnectionTarget(conn);
-    await checkHostResolves(conn, options.resolve);
-    log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
-    const server = await probeServer(conn);
-    log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
-    // verify: restore — refuse an unusable scratch database before spending time on the dumps.
-    if (restoreCheck)
-        await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
-    const tools = options.findTools
-        ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
-        : await resolvePgTools({
-            serverMajor: server.major,
-            requested: config.postgresVersion,
-            log,
-            install: options.installClient ?? true,
-            signal: options.signal,
-        });
-    if (options.findTools)
-        log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
-    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
-    await (0,promises_namespaceObject.mkdir)(config.outputDir, { recursive: true });
-    const suffix = `.sql${options.seal?.suffix ?? ''}`;
-    const partial = external_node_path_namespaceObject.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
-    const snapshot = await openSnapshot(conn);
-    try {
-        const plan = await readPlan(snapshot.client, config, server.major);
-        plan.warnings.forEach((warning) => log.warning(warning));
-        log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
-        const job = (outFile) => ({
-            pgDump: tools.pgDump,
-            env: libpqEnv(conn),
-            snapshotId: snapshot.id,
-            outFile,
-            secrets,
-            signal: options.signal,
-        });
-        const part1File = external_node_path_namespaceObject.join(work, 'part1.sql');
-        const part2File = external_node_path_namespaceObject.join(work, 'part2.sql');
-        log.info('Step 1/2: Dumping auth and storage data...');
-        log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
-        // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
-        const counting = countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
-        const [expectedRows, , , reference] = await Promise.all([
-            counting,
-            runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
-            runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
-            // verify: restore — what the scratch database needs and every table's checksum, in the same snapshot.
-            restoreCheck
-                ? counting.then(() => captureRestoreReference({
-                    client: snapshot.client,
-                    plan,
-                    tools,
-                    conn,
-                    snapshotId: snapshot.id,
-                    sourceMajor: server.major,
-                    workDir: work,
-                    secrets,
-                    signal: options.signal,
-                }))
-                : undefined,
-        ]);
-        await snapshot.release();
-        const generatedAt = now();
-        const plainCopy = external_node_path_namespaceObject.join(work, 'backup.sql');
-        const merged = await mergeBackup({
-            meta: {
-                generatedAt,
-                serverVersion: server.version,
-                pgDumpVersion: tools.version,
-                snapshotId: snapshot.id,
-                userSchemas: plan.userSchemas,
-            },
-            plan,
-            part1File,
-            part2File,
-            expectedRows,
-            outFile: partial,
-            // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
-            seal: options.seal && reference ? [new TeeToFile(plainCopy), ...options.seal.transforms()] : options.seal?.transforms(),
-        });
-        log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
-        log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
-        log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
-        const outcome = checkScan(merged.scan, expectedRows);
-        outcome.warnings.forEach((warning) => log.warning(warning));
-        if (outcome.problems.length > 0)
-            throw new VerifyError(outcome.problems);
-        log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
-        const sqlFile = options.seal ? plainCopy : partial;
-        if (reference)
-            await options.beforeRestoreCheck?.(sqlFile);
-        const restored = reference && restoreCheck
-            ? await verifyByRestore({
-                file: sqlFile,
-                reference,
-                scratchUrl: restoreCheck,
-                tools,
-                log,
-                label: backupFileName(generatedAt, merged.sha256, suffix),
-                signal: options.signal,
-            })
-            : undefined;
-        const file = backupFileName(generatedAt, merged.sha256, suffix);
-        const finalPath = external_node_path_namespaceObject.join(config.outputDir, file);
-        await (0,promises_namespaceObject.rename)(partial, finalPath);
-        await (0,promises_namespaceObject.chmod)(finalPath, 0o600);
-        log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
-        log.info(`💾 Backup written to ${finalPath}`);
-        return {
-            path: finalPath,
-            file,
-            bytes: merged.fileBytes,
-            sha256: merged.sha256,
-            authUsers: outcome.authUsers,
-            tables: outcome.tables,
-            rows: outcome.rows,
-            rowsByTable: expectedRows,
-            parts: summariseParts(plan, expectedRows, merged.partBytes),
-            serverVersion: server.version,
-            pgDump: tools,
-            snapshotId: snapshot.id,
-            durationSeconds: Math.round((Date.now() - started) / 100) / 10,
-            warnings: [...plan.warnings, ...outcome.warnings],
-            ...(restored ? { restoreCheck: restored } : {}),
-        };
-    }
-    catch (error) {
-        throw explainWriteError(error, config.outputDir);
-    }
-    finally {
-        await snapshot.release();
-        await (0,promises_namespaceObject.rm)(partial, { force: true });
-        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-    }
-}
-/** A full disk or a read-only output-dir, said as what to do about it. */
-function explainWriteError(error, outputDir) {
-    const code = error?.code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-        return new Error(`no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
-            "Free space, point output-dir at a larger disk, or use compression: gzip");
-    }
-    if (code === 'EACCES' || code === 'EROFS') {
-        return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
-    }
-    return error;
-}
-/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
-function backupFileName(at, sha256, suffix) {
-    return `full_${at.toISOString().replace(/[:.]/g, '-')}_${sha256.slice(0, 8)}${suffix}`;
-}
-function summariseParts(plan, rows, bytes) {
-    const sum = (tables) => tables.reduce((total, table) => total + (rows.get(table.qualified) ?? 0), 0);
-    const { triggers, policies } = plan.userObjectsOnManaged;
-    return [
-        { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
-        { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
-        { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
-    ];
-}
-
-;// CONCATENATED MODULE: ./lib/src/config.js
-/**
- * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
- * Every error names the input and lists what it accepts.
- */
-const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
-const COMPRESSIONS = ['none', 'gzip'];
-const VERIFY_MODES = ['basic', 'restore'];
-class ConfigError extends Error {
-    name = 'ConfigError';
-}
-function parseConfig(read) {
-    const get = (name) => read(name).trim();
-    const databaseUrl = get('database-url');
-    if (!databaseUrl) {
-        throw new ConfigError("input 'database-url' is required: store your Supabase session pooler URL as a secret " +
-            '(Project Settings > Database > Connection string > Session pooler) and pass it as ' +
-            'database-url: ${{ secrets.SUPABASE_DB_URL }}');
-    }
-    const recipients = splitList(read('encryption-recipients'));
-    const passphrase = read('encryption-passphrase');
-    if (recipients.length > 0 && passphrase) {
-        throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
-    }
-    for (const recipient of recipients) {
-        if (!/^age1[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
-            throw new ConfigError(`'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
-                "use keys that start with 'age1' (made with: age-keygen -o key.txt)");
-        }
-    }
-    const encryption = recipients.length > 0
-        ? { kind: 'recipients', recipients }
-        : passphrase
-            ? { kind: 'passphrase', passphrase }
-            : { kind: 'none' };
-    const verify = oneOf('verify', get('verify') || 'basic', VERIFY_MODES);
-    const verifyDatabaseUrl = get('verify-database-url') || undefined;
-    if (verify === 'restore' && !verifyDatabaseUrl) {
-        throw new ConfigError("'verify: restore' needs 'verify-database-url': an empty scratch database (for example a " +
-            'postgres service container) that the backup is restored into');
-    }
-    return {
-        databaseUrl,
-        destinations: parseDestinations(get('destination') || 'artifact'),
-        outputDir: get('output-dir') || 'backups',
-        schemas: parseSchemas(get('schemas') || 'auto'),
-        excludeTables: splitList(read('exclude-tables')).map(checkTableName),
-        includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
-        postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
-        compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
-        encryption,
-        allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
-        artifactName: parseArtifactName(get('artifact-name')),
-        retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
-        branch: parseBranch(get('branch') || 'backups'),
-        keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
-        githubToken: get('github-token') || undefined,
-        verify,
-        verifyDatabaseUrl,
-    };
-}
-/** Splits a newline- or comma-separated list, dropping blanks. */
-function splitList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0);
-}
-function oneOf(input, value, accepted) {
-    const normalised = value.toLowerCase();
-    const match = accepted.find((candidate) => candidate === normalised);
-    if (match === undefined) {
-        throw new ConfigError(`unknown ${input} '${value}'; use ${listWords(accepted)}`);
-    }
-    return match;
-}
-function listWords(words) {
-    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-function parseDestinations(value) {
-    const parts = value
-        .toLowerCase()
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean);
-    const known = new Set(['artifact', 'branch', 'none']);
-    const unknown = parts.find((part) => !known.has(part));
-    if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
-        throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
-    }
-    return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
-}
-function parseSchemas(value) {
-    if (value.toLowerCase() === 'auto')
-        return 'auto';
-    const schemas = splitList(value);
-    for (const schema of schemas) {
-        if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
-            throw new ConfigError(`'schemas' holds '${schema}', which is not a schema name; use auto or a list like public,private`);
-        }
-    }
-    if (schemas.length === 0)
-        throw new ConfigError("'schemas' is empty; use auto or a list like public,private");
-    return schemas;
-}
-function checkTableName(name) {
-    if (!/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_*][A-Za-z0-9_$*]*$/.test(name)) {
-        throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
-    }
-    return name;
-}
-function parseBoolean(input, value, fallback) {
-    if (value === '')
-        return fallback;
-    const normalised = value.toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(normalised))
-        return true;
-    if (['false', 'no', 'off', '0'].includes(normalised))
-        return false;
-    throw new ConfigError(`unknown ${input} '${value}'; use true or false`);
-}
-function parsePostgresVersion(value) {
-    if (value.toLowerCase() === 'auto')
-        return 'auto';
-    const major = wholeNumber(value);
-    if (major === undefined || major < 13 || major > 99) {
-        throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
-    }
-    return major;
-}
-function parseOptionalInt(input, value, min, max) {
-    if (value === '')
-        return undefined;
-    const number = wholeNumber(value);
-    if (number === undefined || number < min || number > max) {
-        throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
-    }
-    return number;
-}
-/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
-function wholeNumber(value) {
-    return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
-}
-function parseArtifactName(value) {
-    if (value === '')
-        return undefined;
-    const bad = value.match(/[:/\\"<>|*?\r\n]/);
-    if (bad) {
-        throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
-    }
-    return value;
-}
-function parseBranch(value) {
-    if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
-        throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
-    }
-    return value;
-}
-
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
@@ -20045,7 +19744,7 @@ function expand(hash, prk, info, length = 32, _recycled) {
  * const okm = hkdf(sha256, inputKey, salt, info, 32);
  * ```
  */
-const hkdf_hkdf = (hash, ikm, salt, info, length) => {
+const hkdf = (hash, ikm, salt, info, length) => {
     ahash(hash);
     if (salt === undefined)
         salt = new Uint8Array(hash.outputLen);
@@ -22377,7 +22076,7 @@ function scryptOutput(password, dkLen, B, V, tmp) {
  * });
  * ```
  */
-function scrypt_scrypt(password, salt, opts) {
+function scrypt(password, salt, opts) {
     const { N, r, p, dkLen, blockSize32, V, B32, B, tmp, blockMixCb } = scryptInit(password, salt, opts);
     utils_swap32IfBE(B32);
     for (let pi = 0; pi < p; pi++) {
@@ -22932,7 +22631,7 @@ function abignumber(n) {
  * numberToBytesBE(1, 2);
  * ```
  */
-function utils_numberToBytesBE(n, len) {
+function numberToBytesBE(n, len) {
     ciphers_utils_anumber(len);
     if (len === 0)
         throw new Error('zero output length is invalid');
@@ -24471,7 +24170,7 @@ const _poly1305_aead = (xorStream) => (key, nonce, AAD) => {
  * cipher.encrypt(new Uint8Array([1, 2, 3]));
  * ```
  */
-const chacha_chacha20poly1305 = /* @__PURE__ */ wrapCipher({ blockSize: 64, nonceLength: 12, tagLength: 16, withAAD: true }, 
+const chacha20poly1305 = /* @__PURE__ */ wrapCipher({ blockSize: 64, nonceLength: 12, tagLength: 16, withAAD: true }, 
 /* @__PURE__ */ _poly1305_aead(chacha20));
 /**
  * XChaCha20-Poly1305 extended-nonce chacha.
@@ -25439,10 +25138,10 @@ function utils_hexToNumber(hex) {
 function curves_utils_bytesToNumberBE(bytes) {
     return utils_hexToNumber(hashes_utils_bytesToHex(bytes));
 }
-function utils_bytesToNumberLE(bytes) {
+function bytesToNumberLE(bytes) {
     return utils_hexToNumber(hashes_utils_bytesToHex(curves_utils_copyBytes(hashes_utils_abytes(bytes)).reverse()));
 }
-function curves_utils_numberToBytesBE(n, len) {
+function utils_numberToBytesBE(n, len) {
     hashes_utils_anumber(len);
     n = utils_abignumber(n);
     const res = hashes_utils_hexToBytes(n.toString(16).padStart(len * 2, '0'));
@@ -25450,8 +25149,8 @@ function curves_utils_numberToBytesBE(n, len) {
         throw new Error('number too large');
     return res;
 }
-function utils_numberToBytesLE(n, len) {
-    return curves_utils_numberToBytesBE(n, len).reverse();
+function numberToBytesLE(n, len) {
+    return utils_numberToBytesBE(n, len).reverse();
 }
 // Unpadded, rarely used
 function numberToVarBytesBE(n) {
@@ -26058,7 +25757,7 @@ class _Field {
         return this._sqrt(this, num);
     }
     toBytes(num) {
-        return this.isLE ? utils_numberToBytesLE(num, this.BYTES) : curves_utils_numberToBytesBE(num, this.BYTES);
+        return this.isLE ? numberToBytesLE(num, this.BYTES) : utils_numberToBytesBE(num, this.BYTES);
     }
     fromBytes(bytes, skipValidation = false) {
         hashes_utils_abytes(bytes);
@@ -26074,7 +25773,7 @@ class _Field {
         }
         if (bytes.length !== BYTES)
             throw new Error('Field.fromBytes: expected ' + BYTES + ' bytes, got ' + bytes.length);
-        let scalar = isLE ? utils_bytesToNumberLE(bytes) : curves_utils_bytesToNumberBE(bytes);
+        let scalar = isLE ? bytesToNumberLE(bytes) : curves_utils_bytesToNumberBE(bytes);
         if (modFromBytes)
             scalar = modular_mod(scalar, ORDER);
         if (!skipValidation)
@@ -26185,10 +25884,10 @@ function mapHashToField(key, fieldOrder, isLE = false) {
     // No small numbers: need to understand bias story. No huge numbers: easier to detect JS timings.
     if (len < 16 || len < minLen || len > 1024)
         throw new Error('expected ' + minLen + '-1024 bytes of input, got ' + len);
-    const num = isLE ? utils_bytesToNumberLE(key) : curves_utils_bytesToNumberBE(key);
+    const num = isLE ? bytesToNumberLE(key) : curves_utils_bytesToNumberBE(key);
     // `mod(x, 11)` can sometimes produce 0. `mod(x, 10) + 1` is the same, but no 0
     const reduced = modular_mod(num, fieldOrder - modular_1n) + modular_1n;
-    return isLE ? utils_numberToBytesLE(reduced, fieldLen) : curves_utils_numberToBytesBE(reduced, fieldLen);
+    return isLE ? numberToBytesLE(reduced, fieldLen) : utils_numberToBytesBE(reduced, fieldLen);
 }
 //# sourceMappingURL=modular.js.map
 ;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/curves/abstract/curve.js
@@ -26790,7 +26489,7 @@ function edwards(params, extraOpts = {}) {
             const normed = curves_utils_copyBytes(bytes); // copy again, we'll manipulate it
             const lastByte = bytes[len - 1]; // select last byte
             normed[len - 1] = lastByte & ~0x80; // clear last bit
-            const y = utils_bytesToNumberLE(normed);
+            const y = bytesToNumberLE(normed);
             // zip215=true is good for consensus-critical apps. =false follows RFC8032 / NIST186-5.
             // RFC8032 prohibits >= p, but ZIP215 doesn't
             // zip215=true:  0 <= y < MASK (2^256 for ed25519)
@@ -27062,7 +26761,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
         }); // NOOP
     // Little-endian SHA512 with modulo n
     function modN_LE(hash) {
-        return Fn.create(utils_bytesToNumberLE(hash)); // Not Fn.fromBytes: it has length limit
+        return Fn.create(bytesToNumberLE(hash)); // Not Fn.fromBytes: it has length limit
     }
     // Get the hashed private scalar per RFC8032 5.1.5
     function getPrivateScalar(key) {
@@ -27125,7 +26824,7 @@ function eddsa(Point, cHash, eddsaOpts = {}) {
             msg = prehash(msg); // for ed25519ph, etc
         const mid = len / 2;
         const r = sig.subarray(0, mid);
-        const s = utils_bytesToNumberLE(sig.subarray(mid, len));
+        const s = bytesToNumberLE(sig.subarray(mid, len));
         let A, R, SB;
         try {
             // zip215=true is good for consensus-critical apps. =false follows RFC8032 / NIST186-5.
@@ -27463,7 +27162,7 @@ function montgomery(curveDef) {
     const modP = (n) => modular_mod(n, P);
     const GuBytes = encodeU(Gu);
     function encodeU(u) {
-        return utils_numberToBytesLE(modP(u), fieldLen);
+        return numberToBytesLE(modP(u), fieldLen);
     }
     function decodeU(u) {
         const _u = curves_utils_copyBytes(hashes_utils_abytes(u, fieldLen, 'uCoordinate'));
@@ -27475,10 +27174,10 @@ function montgomery(curveDef) {
         // if they had been reduced modulo the field prime.  The non-canonical
         // values are 2^255 - 19 through 2^255 - 1 for X25519 and 2^448 - 2^224
         // - 1 through 2^448 - 1 for X448.
-        return modP(utils_bytesToNumberLE(_u));
+        return modP(bytesToNumberLE(_u));
     }
     function decodeScalar(scalar) {
-        return utils_bytesToNumberLE(adjustScalarBytes(curves_utils_copyBytes(hashes_utils_abytes(scalar, fieldLen, 'scalar'))));
+        return bytesToNumberLE(adjustScalarBytes(curves_utils_copyBytes(hashes_utils_abytes(scalar, fieldLen, 'scalar'))));
     }
     function scalarMult(scalar, u) {
         const pu = montgomeryLadder(decodeU(u), decodeScalar(scalar));
@@ -27808,7 +27507,7 @@ const D_MINUS_ONE_SQ = /* @__PURE__ */ BigInt('404408343463085368581010424693231
 // Calculates 1/√(number)
 const invertSqrt = (number) => uvRatio(ed25519_1n, number);
 const MAX_255B = /* @__PURE__ */ BigInt('0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff');
-const bytes255ToNumberLE = (bytes) => Fp.create(utils_bytesToNumberLE(bytes) & MAX_255B);
+const bytes255ToNumberLE = (bytes) => Fp.create(bytesToNumberLE(bytes) & MAX_255B);
 /**
  * Computes Elligator map for Ristretto255.
  * Described in [RFC9380](https://www.rfc-editor.org/rfc/rfc9380#appendix-B) and on
@@ -27989,7 +27688,7 @@ const ristretto255_hasher = {
     },
     hashToScalar(msg, options = { DST: _DST_scalar }) {
         const xmd = expand_message_xmd(msg, options.DST, 64, hashes_sha2_sha512);
-        return Fn.create(utils_bytesToNumberLE(xmd));
+        return Fn.create(bytesToNumberLE(xmd));
     },
     /**
      * HashToCurve-like construction based on RFC 9496 (Element Derivation).
@@ -28342,7 +28041,7 @@ const opts = {
 const secp160k1_Point = weierstrass(opts);
 ```
  */
-function weierstrass(params, extraOpts = {}) {
+function weierstrass_weierstrass(params, extraOpts = {}) {
     const validated = createCurveFields('weierstrass', params, extraOpts);
     const { Fp, Fn } = validated;
     let CURVE = validated.CURVE;
@@ -29395,7 +29094,7 @@ function createSWU(Point, opts) {
     return (scalars) => map(scalars[0]);
 }
 // NIST P256
-const p256_Point = /* @__PURE__ */ weierstrass(p256_CURVE);
+const p256_Point = /* @__PURE__ */ weierstrass_weierstrass(p256_CURVE);
 /**
  * NIST P256 (aka secp256r1, prime256v1) curve, ECDSA and ECDH methods.
  * Hashes inputs with sha256 by default.
@@ -29411,7 +29110,7 @@ const p256_Point = /* @__PURE__ */ weierstrass(p256_CURVE);
  * // const sigKeccak = p256.sign(keccak256(msg), secretKey, { prehash: false });
  * ```
  */
-const nist_p256 = /* @__PURE__ */ weierstrass_ecdsa(p256_Point, hashes_sha2_sha256);
+const p256 = /* @__PURE__ */ weierstrass_ecdsa(p256_Point, hashes_sha2_sha256);
 /** Hashing / encoding to p256 points / field. RFC 9380 methods. */
 const p256_hasher = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => {
     return createHasher(p256_Point, createSWU(p256_Point, {
@@ -29437,7 +29136,7 @@ const p256_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null &&
     hashToScalar: p256_hasher.hashToScalar,
 }))()));
 // NIST P384
-const p384_Point = /* @__PURE__ */ weierstrass(p384_CURVE);
+const p384_Point = /* @__PURE__ */ weierstrass_weierstrass(p384_CURVE);
 /** NIST P384 (aka secp384r1) curve, ECDSA and ECDH methods. Hashes inputs with sha384 by default. */
 const nist_p384 = /* @__PURE__ */ weierstrass_ecdsa(p384_Point, hashes_sha2_sha384);
 /** Hashing / encoding to p384 points / field. RFC 9380 methods. */
@@ -29466,7 +29165,7 @@ const p384_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null &&
 }))()));
 // NIST P521
 const Fn521 = /* @__PURE__ */ (() => Field(p521_CURVE.n, { allowedLengths: [65, 66] }))();
-const p521_Point = /* @__PURE__ */ weierstrass(p521_CURVE, { Fn: Fn521 });
+const p521_Point = /* @__PURE__ */ weierstrass_weierstrass(p521_CURVE, { Fn: Fn521 });
 /** NIST P521 (aka secp521r1) curve, ECDSA and ECDH methods. Hashes inputs with sha512 by default. */
 const p521 = /* @__PURE__ */ (/* unused pure expression or super */ null && (ecdsa(p521_Point, sha512)));
 /** Hashing / encoding to p521 points / field. RFC 9380 methods. */
@@ -29577,7 +29276,7 @@ function hkdf_expand(hash, prk, info, length = 32) {
  * const info = 'application-key';
  * const hk1 = hkdf(sha256, inputKey, salt, info, 32);
  */
-const hashes_hkdf_hkdf = (hash, ikm, salt, info, length) => hkdf_expand(hash, hashes_hkdf_extract(hash, ikm, salt), info, length);
+const hkdf_hkdf = (hash, ikm, salt, info, length) => hkdf_expand(hash, hashes_hkdf_extract(hash, ikm, salt), info, length);
 //# sourceMappingURL=hkdf.js.map
 ;// CONCATENATED MODULE: ./node_modules/@noble/post-quantum/node_modules/@noble/hashes/sha3.js
 /**
@@ -29800,7 +29499,7 @@ const genKeccak = (suffix, blockLen, outputLen, info = {}) => hashes_utils_creat
 const sha3_224 = /* @__PURE__ */ (/* unused pure expression or super */ null && (genKeccak(0x06, 144, 28, 
 /* @__PURE__ */ oidNist(0x07))));
 /** SHA3-256 hash function. Different from keccak-256. */
-const sha3_sha3_256 = /* @__PURE__ */ genKeccak(0x06, 136, 32, 
+const sha3_256 = /* @__PURE__ */ genKeccak(0x06, 136, 32, 
 /* @__PURE__ */ hashes_utils_oidNist(0x08));
 /** SHA3-384 hash function. */
 const sha3_384 = /* @__PURE__ */ (/* unused pure expression or super */ null && (genKeccak(0x06, 104, 48, 
@@ -30358,7 +30057,7 @@ function vecCoder(c, vecLen) {
     };
 }
 // cleanBytes(Uint8Array.of(), [Uint16Array.of(), Uint32Array.of()])
-function utils_cleanBytes(...list) {
+function cleanBytes(...list) {
     for (const t of list) {
         if (Array.isArray(t))
             for (const b of t)
@@ -30524,7 +30223,7 @@ const createXofShake = (shake) => (seed, blockLen) => {
         },
         clean: () => {
             h.destroy();
-            utils_cleanBytes(buf, _seed);
+            cleanBytes(buf, _seed);
         },
     };
 };
@@ -30715,7 +30414,7 @@ const genKPKE = (opts) => {
                 publicKey: publicCoder.encode([tHat, rho]),
                 secretKey: secretCoder.encode(sHat),
             };
-            utils_cleanBytes(rho, sigma, sHat, tHat, seedDst, seedHash);
+            cleanBytes(rho, sigma, sHat, tHat, seedDst, seedHash);
             return res;
         },
         encrypt: (publicKey, msg, seed) => {
@@ -30736,14 +30435,14 @@ const genKPKE = (opts) => {
                 polyAdd(e1, NTT.decode(tmp)); // e1 += tmp
                 u.push(e1);
                 polyAdd(tmp2, MultiplyNTTs(tHat[i], rHat[i])); // t2 += tHat[i] * rHat[i]
-                utils_cleanBytes(tmp);
+                cleanBytes(tmp);
             }
             x.clean();
             const e2 = sampleCBD(PRF, seed, 2 * K, ETA2);
             polyAdd(e2, NTT.decode(tmp2)); // e2 += tmp2
             const v = poly1.decode(msg); // encode plaintext m into polynomial v
             polyAdd(v, e2); // v += e2
-            utils_cleanBytes(tHat, rHat, tmp2, e2);
+            cleanBytes(tHat, rHat, tmp2, e2);
             return cipherCoder.encode([u, v]);
         },
         decrypt: (cipherText, privateKey) => {
@@ -30753,7 +30452,7 @@ const genKPKE = (opts) => {
             for (let i = 0; i < K; i++)
                 polyAdd(tmp, MultiplyNTTs(sk[i], NTT.encode(u[i]))); // tmp += sk[i] * u[i]
             polySub(v, NTT.decode(tmp)); // v += tmp
-            utils_cleanBytes(tmp, sk, u);
+            cleanBytes(tmp, sk, u);
             return poly1.encode(v);
         },
     };
@@ -30780,7 +30479,7 @@ function createKyber(opts) {
             const publicKeyHash = HASH256(publicKey);
             // (dkPKE||ek||H(ek)||z)
             const secretKey = secretCoder.encode([sk, publicKey, publicKeyHash, seed.subarray(32)]);
-            utils_cleanBytes(sk, publicKeyHash);
+            cleanBytes(sk, publicKeyHash);
             return { publicKey, secretKey };
         },
         getPublicKey: (secretKey) => {
@@ -30796,13 +30495,13 @@ function createKyber(opts) {
             // (Modulus check.) Perform the computation ek ← ByteEncode12(ByteDecode12(eke)).
             // If ek = ̸ eke, the input is invalid. (See Section 4.2.1.)
             if (!post_quantum_utils_equalBytes(ek, eke)) {
-                utils_cleanBytes(ek);
+                cleanBytes(ek);
                 throw new Error('ML-KEM.encapsulate: wrong publicKey modulus');
             }
-            utils_cleanBytes(ek);
+            cleanBytes(ek);
             const kr = HASH512.create().update(msg).update(HASH256(publicKey)).digest(); // derive randomness
             const cipherText = KPKE.encrypt(publicKey, msg, kr.subarray(32, 64));
-            utils_cleanBytes(kr.subarray(32));
+            cleanBytes(kr.subarray(32));
             return { cipherText, sharedSecret: kr.subarray(0, 32) };
         },
         decapsulate: (cipherText, secretKey) => {
@@ -30822,7 +30521,7 @@ function createKyber(opts) {
             const cipherText2 = KPKE.encrypt(publicKey, msg, kr.subarray(32, 64)); // re-encrypt using the derived randomness
             const isValid = post_quantum_utils_equalBytes(cipherText, cipherText2); // if ciphertexts do not match, “implicitly reject”
             const Kbar = KDF.create({ dkLen: 32 }).update(z).update(cipherText).digest();
-            utils_cleanBytes(msg, cipherText2, !isValid ? Khat : Kbar);
+            cleanBytes(msg, cipherText2, !isValid ? Khat : Kbar);
             return isValid ? Khat : Kbar;
         },
     };
@@ -30835,7 +30534,7 @@ function shakePRF(dkLen, key, nonce) {
         .digest();
 }
 const opts = {
-    HASH256: sha3_sha3_256,
+    HASH256: sha3_256,
     HASH512: sha3_512,
     KDF: sha3_shake256,
     XOF: XOF128,
@@ -30847,7 +30546,7 @@ const ml_kem512 = /* @__PURE__ */ createKyber({
     ...PARAMS[512],
 });
 /** ML-KEM-768, for 192-bit security level. Not recommended after 2030, as per ASD. */
-const ml_kem_ml_kem768 = /* @__PURE__ */ createKyber({
+const ml_kem768 = /* @__PURE__ */ createKyber({
     ...opts,
     ...PARAMS[768],
 });
@@ -30957,7 +30656,7 @@ function ecKeygen(curve, allowZeroKey = false) {
             throw new Error('No Point.Fn');
         keygen = (seed = post_quantum_utils_randomBytes(lengths.seed)) => {
             hashes_utils_abytes(seed, lengths.seed, 'seed');
-            const seedScalar = Fn.isLE ? utils_bytesToNumberLE(seed) : curves_utils_bytesToNumberBE(seed);
+            const seedScalar = Fn.isLE ? bytesToNumberLE(seed) : curves_utils_bytesToNumberBE(seed);
             const secretKey = Fn.toBytes(Fn.create(seedScalar)); // Fixes modulo bias, but not zero
             return { secretKey, publicKey: curve.getPublicKey(secretKey) };
         };
@@ -30980,7 +30679,7 @@ function ecdhKem(curve, allowZeroKey = false) {
             const ek = this.keygen(rand).secretKey;
             const sharedSecret = this.decapsulate(publicKey, ek);
             const cipherText = curve.getPublicKey(ek);
-            utils_cleanBytes(ek);
+            cleanBytes(ek);
             return { sharedSecret, cipherText };
         },
         decapsulate(cipherText, secretKey) {
@@ -31036,8 +30735,8 @@ expandSeed, ...ck) {
         keygen(seed = post_quantum_utils_randomBytes(realSeedLen)) {
             const { publicKey: pk, secretKey } = expandDecapsulationKey(seed);
             const publicKey = pkCoder.encode(pk);
-            utils_cleanBytes(pk);
-            utils_cleanBytes(secretKey);
+            cleanBytes(pk);
+            cleanBytes(secretKey);
             return { secretKey: seed, publicKey };
         },
         expandDecapsulationKey,
@@ -31074,7 +30773,7 @@ expandSeed, combiner, ...kems) {
                 sharedSecret: combiner(pks, cipherText, sharedSecret),
                 cipherText: ctCoder.encode(cipherText),
             };
-            utils_cleanBytes(sharedSecret, cipherText);
+            cleanBytes(sharedSecret, cipherText);
             return res;
         },
         decapsulate(ct, seed) {
@@ -31118,8 +30817,8 @@ function QSF(label, pqc, curveKEM, xof, kdf) {
     utils_ahash(kdf);
     return combineKEMS(32, 32, expandSeedXof(xof), (pk, ct, ss) => kdf(hashes_utils_concatBytes(ss[0], ss[1], ct[1], pk[1], utils_asciiToBytes(label))), pqc, curveKEM);
 }
-const QSF_ml_kem768_p256 = QSF('QSF-KEM(ML-KEM-768,P-256)-XOF(SHAKE256)-KDF(SHA3-256)', ml_kem_ml_kem768, ecdhKem(nist_p256, true), sha3_shake256, sha3_sha3_256);
-const QSF_ml_kem1024_p384 = QSF('QSF-KEM(ML-KEM-1024,P-384)-XOF(SHAKE256)-KDF(SHA3-256)', ml_kem_ml_kem1024, ecdhKem(nist_p384, true), sha3_shake256, sha3_sha3_256);
+const QSF_ml_kem768_p256 = QSF('QSF-KEM(ML-KEM-768,P-256)-XOF(SHAKE256)-KDF(SHA3-256)', ml_kem768, ecdhKem(p256, true), sha3_shake256, sha3_256);
+const QSF_ml_kem1024_p384 = QSF('QSF-KEM(ML-KEM-1024,P-384)-XOF(SHAKE256)-KDF(SHA3-256)', ml_kem_ml_kem1024, ecdhKem(nist_p384, true), sha3_shake256, sha3_256);
 function createKitchenSink(label, pqc, curveKEM, xof, hash) {
     utils_ahash(xof);
     utils_ahash(hash);
@@ -31128,18 +30827,18 @@ function createKitchenSink(label, pqc, curveKEM, xof, hash) {
         const len = 32;
         const ikm = hashes_utils_concatBytes(utils_asciiToBytes('hybrid_prk'), preimage);
         const prk = hashes_hkdf_extract(hash, ikm);
-        const info = hashes_utils_concatBytes(curves_utils_numberToBytesBE(len, 2), utils_asciiToBytes('shared_secret'), utils_asciiToBytes(''));
+        const info = hashes_utils_concatBytes(utils_numberToBytesBE(len, 2), utils_asciiToBytes('shared_secret'), utils_asciiToBytes(''));
         const res = hkdf_expand(hash, prk, info, len);
-        utils_cleanBytes(prk, info, ikm, preimage);
+        cleanBytes(prk, info, ikm, preimage);
         return res;
     }, pqc, curveKEM);
 }
 const x25519kem = ecdhKem(ed25519_x25519);
-const KitchenSink_ml_kem768_x25519 = createKitchenSink('KitchenSink-KEM(ML-KEM-768,X25519)-XOF(SHAKE256)-KDF(HKDF-SHA-256)', ml_kem_ml_kem768, x25519kem, sha3_shake256, hashes_sha2_sha256);
+const KitchenSink_ml_kem768_x25519 = createKitchenSink('KitchenSink-KEM(ML-KEM-768,X25519)-XOF(SHAKE256)-KDF(HKDF-SHA-256)', ml_kem768, x25519kem, sha3_shake256, hashes_sha2_sha256);
 // Always X25519 and ML-KEM - 768, no point to export
 const ml_kem768_x25519 = /* @__PURE__ */ (() => combineKEMS(32, 32, expandSeedXof(sha3_shake256), 
 // Awesome label, so much escaping hell in a single line.
-(pk, ct, ss) => sha3_sha3_256(hashes_utils_concatBytes(ss[0], ss[1], ct[1], pk[1], utils_asciiToBytes('\\.//^\\'))), ml_kem_ml_kem768, x25519kem))();
+(pk, ct, ss) => sha3_256(hashes_utils_concatBytes(ss[0], ss[1], ct[1], pk[1], utils_asciiToBytes('\\.//^\\'))), ml_kem768, x25519kem))();
 function nistCurveKem(curve, scalarLen, elemLen, nseed) {
     const Fn = curve.Point.Fn;
     if (!Fn)
@@ -31165,15 +30864,15 @@ function nistCurveKem(curve, scalarLen, elemLen, nseed) {
             msg: nseed,
             cipherText: elemLen,
         },
-        keygen(seed = randomBytes(nseed)) {
-            abytes(seed, nseed, 'seed');
+        keygen(seed = post_quantum_utils_randomBytes(nseed)) {
+            hashes_utils_abytes(seed, nseed, 'seed');
             return rejectionSampling(seed);
         },
         getPublicKey(secretKey) {
             return curve.getPublicKey(secretKey, false);
         },
-        encapsulate(publicKey, rand = randomBytes(nseed)) {
-            abytes(rand, nseed, 'rand');
+        encapsulate(publicKey, rand = post_quantum_utils_randomBytes(nseed)) {
+            hashes_utils_abytes(rand, nseed, 'rand');
             const { secretKey: ek } = rejectionSampling(rand);
             const sharedSecret = this.decapsulate(publicKey, ek);
             const cipherText = curve.getPublicKey(ek, false);
@@ -31194,19 +30893,19 @@ function concreteHybridKem(label, mlkem, curve, nseed) {
     const mlkemSeedLen = 64;
     const totalSeedLen = mlkemSeedLen + nseed;
     return combineKEMS(32, 32, (seed) => {
-        abytes(seed, 32);
-        const expanded = shake256(seed, { dkLen: totalSeedLen });
+        hashes_utils_abytes(seed, 32);
+        const expanded = sha3_shake256(seed, { dkLen: totalSeedLen });
         const mlkemSeed = expanded.subarray(0, mlkemSeedLen);
         const curveSeed = expanded.subarray(mlkemSeedLen, totalSeedLen);
-        return concatBytes(mlkemSeed, curveSeed);
-    }, (pk, ct, ss) => sha3_256(concatBytes(ss[0], ss[1], ct[1], pk[1], asciiToBytes(label))), mlkem, curveKem);
+        return hashes_utils_concatBytes(mlkemSeed, curveSeed);
+    }, (pk, ct, ss) => sha3_256(hashes_utils_concatBytes(ss[0], ss[1], ct[1], pk[1], utils_asciiToBytes(label))), mlkem, curveKem);
 }
-const ml_kem768_p256 = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => concreteHybridKem('MLKEM768-P256', ml_kem768, p256, 128))()));
+const ml_kem768_p256 = /* @__PURE__ */ (() => concreteHybridKem('MLKEM768-P256', ml_kem768, p256, 128))();
 const ml_kem1024_p384 = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => concreteHybridKem('MLKEM1024-P384', ml_kem1024, p384, 48))()));
 // Legacy aliases
 const XWing = (/* unused pure expression or super */ null && (ml_kem768_x25519));
 const hybrid_MLKEM768X25519 = ml_kem768_x25519;
-const hybrid_MLKEM768P256 = (/* unused pure expression or super */ null && (ml_kem768_p256));
+const MLKEM768P256 = ml_kem768_p256;
 const MLKEM1024P384 = (/* unused pure expression or super */ null && (ml_kem1024_p384));
 const QSFMLKEM768P256 = (/* unused pure expression or super */ null && (QSF_ml_kem768_p256));
 const QSFMLKEM1024P384 = (/* unused pure expression or super */ null && (QSF_ml_kem1024_p384));
@@ -31516,7 +31215,7 @@ function _noble_curves_utils_bytesToNumberBE(bytes) {
  * bytesToNumberLE(Uint8Array.of(1, 0));
  * ```
  */
-function curves_utils_bytesToNumberLE(bytes) {
+function utils_bytesToNumberLE(bytes) {
     return curves_utils_hexToNumber(bytesToHex(_noble_curves_utils_copyBytes(utils_abytes(bytes)).reverse()));
 }
 /**
@@ -31533,7 +31232,7 @@ function curves_utils_bytesToNumberLE(bytes) {
  * numberToBytesBE(255n, 2);
  * ```
  */
-function _noble_curves_utils_numberToBytesBE(n, len) {
+function curves_utils_numberToBytesBE(n, len) {
     utils_anumber(len);
     if (len === 0)
         throw new Error('zero output length is invalid');
@@ -31559,8 +31258,8 @@ function _noble_curves_utils_numberToBytesBE(n, len) {
  * numberToBytesLE(255n, 2);
  * ```
  */
-function curves_utils_numberToBytesLE(n, len) {
-    return _noble_curves_utils_numberToBytesBE(n, len).reverse();
+function utils_numberToBytesLE(n, len) {
+    return curves_utils_numberToBytesBE(n, len).reverse();
 }
 // Unpadded, rarely used
 /**
@@ -31806,8 +31505,8 @@ const curves_utils_bitMask = (n) => {
  * ```
  */
 function utils_createHmacDrbg(hashLen, qByteLen, hmacFn) {
-    anumber_(hashLen, 'hashLen');
-    anumber_(qByteLen, 'qByteLen');
+    utils_anumber(hashLen, 'hashLen');
+    utils_anumber(qByteLen, 'qByteLen');
     if (typeof hmacFn !== 'function')
         throw new TypeError('hmacFn must be a function');
     // creates Uint8Array
@@ -32689,7 +32388,7 @@ class modular_Field {
         // Serialize fixed-width limbs without re-validating the field range. Callers that need a
         // canonical encoding must pass a valid element; some protocols intentionally serialize raw
         // residues here and reduce or validate them elsewhere.
-        return this.isLE ? curves_utils_numberToBytesLE(num, this.BYTES) : _noble_curves_utils_numberToBytesBE(num, this.BYTES);
+        return this.isLE ? utils_numberToBytesLE(num, this.BYTES) : curves_utils_numberToBytesBE(num, this.BYTES);
     }
     fromBytes(bytes, skipValidation = false) {
         curves_utils_abytes(bytes);
@@ -32707,7 +32406,7 @@ class modular_Field {
         }
         if (bytes.length !== BYTES)
             throw new Error('Field.fromBytes: expected ' + BYTES + ' bytes, got ' + bytes.length);
-        let scalar = isLE ? curves_utils_bytesToNumberLE(bytes) : _noble_curves_utils_bytesToNumberBE(bytes);
+        let scalar = isLE ? utils_bytesToNumberLE(bytes) : _noble_curves_utils_bytesToNumberBE(bytes);
         if (modFromBytes)
             scalar = abstract_modular_mod(scalar, ORDER);
         if (!skipValidation)
@@ -32833,7 +32532,7 @@ function modular_getFieldBytesLength(fieldOrder) {
     if (fieldOrder <= abstract_modular_1n)
         throw new Error('field order must be greater than 1');
     // Valid field elements are < ORDER, so the maximal encoded element is ORDER - 1.
-    const bitLength = bitLen(fieldOrder - abstract_modular_1n);
+    const bitLength = curves_utils_bitLen(fieldOrder - abstract_modular_1n);
     return Math.ceil(bitLength / 8);
 }
 /**
@@ -32880,7 +32579,7 @@ function modular_getMinHashLength(fieldOrder) {
  * ```
  */
 function modular_mapHashToField(key, fieldOrder, isLE = false) {
-    abytes(key);
+    curves_utils_abytes(key);
     const len = key.length;
     const fieldLen = modular_getFieldBytesLength(fieldOrder);
     const minLen = Math.max(modular_getMinHashLength(fieldOrder), 16);
@@ -32888,14 +32587,14 @@ function modular_mapHashToField(key, fieldOrder, isLE = false) {
     // inputs: easier to reason about JS timing / allocation behavior.
     if (len < minLen || len > 1024)
         throw new Error('expected ' + minLen + '-1024 bytes of input, got ' + len);
-    const num = isLE ? bytesToNumberLE(key) : bytesToNumberBE(key);
+    const num = isLE ? utils_bytesToNumberLE(key) : _noble_curves_utils_bytesToNumberBE(key);
     // Map into the non-zero scalar range [1, fieldOrder-1]: reduce mod (fieldOrder-1) to land in
     // [0, fieldOrder-2], then add 1. This shifts the range off zero; it is NOT equal to
     // `mod(num, fieldOrder)` (which spans [0, fieldOrder-1] and can be 0). A residual modulo bias
     // remains but is negligible (~2^-(nBits/2), e.g. ~2^-128 for a 256-bit order) because `key` is
     // required to be at least `getMinHashLength(fieldOrder)` (~1.5x field size) bytes of input.
     const reduced = abstract_modular_mod(num, fieldOrder - abstract_modular_1n) + abstract_modular_1n;
-    return isLE ? numberToBytesLE(reduced, fieldLen) : numberToBytesBE(reduced, fieldLen);
+    return isLE ? utils_numberToBytesLE(reduced, fieldLen) : curves_utils_numberToBytesBE(reduced, fieldLen);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/curve.js
@@ -33652,6 +33351,1615 @@ function curve_createKeygen(randomSecretKey, getPublicKey) {
     };
 }
 
+;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/der.js
+/**
+ * ASN.1 DER (Distinguished Encoding Rules) helpers for ECDSA signatures.
+ * Only implements the tiny subset needed for `SEQUENCE(INTEGER r, INTEGER s)`.
+ * @module
+ */
+/*! noble-curves - MIT License (c) 2022 Paul Miller (paulmillr.com) */
+
+const der_0n = /* @__PURE__ */ BigInt(0);
+/**
+ * @param m - Error message.
+ * @example
+ * Throw a DER-specific error when signature parsing encounters invalid bytes.
+ *
+ * ```ts
+ * new DERErr('bad der');
+ * ```
+ */
+class der_DERErr extends Error {
+    constructor(m = '') {
+        super(m);
+    }
+}
+// Plain const so the freezes can live inside the pure initializer of the `DER` export below:
+// bare top-level `Object.freeze(...)` calls would defeat tree-shaking for every importer.
+const _DER = {
+    // asn.1 DER encoding utils
+    Err: der_DERErr,
+    // Basic building block is TLV (Tag-Length-Value)
+    _tlv: {
+        encode: (tag, data) => {
+            const { Err: E } = _DER;
+            curves_utils_asafenumber(tag, 'tag');
+            if (tag < 0 || tag > 255)
+                throw new E('tlv.encode: wrong tag');
+            astring(data, 'data');
+            // Internal helper: callers hand this already-validated hex payload, so we only enforce
+            // byte alignment here instead of re-validating every nibble.
+            if (data.length & 1)
+                throw new E('tlv.encode: unpadded data');
+            const dataLen = data.length / 2;
+            const len = utils_numberToHexUnpadded(dataLen);
+            if ((len.length / 2) & 0b1000_0000)
+                throw new E('tlv.encode: long form length too big');
+            // length of length with long form flag
+            const lenLen = dataLen > 127 ? utils_numberToHexUnpadded((len.length / 2) | 0b1000_0000) : '';
+            const t = utils_numberToHexUnpadded(tag);
+            return t + lenLen + len + data;
+        },
+        // v - value, l - left bytes (unparsed)
+        decode(tag, data) {
+            const { Err: E } = _DER;
+            data = curves_utils_abytes(data, undefined, 'DER data');
+            let pos = 0;
+            if (tag < 0 || tag > 255)
+                throw new E('tlv.decode: wrong tag');
+            if (data.length < 2 || data[pos++] !== tag)
+                throw new E('tlv.decode: wrong tlv');
+            const first = data[pos++];
+            // First bit of first length byte is the short/long form flag.
+            const isLong = !!(first & 0b1000_0000);
+            let length = 0;
+            if (!isLong)
+                length = first;
+            else {
+                // Long form: [longFlag(1bit), lengthLength(7bit), length (BE)]
+                const lenLen = first & 0b0111_1111;
+                if (!lenLen)
+                    throw new E('tlv.decode(long): indefinite length not supported');
+                // This would overflow u32 in JS.
+                if (lenLen > 4)
+                    throw new E('tlv.decode(long): byte length is too big');
+                const lengthBytes = data.subarray(pos, pos + lenLen);
+                if (lengthBytes.length !== lenLen)
+                    throw new E('tlv.decode: length bytes not complete');
+                if (lengthBytes[0] === 0)
+                    throw new E('tlv.decode(long): zero leftmost byte');
+                for (const b of lengthBytes)
+                    length = (length << 8) | b;
+                pos += lenLen;
+                if (length < 128)
+                    throw new E('tlv.decode(long): not minimal encoding');
+            }
+            const v = data.subarray(pos, pos + length);
+            if (v.length !== length)
+                throw new E('tlv.decode: wrong value length');
+            return { v, l: data.subarray(pos + length) };
+        },
+    },
+    // https://crypto.stackexchange.com/a/57734 Leftmost bit of first byte is 'negative' flag,
+    // since we always use positive integers here. It must always be empty:
+    // - add zero byte if exists
+    // - if next byte doesn't have a flag, leading zero is not allowed (minimal encoding)
+    _int: {
+        encode(num) {
+            const { Err: E } = _DER;
+            curves_utils_abignumber(num);
+            if (num < der_0n)
+                throw new E('integer: negative integers are not allowed');
+            let hex = utils_numberToHexUnpadded(num);
+            // Pad with zero byte if negative flag is present
+            if (Number.parseInt(hex[0], 16) & 0b1000)
+                hex = '00' + hex;
+            if (hex.length & 1)
+                throw new E('unexpected DER parsing assertion: unpadded hex');
+            return hex;
+        },
+        decode(data) {
+            const { Err: E } = _DER;
+            if (data.length < 1)
+                throw new E('invalid signature integer: empty');
+            if (data[0] & 0b1000_0000)
+                throw new E('invalid signature integer: negative');
+            // Single-byte zero `00` is the canonical DER INTEGER encoding for zero.
+            if (data.length > 1 && data[0] === 0x00 && !(data[1] & 0b1000_0000))
+                throw new E('invalid signature integer: unnecessary leading zero');
+            return _noble_curves_utils_bytesToNumberBE(data);
+        },
+    },
+    toSig(bytes, maxScalarBytes) {
+        // parse DER signature
+        const { Err: E, _int: int, _tlv: tlv } = _DER;
+        if (maxScalarBytes !== undefined) {
+            curves_utils_asafenumber(maxScalarBytes, 'maxScalarBytes');
+            if (maxScalarBytes < 1)
+                throw new E('invalid signature: maxScalarBytes must be positive');
+        }
+        const data = curves_utils_abytes(bytes, undefined, 'signature');
+        const { v: seqBytes, l: seqLeftBytes } = tlv.decode(0x30, data);
+        if (seqLeftBytes.length)
+            throw new E('invalid signature: left bytes after parsing');
+        const { v: rBytes, l: rLeftBytes } = tlv.decode(0x02, seqBytes);
+        const { v: sBytes, l: sLeftBytes } = tlv.decode(0x02, rLeftBytes);
+        if (sLeftBytes.length)
+            throw new E('invalid signature: left bytes after parsing');
+        // Enforce curve-provided bounds before bytes-to-hex-to-BigInt conversion can amplify memory.
+        if (maxScalarBytes !== undefined &&
+            (rBytes.length > maxScalarBytes || sBytes.length > maxScalarBytes))
+            throw new E('invalid signature: integer too large');
+        return { r: int.decode(rBytes), s: int.decode(sBytes) };
+    },
+    hexFromSig(sig) {
+        const { _tlv: tlv, _int: int } = _DER;
+        _noble_curves_utils_validateObject(sig, { r: 'bigint', s: 'bigint' }, {}, 'sig');
+        const rs = tlv.encode(0x02, int.encode(sig.r));
+        const ss = tlv.encode(0x02, int.encode(sig.s));
+        const seq = rs + ss;
+        return tlv.encode(0x30, seq);
+    },
+};
+/**
+ * ASN.1 DER encoding utilities. ASN is very complex & fragile. Format:
+ *
+ *     [0x30 (SEQUENCE), bytelength, 0x02 (INTEGER), intLength, R, 0x02 (INTEGER), intLength, S]
+ *
+ * Docs: {@link https://letsencrypt.org/docs/a-warm-welcome-to-asn1-and-der/ | Let's Encrypt ASN.1 guide} and
+ * {@link https://luca.ntop.org/Teaching/Appunti/asn1.html | Luca Deri's ASN.1 notes}.
+ * @example
+ * ASN.1 DER encoding utilities.
+ *
+ * ```ts
+ * const der = DER.hexFromSig({ r: 1n, s: 2n });
+ * ```
+ */
+const der_DER = /* @__PURE__ */ (() => {
+    Object.freeze(_DER._tlv);
+    Object.freeze(_DER._int);
+    return Object.freeze(_DER);
+})();
+
+;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/weierstrass.js
+/**
+ * Short Weierstrass curve methods. The formula is: y² = x³ + ax + b.
+ *
+ * ### Design rationale for types
+ *
+ * * Interaction between classes from different curves should fail:
+ *   `k256.Point.BASE.add(p256.Point.BASE)`
+ * * For this purpose we want to use `instanceof` operator, which is fast and works during runtime
+ * * Different calls of `curve()` would return different classes -
+ *   `curve(params) !== curve(params)`: if somebody decided to monkey-patch their curve,
+ *   it won't affect others
+ *
+ * TypeScript can't infer types for classes created inside a function. Classes is one instance
+ * of nominative types in TypeScript and interfaces only check for shape, so it's hard to create
+ * unique type for every function call.
+ *
+ * We can use generic types via some param, like curve opts, but that would:
+ *     1. Enable interaction between `curve(params)` and `curve(params)` (curves of same params)
+ *     which is hard to debug.
+ *     2. Params can be generic and we can't enforce them to be constant value:
+ *     if somebody creates curve from non-constant params,
+ *     it would be allowed to interact with other curves with non-constant params
+ *
+ * @todo https://www.typescriptlang.org/docs/handbook/release-notes/typescript-2-7.html#unique-symbol
+ * @module
+ */
+/*! noble-curves - MIT License (c) 2022 Paul Miller (paulmillr.com) */
+
+
+
+
+
+
+// DER codec lives in der.ts; re-exported here because ECDSA signatures are its main consumer.
+
+// We construct the basis so `den` is always positive and equals `n`,
+// but the `num` sign depends on the basis, not on the secret value.
+// Exact half-way cases round away from zero, which keeps the split symmetric
+// around the reduced-basis boundaries used by endomorphism decomposition.
+const weierstrass_divNearest = (num, den) => (num + (num >= 0 ? den : -den) / abstract_weierstrass_2n) / den;
+/** Splits scalar for GLV endomorphism. */
+function weierstrass_splitEndoScalar(k, basis, n) {
+    // Split scalar into two such that part is ~half bits: `abs(part) < sqrt(N)`
+    // Since part can be negative, we need to do this on point.
+    // Callers must provide a reduced GLV basis whose vectors satisfy
+    // `a + b * lambda ≡ 0 (mod n)`; this helper only sees the basis and `n`.
+    // Reject unreduced scalars instead of silently treating them mod n.
+    utils_aInRange('scalar', k, abstract_weierstrass_0n, n);
+    // TODO: verifyScalar function which consumes lambda
+    const [[a1, b1], [a2, b2]] = basis;
+    const c1 = weierstrass_divNearest(b2 * k, n);
+    const c2 = weierstrass_divNearest(-b1 * k, n);
+    // |k1|/|k2| is < sqrt(N), but can be negative.
+    // If we do `k1 mod N`, we'll get big scalar (`> sqrt(N)`): so, we do cheaper negation instead.
+    let k1 = k - c1 * a1 - c2 * a2;
+    let k2 = -c1 * b1 - c2 * b2;
+    const k1neg = k1 < abstract_weierstrass_0n;
+    const k2neg = k2 < abstract_weierstrass_0n;
+    if (k1neg)
+        k1 = -k1;
+    if (k2neg)
+        k2 = -k2;
+    // Double check that resulting scalar is less than half bits of N: the wNAF pair walk
+    // relies on the halves being short. This should only happen on wrong bases.
+    // Also, the math inside is complex enough that this guard is worth keeping.
+    const MAX_NUM = curves_utils_bitMask(Math.ceil(curves_utils_bitLen(n) / 2)) + abstract_weierstrass_1n; // Half bits of N
+    if (k1 < abstract_weierstrass_0n || k1 >= MAX_NUM || k2 < abstract_weierstrass_0n || k2 >= MAX_NUM) {
+        throw new Error('splitScalar (endomorphism): failed for k');
+    }
+    return { k1neg, k1, k2neg, k2 };
+}
+function weierstrass_validateSigFormat(format) {
+    if (!['compact', 'recovered', 'der'].includes(format))
+        throw new Error('Signature format must be "compact", "recovered", or "der"');
+    return format;
+}
+function weierstrass_validateSigOpts(opts, def) {
+    _noble_curves_utils_validateObject(opts);
+    const optsn = {};
+    // Normalize only the declared option subset from `def`; unknown keys are
+    // intentionally ignored so shared / superset option bags stay valid here too.
+    // `extraEntropy` stays an opaque payload until the signing path consumes it.
+    for (let optName of Object.keys(def)) {
+        // @ts-ignore
+        optsn[optName] = opts[optName] === undefined ? def[optName] : opts[optName];
+    }
+    _noble_curves_utils_abool(optsn.lowS, 'lowS');
+    _noble_curves_utils_abool(optsn.prehash, 'prehash');
+    if (optsn.format !== undefined)
+        weierstrass_validateSigFormat(optsn.format);
+    return optsn;
+}
+// Be friendly to bad ECMAScript parsers by not using bigint literals
+// prettier-ignore
+const abstract_weierstrass_0n = /* @__PURE__ */ BigInt(0), abstract_weierstrass_1n = /* @__PURE__ */ BigInt(1), abstract_weierstrass_2n = /* @__PURE__ */ BigInt(2), abstract_weierstrass_3n = /* @__PURE__ */ BigInt(3), abstract_weierstrass_4n = /* @__PURE__ */ BigInt(4);
+/**
+ * Creates weierstrass Point constructor, based on specified curve options.
+ *
+ * See {@link WeierstrassOpts}.
+ * @param params - Curve parameters. See {@link WeierstrassOpts}.
+ * @param extraOpts - Optional helpers and overrides. See {@link WeierstrassExtraOpts}.
+ * @returns Weierstrass point constructor.
+ * @throws If the curve parameters, overrides, or point codecs are invalid. {@link Error}
+ *
+ * @example
+ * Construct a point type from explicit Weierstrass curve parameters.
+ *
+ * ```js
+ * const opts = {
+ *   p: 0xfffffffffffffffffffffffffffffffeffffac73n,
+ *   n: 0x100000000000000000001b8fa16dfab9aca16b6b3n,
+ *   h: 1n,
+ *   a: 0n,
+ *   b: 7n,
+ *   Gx: 0x3b4c382ce37aa192a4019e763036f4f5dd4d7ebbn,
+ *   Gy: 0x938cf935318fdced6bc28286531733c3f03c4feen,
+ * };
+ * const secp160k1_Point = weierstrass(opts);
+ * ```
+ */
+function abstract_weierstrass_weierstrass(params, extraOpts = {}) {
+    const validated = curve_createCurveFields('weierstrass', params, extraOpts);
+    const Fp = validated.Fp;
+    const Fn = validated.Fn;
+    let CURVE = validated.CURVE;
+    const { h: cofactor, n: CURVE_ORDER } = CURVE;
+    _noble_curves_utils_validateObject(extraOpts, {}, {
+        allowInfinityPoint: 'boolean',
+        clearCofactor: 'function',
+        isTorsionFree: 'function',
+        fromBytes: 'function',
+        toBytes: 'function',
+        endo: 'object',
+        randomBytes: 'function',
+    });
+    // Snapshot every hook and take an owned copy of nested GLV configuration. Later mutations of
+    // the caller's options must not change arithmetic, subgroup, or codec policy.
+    const { endo: endoOpts, allowInfinityPoint, clearCofactor, isTorsionFree, fromBytes, toBytes, } = extraOpts;
+    const randomBytes = extraOpts.randomBytes === undefined ? curves_utils_randomBytes : extraOpts.randomBytes;
+    if (endoOpts) {
+        if (!Fp.is0(CURVE.a) || typeof endoOpts.beta !== 'bigint' || !Array.isArray(endoOpts.basises)) {
+            throw new Error('invalid endo: expected "beta": bigint and "basises": array');
+        }
+    }
+    const endo = endoOpts
+        ? {
+            beta: endoOpts.beta,
+            basises: endoOpts.basises.map((basis) => [...basis]),
+        }
+        : undefined;
+    const lengths = weierstrass_getWLengths(Fp, Fn);
+    function assertCompressionIsSupported() {
+        if (!Fp.isOdd)
+            throw new Error('compression is not supported: Field does not have .isOdd()');
+    }
+    // Implements IEEE P1363 point encoding
+    function pointToBytes(_c, point, isCompressed) {
+        // Handle infinity before toAffine(), which maps ZERO to (0, 0) silently: without this the
+        // encoder would emit an all-zero byte string that decodes back as a different point. Only
+        // curves that opt into infinity as a public point value get the SEC 1 byte form.
+        if (point.is0()) {
+            if (!allowInfinityPoint)
+                throw new Error('bad point: ZERO');
+            return Uint8Array.of(0); // SEC 1 v2.0 §2.3.3
+        }
+        const { x, y } = point.toAffine();
+        const bx = Fp.toBytes(x);
+        _noble_curves_utils_abool(isCompressed, 'isCompressed');
+        if (isCompressed) {
+            assertCompressionIsSupported();
+            const hasEvenY = !Fp.isOdd(y);
+            return curves_utils_concatBytes(weierstrass_pprefix(hasEvenY), bx);
+        }
+        else {
+            return curves_utils_concatBytes(Uint8Array.of(0x04), bx, Fp.toBytes(y));
+        }
+    }
+    function pointFromBytes(bytes) {
+        curves_utils_abytes(bytes, undefined, 'Point');
+        const { publicKey: comp, publicKeyUncompressed: uncomp } = lengths; // e.g. for 32-byte: 33, 65
+        const length = bytes.length;
+        const head = bytes[0];
+        const tail = bytes.subarray(1);
+        // SEC 1 v2.0 §2.3.4 decodes 0x00 as infinity, but §3.2.2 rejects infinity as a public key.
+        // Leaving 0x00 undecodable by default makes that rejection structural rather than a check:
+        // callers reuse this parser as the strict key boundary, and infinity is simply not
+        // expressible. Curves where infinity is a real wire value opt into the codec instead.
+        // secp256k1 crosstests show OpenSSL raw point codecs accept 0x00 too.
+        if (allowInfinityPoint && length === 1 && head === 0x00)
+            return { x: Fp.ZERO, y: Fp.ZERO };
+        // No actual validation is done here: use .assertValidity()
+        if (length === comp && (head === 0x02 || head === 0x03)) {
+            const x = Fp.fromBytes(tail);
+            if (!Fp.isValid(x))
+                throw new Error('bad point: is not on curve, wrong x');
+            const y2 = weierstrassEquation(x); // y² = x³ + ax + b
+            let y;
+            try {
+                y = Fp.sqrt(y2); // y = y² ^ (p+1)/4
+            }
+            catch (sqrtError) {
+                const err = sqrtError instanceof Error ? ': ' + sqrtError.message : '';
+                throw new Error('bad point: is not on curve, sqrt error' + err);
+            }
+            assertCompressionIsSupported();
+            const evenY = Fp.isOdd(y);
+            const evenH = (head & 1) === 1; // ECDSA-specific
+            if (evenH !== evenY)
+                y = Fp.neg(y);
+            return { x, y };
+        }
+        else if (length === uncomp && head === 0x04) {
+            // TODO: more checks
+            const L = Fp.BYTES;
+            const x = Fp.fromBytes(tail.subarray(0, L));
+            const y = Fp.fromBytes(tail.subarray(L, L * 2));
+            if (!isValidXY(x, y))
+                throw new Error('bad point: is not on curve');
+            return { x, y };
+        }
+        else {
+            throw new Error(`bad point: got length ${length}, expected compressed=${comp} or uncompressed=${uncomp}`);
+        }
+    }
+    const encodePoint = toBytes === undefined ? pointToBytes : toBytes;
+    const decodePoint = fromBytes === undefined ? pointFromBytes : fromBytes;
+    // Hoisted from double() / add(): curve params never change after construction.
+    // Koblitz curves (a=0, e.g. secp256k1) skip the three a-multiplications per operation;
+    // the selection depends only on public curve constants.
+    const b3 = Fp.mul(CURVE.b, abstract_weierstrass_3n);
+    const mulA = Fp.is0(CURVE.a) ? (_) => Fp.ZERO : (x) => Fp.mul(CURVE.a, x);
+    function weierstrassEquation(x) {
+        const x2 = Fp.sqr(x);
+        const x3 = Fp.mul(x2, x);
+        return Fp.add(Fp.add(x3, Fp.mul(x, CURVE.a)), CURVE.b); // x³ + a * x + b
+    }
+    // TODO: move top-level
+    /** Checks whether equation holds for given x, y: y² == x³ + ax + b */
+    function isValidXY(x, y) {
+        const left = Fp.sqr(y);
+        const right = weierstrassEquation(x); // x³ + ax + b
+        return Fp.eql(left, right);
+    }
+    // Keep constructor-time generator validation cheap: callers are responsible for supplying the
+    // correct prime-order base point, while eager subgroup checks here would slow heavy module imports.
+    // Test 1: equation y² = x³ + ax + b should work for generator point.
+    if (!isValidXY(CURVE.Gx, CURVE.Gy))
+        throw new Error('bad curve params: generator point');
+    // Test 2: discriminant Δ part should be non-zero: 4a³ + 27b² != 0.
+    // Guarantees curve is genus-1, smooth (non-singular).
+    const _4a3 = Fp.mul(Fp.pow(CURVE.a, abstract_weierstrass_3n), abstract_weierstrass_4n);
+    const _27b2 = Fp.mul(Fp.sqr(CURVE.b), BigInt(27));
+    if (Fp.is0(Fp.add(_4a3, _27b2)))
+        throw new Error('bad curve params: a or b');
+    /** Asserts coordinate is valid: 0 <= n < Fp.ORDER. */
+    function acoord(title, n, banZero = false) {
+        if (!Fp.isValid(n) || (banZero && Fp.is0(n)))
+            throw new Error(`bad point coordinate ${title}`);
+        // Extension-field elements are objects. Keep point coordinates detached from caller-owned
+        // objects so their mutation cannot invalidate cached on-curve / subgroup checks. Primitive
+        // field elements (bigints in shipped prime fields) are already immutable values.
+        return typeof n === 'object' && n !== null ? Fp.create(n) : n;
+    }
+    function aprjpoint(other) {
+        if (!(other instanceof Point))
+            throw new Error('Weierstrass Point expected');
+    }
+    function splitEndoScalarN(k) {
+        if (!endo || !endo.basises)
+            throw new Error('no endo');
+        return weierstrass_splitEndoScalar(k, endo.basises, Fn.ORDER);
+    }
+    /**
+     * Appends a (point, scalar) pair to the inputs of a vartime wNAF walk
+     * ({@link mulAddUnsafe}). With GLV endomorphism the scalar is split into two half-width
+     * pairs against P and ψ(P) = (β⋅x, y), halving the walk's shared doubling chain;
+     * split signs fold into the points.
+     */
+    function pushWnafPair(points, scalars, p, k) {
+        if (!Fn.isValid(k))
+            throw new RangeError('invalid scalar: out of range'); // 0 is valid
+        if (endo) {
+            const { k1neg, k1, k2neg, k2 } = splitEndoScalarN(k);
+            const psi = new Point(Fp.mul(p.X, endo.beta), p.Y, p.Z);
+            points.push(k1neg ? p.negate() : p, k2neg ? psi.negate() : psi);
+            scalars.push(k1, k2);
+        }
+        else {
+            points.push(p);
+            scalars.push(k);
+        }
+    }
+    // Successful assertValidity() results are cached: Point instances are frozen at construction,
+    // so on-curve + subgroup facts cannot change afterwards. Only success is cached — invalid
+    // points re-throw on every call. This matters most for pairing curves, where subgroup checks
+    // cost a scalar multiplication and the same instance is re-validated across layers
+    // (signature fromBytes, pairingBatch) or across repeated verifies with a cached public key.
+    const validityCache = new WeakSet();
+    /**
+     * Projective Point works in 3d / projective (homogeneous) coordinates:(X, Y, Z) ∋ (x=X/Z, y=Y/Z).
+     * Default Point works in 2d / affine coordinates: (x, y).
+     * We're doing calculations in projective, because its operations don't require costly inversion.
+     */
+    class Point {
+        static BASE = new Point(CURVE.Gx, CURVE.Gy, Fp.ONE);
+        static ZERO = new Point(Fp.ZERO, Fp.ONE, Fp.ZERO);
+        static Fp = Fp;
+        static Fn = Fn;
+        X;
+        Y;
+        Z;
+        /** Does NOT validate if the point is valid. Use `.assertValidity()`. */
+        constructor(X, Y, Z) {
+            this.X = acoord('x', X);
+            // This is not just about ZERO / infinity: ambient curves can have real
+            // finite points with y=0. Those points are 2-torsion, so they cannot lie
+            // in the odd prime-order subgroups this point type is meant to represent.
+            this.Y = acoord('y', Y, true);
+            this.Z = acoord('z', Z);
+            Object.freeze(this);
+        }
+        static CURVE() {
+            return CURVE;
+        }
+        /** Does NOT validate if the point is valid. Use `.assertValidity()`. */
+        static fromAffine(p) {
+            const { x, y } = p || {};
+            if (!p || !Fp.isValid(x) || !Fp.isValid(y))
+                throw new Error('invalid affine point');
+            if (p instanceof Point)
+                throw new Error('projective point not allowed');
+            // (0, 0) would've produced (0, 0, 1) - instead, we need (0, 1, 0)
+            if (Fp.is0(x) && Fp.is0(y))
+                return Point.ZERO;
+            return new Point(x, y, Fp.ONE);
+        }
+        static fromBytes(bytes) {
+            const P = Point.fromAffine(decodePoint(curves_utils_abytes(bytes, undefined, 'point')));
+            P.assertValidity();
+            return P;
+        }
+        static fromHex(hex) {
+            return Point.fromBytes(curves_utils_hexToBytes(hex));
+        }
+        get x() {
+            return this.toAffine().x;
+        }
+        get y() {
+            return this.toAffine().y;
+        }
+        /**
+         * @param isLazy - true will defer table computation until the first multiplication
+         */
+        precompute(windowSize = 6, isLazy = true) {
+            wnaf.setWindowSize(this, windowSize);
+            if (!isLazy)
+                this.multiply(abstract_weierstrass_3n); // random number
+            return this;
+        }
+        // TODO: return `this`
+        /** A point on curve is valid if it conforms to equation. */
+        assertValidity() {
+            const p = this;
+            if (p.is0()) {
+                // (0, 1, 0) aka ZERO is invalid in most contexts.
+                // In BLS, ZERO can be serialized, so we allow it.
+                // Keep the accepted infinity encoding canonical: projective-equivalent (X, Y, 0) points
+                // like (1, 1, 0) compare equal to ZERO, but only (0, 1, 0) should pass this guard.
+                if (allowInfinityPoint && Fp.is0(p.X) && Fp.eql(p.Y, Fp.ONE) && Fp.is0(p.Z))
+                    return;
+                throw new Error('bad point: ZERO');
+            }
+            if (validityCache.has(p))
+                return;
+            // Some 3rd-party test vectors require different wording between here & `fromCompressedHex`
+            const { x, y } = p.toAffine();
+            if (!Fp.isValid(x) || !Fp.isValid(y))
+                throw new Error('bad point: x or y not field elements');
+            if (!isValidXY(x, y))
+                throw new Error('bad point: equation left != right');
+            if (!p.isTorsionFree())
+                throw new Error('bad point: not in prime-order subgroup');
+            validityCache.add(p);
+        }
+        hasEvenY() {
+            const { y } = this.toAffine();
+            if (!Fp.isOdd)
+                throw new Error("Field doesn't support isOdd");
+            return !Fp.isOdd(y);
+        }
+        /** Compare one point to another. */
+        equals(other) {
+            aprjpoint(other);
+            const { X: X1, Y: Y1, Z: Z1 } = this;
+            const { X: X2, Y: Y2, Z: Z2 } = other;
+            const U1 = Fp.eql(Fp.mul(X1, Z2), Fp.mul(X2, Z1));
+            const U2 = Fp.eql(Fp.mul(Y1, Z2), Fp.mul(Y2, Z1));
+            return U1 && U2;
+        }
+        /** Flips point to one corresponding to (x, -y) in Affine coordinates. */
+        negate() {
+            return new Point(this.X, Fp.neg(this.Y), this.Z);
+        }
+        // Renes-Costello-Batina exception-free doubling formula.
+        // There is 30% faster Jacobian formula, but it is not complete.
+        // https://eprint.iacr.org/2015/1060, algorithm 3
+        // Cost: 8M + 3S + 3*a + 2*b3 + 15add.
+        double() {
+            const { X: X1, Y: Y1, Z: Z1 } = this;
+            let X3 = Fp.ZERO, Y3 = Fp.ZERO, Z3 = Fp.ZERO; // prettier-ignore
+            let t0 = Fp.mul(X1, X1); // step 1
+            let t1 = Fp.mul(Y1, Y1);
+            let t2 = Fp.mul(Z1, Z1);
+            let t3 = Fp.mul(X1, Y1);
+            t3 = Fp.add(t3, t3); // step 5
+            Z3 = Fp.mul(X1, Z1);
+            Z3 = Fp.add(Z3, Z3);
+            X3 = mulA(Z3);
+            Y3 = Fp.mul(b3, t2);
+            Y3 = Fp.add(X3, Y3); // step 10
+            X3 = Fp.sub(t1, Y3);
+            Y3 = Fp.add(t1, Y3);
+            Y3 = Fp.mul(X3, Y3);
+            X3 = Fp.mul(t3, X3);
+            Z3 = Fp.mul(b3, Z3); // step 15
+            t2 = mulA(t2);
+            t3 = Fp.sub(t0, t2);
+            t3 = mulA(t3);
+            t3 = Fp.add(t3, Z3);
+            Z3 = Fp.add(t0, t0); // step 20
+            t0 = Fp.add(Z3, t0);
+            t0 = Fp.add(t0, t2);
+            t0 = Fp.mul(t0, t3);
+            Y3 = Fp.add(Y3, t0);
+            t2 = Fp.mul(Y1, Z1); // step 25
+            t2 = Fp.add(t2, t2);
+            t0 = Fp.mul(t2, t3);
+            X3 = Fp.sub(X3, t0);
+            Z3 = Fp.mul(t2, t1);
+            Z3 = Fp.add(Z3, Z3); // step 30
+            Z3 = Fp.add(Z3, Z3);
+            return new Point(X3, Y3, Z3);
+        }
+        // Renes-Costello-Batina exception-free addition formula.
+        // There is 30% faster Jacobian formula, but it is not complete.
+        // https://eprint.iacr.org/2015/1060, algorithm 1
+        // Cost: 12M + 0S + 3*a + 3*b3 + 23add.
+        add(other) {
+            aprjpoint(other);
+            const { X: X1, Y: Y1, Z: Z1 } = this;
+            const { X: X2, Y: Y2, Z: Z2 } = other;
+            let X3 = Fp.ZERO, Y3 = Fp.ZERO, Z3 = Fp.ZERO; // prettier-ignore
+            let t0 = Fp.mul(X1, X2); // step 1
+            let t1 = Fp.mul(Y1, Y2);
+            let t2 = Fp.mul(Z1, Z2);
+            let t3 = Fp.add(X1, Y1);
+            let t4 = Fp.add(X2, Y2); // step 5
+            t3 = Fp.mul(t3, t4);
+            t4 = Fp.add(t0, t1);
+            t3 = Fp.sub(t3, t4);
+            t4 = Fp.add(X1, Z1);
+            let t5 = Fp.add(X2, Z2); // step 10
+            t4 = Fp.mul(t4, t5);
+            t5 = Fp.add(t0, t2);
+            t4 = Fp.sub(t4, t5);
+            t5 = Fp.add(Y1, Z1);
+            X3 = Fp.add(Y2, Z2); // step 15
+            t5 = Fp.mul(t5, X3);
+            X3 = Fp.add(t1, t2);
+            t5 = Fp.sub(t5, X3);
+            Z3 = mulA(t4);
+            X3 = Fp.mul(b3, t2); // step 20
+            Z3 = Fp.add(X3, Z3);
+            X3 = Fp.sub(t1, Z3);
+            Z3 = Fp.add(t1, Z3);
+            Y3 = Fp.mul(X3, Z3);
+            t1 = Fp.add(t0, t0); // step 25
+            t1 = Fp.add(t1, t0);
+            t2 = mulA(t2);
+            t4 = Fp.mul(b3, t4);
+            t1 = Fp.add(t1, t2);
+            t2 = Fp.sub(t0, t2); // step 30
+            t2 = mulA(t2);
+            t4 = Fp.add(t4, t2);
+            t0 = Fp.mul(t1, t4);
+            Y3 = Fp.add(Y3, t0);
+            t0 = Fp.mul(t5, t4); // step 35
+            X3 = Fp.mul(t3, X3);
+            X3 = Fp.sub(X3, t0);
+            t0 = Fp.mul(t3, t1);
+            Z3 = Fp.mul(t5, Z3);
+            Z3 = Fp.add(Z3, t0); // step 40
+            return new Point(X3, Y3, Z3);
+        }
+        subtract(other) {
+            // Validate before calling `negate()` so wrong inputs fail with the point guard
+            // instead of leaking a foreign `negate()` error.
+            aprjpoint(other);
+            return this.add(other.negate());
+        }
+        is0() {
+            return this.equals(Point.ZERO);
+        }
+        /**
+         * Constant time multiplication.
+         * Uses precomputed tables (signed fixed-window wNAF) when available.
+         * Uses scalar blinding and avoids endomorphism splitting in the secret-scalar path.
+         * @param scalar - by which the point would be multiplied
+         * @returns New point
+         */
+        multiply(scalar) {
+            // Keep the subgroup-scalar contract strict instead of reducing 0 / n to ZERO.
+            // In key/signature-style callers, those values usually mean broken hash/scalar plumbing,
+            // and failing closed is safer than silently producing the identity point.
+            if (!Fn.isValidNot0(scalar))
+                throw new RangeError('invalid scalar: out of range'); // 0 is invalid
+            const { p, f } = wnaf.mulSecret(this, scalar, cofactor, normalize);
+            return normalize([p, f])[0];
+        }
+        /**
+         * Non-constant-time multiplication. Uses width-4 wNAF with GLV endomorphism splitting
+         * when available (two half-width scalars sharing one halved doubling chain).
+         * It's faster, but should only be used when you don't care about
+         * an exposed secret key e.g. sig verification, which works over *public* keys.
+         */
+        multiplyUnsafe(scalar) {
+            const p = this;
+            const sc = scalar;
+            // Public-scalar callers may need 0, but n and larger values stay rejected here too.
+            // Reducing them mod n would turn bad caller input into an accidental identity point.
+            if (!Fn.isValid(sc))
+                throw new RangeError('invalid scalar: out of range'); // 0 is valid
+            if (sc === abstract_weierstrass_0n || p.is0())
+                return Point.ZERO;
+            if (sc === abstract_weierstrass_1n)
+                return p;
+            if (wnaf.hasWindowSize(this))
+                return wnaf.mulUnsafe(p, sc, normalize); // precomputes
+            const points = [];
+            const scalars = [];
+            pushWnafPair(points, scalars, p, sc);
+            return mulAddUnsafe(Point, points, scalars);
+        }
+        /**
+         * Non-constant-time double-scalar multiplication `a⋅this + b⋅other` (Strauss–Shamir).
+         * Both walks share one doubling chain via {@link mulAddUnsafe}, and GLV endomorphism
+         * (when available) halves the chain again by splitting each scalar into two half-width
+         * parts. Used by ECDSA verification and public-key recovery for `R = u1⋅G + u2⋅P`.
+         * Only for public scalars.
+         */
+        mulAddUnsafe(a, other, b) {
+            aprjpoint(other);
+            const points = [];
+            const scalars = [];
+            pushWnafPair(points, scalars, this, a);
+            pushWnafPair(points, scalars, other, b);
+            return mulAddUnsafe(Point, points, scalars);
+        }
+        /**
+         * Converts Projective point to affine (x, y) coordinates.
+         * (X, Y, Z) ∋ (x=X/Z, y=Y/Z).
+         * @param invertedZ - Z^-1 (inverted zero) - optional, precomputation is useful for invertBatch
+         */
+        toAffine(invertedZ) {
+            const p = this;
+            let iz = invertedZ;
+            if (iz != null && !Fp.isValid(iz))
+                throw new RangeError('"invertedZ" expected valid field element');
+            const { X, Y, Z } = p;
+            // Fast-path for normalized points
+            if (Fp.eql(Z, Fp.ONE))
+                return { x: X, y: Y };
+            const is0 = p.is0();
+            // If invZ was 0, we return zero point. However we still want to execute
+            // all operations, so we replace invZ with a random number, 1.
+            if (iz == null)
+                iz = is0 ? Fp.ONE : Fp.inv(Z);
+            const x = Fp.mul(X, iz);
+            const y = Fp.mul(Y, iz);
+            const zz = Fp.mul(Z, iz);
+            if (is0)
+                return { x: Fp.ZERO, y: Fp.ZERO };
+            if (!Fp.eql(zz, Fp.ONE))
+                throw new Error('invZ was invalid');
+            return { x, y };
+        }
+        /**
+         * Checks whether Point is free of torsion elements (is in prime subgroup).
+         * Always torsion-free for cofactor=1 curves.
+         */
+        isTorsionFree() {
+            if (cofactor === abstract_weierstrass_1n)
+                return true;
+            if (isTorsionFree)
+                return isTorsionFree(Point, this);
+            // unsafe() will use the uncached wNAF path internally, since CURVE_ORDER >= Fn.ORDER
+            return wnaf.mulUnsafe(this, CURVE_ORDER).is0();
+        }
+        clearCofactor() {
+            if (cofactor === abstract_weierstrass_1n)
+                return this; // Fast-path
+            if (clearCofactor)
+                return clearCofactor(Point, this);
+            // Default fallback assumes the cofactor fits the usual subgroup-scalar
+            // multiplyUnsafe() contract. Curves with larger / structured cofactors
+            // should define a clearCofactor override anyway (e.g. psi/Frobenius maps).
+            return this.multiplyUnsafe(cofactor);
+        }
+        isSmallOrder() {
+            if (cofactor === abstract_weierstrass_1n)
+                return this.is0(); // Fast-path
+            return this.clearCofactor().is0();
+        }
+        toBytes(isCompressed = true) {
+            _noble_curves_utils_abool(isCompressed, 'isCompressed');
+            // assertValidity() covers on-curve and subgroup membership. The encoder below repeats the
+            // infinity check rather than relying on this call, so it stays correct for any caller.
+            this.assertValidity();
+            return encodePoint(Point, this, isCompressed);
+        }
+        toHex(isCompressed = true) {
+            return curves_utils_bytesToHex(this.toBytes(isCompressed));
+        }
+        toString() {
+            return `<Point ${this.is0() ? 'ZERO' : this.toHex()}>`;
+        }
+    }
+    const normalize = (points) => curve_normalizeZ(Point, points);
+    const wnaf = new ScalarMultiplier(Point, randomBytes);
+    // Enable W=6 wNAF precomputes. Slows down first publicKey computation.
+    // Disable for tiny toy curves, with scalar fields < 6 bits.
+    if (wnaf.bits >= 6)
+        Point.BASE.precompute(6);
+    Object.freeze(Point.prototype);
+    Object.freeze(Point);
+    return Point;
+}
+// Points start with byte 0x02 when y is even; otherwise 0x03
+function weierstrass_pprefix(hasEvenY) {
+    return Uint8Array.of(hasEvenY ? 0x02 : 0x03);
+}
+function weierstrass_getWLengths(Fp, Fn) {
+    return {
+        secretKey: Fn.BYTES,
+        publicKey: 1 + Fp.BYTES,
+        publicKeyUncompressed: 1 + 2 * Fp.BYTES,
+        publicKeyHasPrefix: true,
+        // Raw compact `(r || s)` signature width; DER and recovered signatures use
+        // different lengths outside this helper.
+        signature: 2 * Fn.BYTES,
+    };
+}
+/**
+ * Sometimes users only need getPublicKey, getSharedSecret, and secret key handling.
+ * This helper ensures no signature functionality is present. Less code, smaller bundle size.
+ * @param Point - Weierstrass point constructor.
+ * @param ecdhOpts - Optional randomness helpers:
+ *   - `randomBytes` (optional): Optional RNG override.
+ * @returns ECDH helper namespace.
+ * @example
+ * Sometimes users only need getPublicKey, getSharedSecret, and secret key handling.
+ *
+ * ```ts
+ * import { ecdh } from '@noble/curves/abstract/weierstrass.js';
+ * import { p256 } from '@noble/curves/nist.js';
+ * const dh = ecdh(p256.Point);
+ * const alice = dh.keygen();
+ * const shared = dh.getSharedSecret(alice.secretKey, alice.publicKey);
+ * ```
+ */
+function weierstrass_ecdh(Point, ecdhOpts = {}) {
+    validatePointCons(Point);
+    const { Fn } = Point;
+    const randomBytes_ = ecdhOpts.randomBytes === undefined ? curves_utils_randomBytes : ecdhOpts.randomBytes;
+    // Keep the advertised seed length aligned with mapHashToField(), which keeps a hard 16-byte
+    // minimum even on toy curves.
+    const lengths = Object.assign(weierstrass_getWLengths(Point.Fp, Fn), {
+        seed: Math.max(modular_getMinHashLength(Fn.ORDER), 16),
+    });
+    function isValidSecretKey(secretKey) {
+        try {
+            const num = Fn.fromBytes(secretKey);
+            return Fn.isValidNot0(num);
+        }
+        catch (error) {
+            return false;
+        }
+    }
+    function isValidPublicKey(publicKey, isCompressed) {
+        const { publicKey: comp, publicKeyUncompressed } = lengths;
+        try {
+            const l = publicKey.length;
+            if (isCompressed === true && l !== comp)
+                return false;
+            if (isCompressed === false && l !== publicKeyUncompressed)
+                return false;
+            // SEC 1 §3.2.2: the identity is never a valid public key, even on curves whose codec
+            // can decode it.
+            return !Point.fromBytes(publicKey).is0();
+        }
+        catch (error) {
+            return false;
+        }
+    }
+    /**
+     * Produces cryptographically secure secret key from random of size
+     * (groupLen + ceil(groupLen / 2)) with modulo bias being negligible.
+     */
+    function randomSecretKey(seed) {
+        seed = seed === undefined ? randomBytes_(lengths.seed) : seed;
+        return modular_mapHashToField(curves_utils_abytes(seed, lengths.seed, 'seed'), Fn.ORDER);
+    }
+    /**
+     * Computes public key for a secret key. Checks for validity of the secret key.
+     * @param isCompressed - whether to return compact (default), or full key
+     * @returns Public key, full when isCompressed=false; short when isCompressed=true
+     */
+    function getPublicKey(secretKey, isCompressed = true) {
+        return Point.BASE.multiply(Fn.fromBytes(secretKey)).toBytes(isCompressed);
+    }
+    /**
+     * Quick and dirty check for item being public key. Does not validate hex, or being on-curve.
+     */
+    function isProbPub(item) {
+        const { secretKey, publicKey, publicKeyUncompressed } = lengths;
+        const allowedLengths = Fn._lengths;
+        if (!curves_utils_isBytes(item))
+            return undefined;
+        const l = curves_utils_abytes(item, undefined, 'key').length;
+        const isPub = l === publicKey || l === publicKeyUncompressed;
+        const isSec = l === secretKey || !!allowedLengths?.includes(l);
+        // P-521 accepts both 65- and 66-byte secret keys, so overlapping lengths stay ambiguous.
+        if (isPub && isSec)
+            return undefined;
+        return isPub;
+    }
+    /**
+     * ECDH (Elliptic Curve Diffie Hellman).
+     * Computes encoded shared point from secret key A and public key B.
+     * Checks: 1) secret key validity 2) shared key is on-curve.
+     * Does NOT hash the result or expose the SEC 1 x-coordinate-only `z`.
+     * Returns the encoded shared point on purpose: callers that need `x_P`
+     * can derive it from the encoded point, but `x_P` alone cannot recover the
+     * point/parity back.
+     * This helper only exposes the fully validated public-key path, not cofactor DH.
+     * @param isCompressed - whether to return compact (default), or full key
+     * @returns shared point encoding
+     */
+    function getSharedSecret(secretKeyA, publicKeyB, isCompressed = true) {
+        if (isProbPub(secretKeyA) === true)
+            throw new Error('first arg must be private key');
+        if (isProbPub(publicKeyB) === false)
+            throw new Error('second arg must be public key');
+        const s = Fn.fromBytes(secretKeyA);
+        const b = Point.fromBytes(publicKeyB); // checks for being on-curve
+        if (b.is0())
+            throw new Error('invalid public key: point at infinity');
+        return b.multiply(s).toBytes(isCompressed);
+    }
+    const utils = {
+        isValidSecretKey,
+        isValidPublicKey,
+        randomSecretKey,
+    };
+    const keygen = curve_createKeygen(randomSecretKey, getPublicKey);
+    Object.freeze(utils);
+    Object.freeze(lengths);
+    return Object.freeze({ getPublicKey, getSharedSecret, keygen, Point, utils, lengths });
+}
+/**
+ * Creates ECDSA signing interface for given elliptic curve `Point` and `hash` function.
+ *
+ * @param Point - created using {@link weierstrass} function
+ * @param hash - used for 1) message prehash-ing 2) k generation in `sign`, using hmac_drbg(hash)
+ * @param ecdsaOpts - rarely needed, see {@link ECDSAOpts}:
+ *   - `lowS`: Default low-S policy.
+ *   - `hmac`: HMAC implementation used by RFC6979 DRBG.
+ *   - `randomBytes`: Optional RNG override.
+ *   - `bits2int`: Optional hash-to-int conversion override.
+ *   - `bits2int_modN`: Optional hash-to-int-mod-n conversion override.
+ *
+ * @returns ECDSA helper namespace.
+ * @example
+ * Create an ECDSA signer/verifier bundle for one curve implementation.
+ *
+ * ```ts
+ * import { ecdsa } from '@noble/curves/abstract/weierstrass.js';
+ * import { p256 } from '@noble/curves/nist.js';
+ * import { sha256 } from '@noble/hashes/sha2.js';
+ * const p256ecdsa = ecdsa(p256.Point, sha256);
+ * const { secretKey, publicKey } = p256ecdsa.keygen();
+ * const msg = new TextEncoder().encode('hello noble');
+ * const sig = p256ecdsa.sign(msg, secretKey);
+ * const isValid = p256ecdsa.verify(sig, msg, publicKey);
+ * ```
+ */
+function abstract_weierstrass_ecdsa(Point, hash, ecdsaOpts = {}) {
+    validatePointCons(Point);
+    // Custom hash / bits2int hooks are treated as pure functions over validated caller-owned bytes.
+    const hash_ = hash;
+    ahash(hash_);
+    _noble_curves_utils_validateObject(ecdsaOpts, {}, {
+        hmac: 'function',
+        lowS: 'boolean',
+        randomBytes: 'function',
+        bits2int: 'function',
+        bits2int_modN: 'function',
+    });
+    const opts = Object.assign({}, ecdsaOpts);
+    const randomBytes = opts.randomBytes === undefined ? curves_utils_randomBytes : opts.randomBytes;
+    const hmac = opts.hmac === undefined
+        ? (key, msg) => hmac_hmac(hash_, key, msg)
+        : opts.hmac;
+    const { Fp, Fn } = Point;
+    const { ORDER: CURVE_ORDER, BITS: fnBits } = Fn;
+    // Nonce-inversion blinding in k2sig draws `getMinHashLength(n)` bytes per sign. Probe the RNG
+    // once (see {@link probeRandomBytes}, shared with ScalarMultiplier): in environments without
+    // working randomness, signing downgrades to Fermat inversion (invertCt) instead of throwing on
+    // every sign(). The shape of returned bytes is still validated (by mapHashToField) on every
+    // blinded call, where breakage fails closed.
+    const blindLength = modular_getMinHashLength(CURVE_ORDER);
+    const csprng = probeRandomBytes(randomBytes, blindLength);
+    const { keygen, getPublicKey, getSharedSecret, utils, lengths } = weierstrass_ecdh(Point, opts);
+    const defaultSigOpts = {
+        prehash: true,
+        lowS: typeof opts.lowS === 'boolean' ? opts.lowS : true,
+        format: 'compact',
+        extraEntropy: false,
+    };
+    // SEC 1 4.1.6 public-key recovery tries x = r + jn for j = 0..h. Our recovered-signature
+    // format only stores one overflow bit, so it can only distinguish q.x = r from q.x = r + n.
+    // A third lift would have the form q.x = r + 2n. Since valid ECDSA r is in 1..n-1, the
+    // smallest such lift is 1 + 2n, not 2n.
+    const hasLargeRecoveryLifts = CURVE_ORDER * abstract_weierstrass_2n + abstract_weierstrass_1n < Fp.ORDER;
+    function isBiggerThanHalfOrder(number) {
+        const HALF = CURVE_ORDER >> abstract_weierstrass_1n;
+        return number > HALF;
+    }
+    function validateRS(title, num) {
+        if (!Fn.isValidNot0(num))
+            throw new Error(`invalid signature ${title}: out of range 1..Point.Fn.ORDER`);
+        return num;
+    }
+    function assertFieldSignIsSupported() {
+        if (!Fp.isOdd)
+            throw new Error("Field doesn't support isOdd");
+    }
+    // Recovery id of an affine point (x, y) whose x reduces to signature `r` mod n:
+    // bit 0 = y parity, bit 1 = x overflowed the group order (x = r + n).
+    function getRecoveryBit(x, y, r) {
+        assertFieldSignIsSupported();
+        return (x === r ? 0 : 2) | Number(Fp.isOdd(y));
+    }
+    function assertRecoverableCurve() {
+        // ECDSA recovery only supports curves where the current recovery id can distinguish
+        // q.x = r and q.x = r + n; larger lifts may need additional `r + n*i` branches.
+        // SEC 1 4.1.6 recovers candidates via x = r + jn, but this format only encodes j = 0 or 1.
+        // The next possible candidate is q.x = r + 2n, and its smallest valid value is 1 + 2n.
+        // To easily get i, we either need to:
+        // a. increase amount of valid recid values (4, 5...); OR
+        // b. prohibit recovered signatures for those curves.
+        if (hasLargeRecoveryLifts)
+            throw new Error('"recovered" sig type is not supported for cofactor >2 curves');
+    }
+    function validateSigLength(bytes, format) {
+        weierstrass_validateSigFormat(format);
+        const size = lengths.signature;
+        const sizer = format === 'compact' ? size : format === 'recovered' ? size + 1 : undefined;
+        return curves_utils_abytes(bytes, sizer);
+    }
+    /**
+     * ECDSA signature with its (r, s) properties. Supports compact, recovered & DER representations.
+     */
+    class Signature {
+        r;
+        s;
+        recovery;
+        constructor(r, s, recovery) {
+            this.r = validateRS('r', r); // r in [1..N-1];
+            this.s = validateRS('s', s); // s in [1..N-1];
+            if (recovery != null) {
+                assertRecoverableCurve();
+                if (![0, 1, 2, 3].includes(recovery))
+                    throw new Error('invalid recovery id');
+                this.recovery = recovery;
+            }
+            Object.freeze(this);
+        }
+        static fromBytes(bytes, format = defaultSigOpts.format) {
+            validateSigLength(bytes, format);
+            let recid;
+            if (format === 'der') {
+                // Valid scalar INTEGERs use at most Fn.BYTES plus one DER sign-padding byte. Keep the
+                // total bound conservative so malformed inputs are rejected before parsing any INTEGER.
+                if (bytes.length > 2 * Fn.BYTES + 16)
+                    throw new der_DER.Err('invalid signature: DER signature too long');
+                const { r, s } = der_DER.toSig(curves_utils_abytes(bytes), Fn.BYTES + 1);
+                return new Signature(r, s);
+            }
+            if (format === 'recovered') {
+                recid = bytes[0];
+                format = 'compact';
+                bytes = bytes.subarray(1);
+            }
+            const L = lengths.signature / 2;
+            const r = bytes.subarray(0, L);
+            const s = bytes.subarray(L, L * 2);
+            return new Signature(Fn.fromBytes(r), Fn.fromBytes(s), recid);
+        }
+        static fromHex(hex, format) {
+            return this.fromBytes(curves_utils_hexToBytes(hex), format);
+        }
+        assertRecovery() {
+            const { recovery } = this;
+            if (recovery == null)
+                throw new Error('invalid recovery id: must be present');
+            return recovery;
+        }
+        addRecoveryBit(recovery) {
+            return new Signature(this.r, this.s, recovery);
+        }
+        // Unlike the top-level helper below, this method expects a digest that has
+        // already been hashed to the curve's message representative.
+        recoverPublicKey(messageHash) {
+            const { r, s } = this;
+            const recovery = this.assertRecovery();
+            const radj = recovery === 2 || recovery === 3 ? r + CURVE_ORDER : r;
+            if (!Fp.isValid(radj))
+                throw new Error('invalid recovery id: sig.r+curve.n != R.x');
+            const x = Fp.toBytes(radj);
+            const R = Point.fromBytes(curves_utils_concatBytes(weierstrass_pprefix((recovery & 1) === 0), x));
+            const ir = Fn.inv(radj); // r^-1
+            const h = bits2int_modN(curves_utils_abytes(messageHash, undefined, 'msgHash')); // Truncate hash
+            const u1 = Fn.create(-h * ir); // -hr^-1
+            const u2 = Fn.create(s * ir); // sr^-1
+            // (sr^-1)R-(hr^-1)G = -(hr^-1)G + (sr^-1). unsafe is fine: there is no private data.
+            const Q = Point.BASE.mulAddUnsafe(u1, R, u2);
+            if (Q.is0())
+                throw new Error('invalid recovery: point at infinify');
+            Q.assertValidity();
+            return Q;
+        }
+        // Signatures should be low-s, to prevent malleability.
+        hasHighS() {
+            return isBiggerThanHalfOrder(this.s);
+        }
+        toBytes(format = defaultSigOpts.format) {
+            weierstrass_validateSigFormat(format);
+            if (format === 'der')
+                return curves_utils_hexToBytes(der_DER.hexFromSig(this));
+            const { r, s } = this;
+            const rb = Fn.toBytes(r);
+            const sb = Fn.toBytes(s);
+            if (format === 'recovered') {
+                assertRecoverableCurve();
+                return curves_utils_concatBytes(Uint8Array.of(this.assertRecovery()), rb, sb);
+            }
+            return curves_utils_concatBytes(rb, sb);
+        }
+        toHex(format) {
+            return curves_utils_bytesToHex(this.toBytes(format));
+        }
+    }
+    Object.freeze(Signature.prototype);
+    Object.freeze(Signature);
+    // RFC6979: ensure ECDSA msg is X bytes and < N. RFC suggests optional truncating via bits2octets.
+    // FIPS 186-4 4.6 suggests the leftmost min(nBitLen, outLen) bits, which matches bits2int.
+    // bits2int can produce res>N, we can do mod(res, N) since the bitLen is the same.
+    // int2octets can't be used; pads small msgs with 0: unacceptatble for trunc as per RFC vectors
+    const bits2int = opts.bits2int === undefined
+        ? function bits2int_def(bytes) {
+            // Our custom check "just in case", for protection against DoS
+            if (bytes.length > 8192)
+                throw new Error('input is too large');
+            // For curves with nBitLength % 8 !== 0: bits2octets(bits2octets(m)) !== bits2octets(m)
+            // for some cases, since bytes.length * 8 is not actual bitLength.
+            const num = _noble_curves_utils_bytesToNumberBE(bytes); // check for == u8 done here
+            const delta = bytes.length * 8 - fnBits; // truncate to nBitLength leftmost bits
+            return delta > 0 ? num >> BigInt(delta) : num;
+        }
+        : opts.bits2int;
+    const bits2int_modN = opts.bits2int_modN === undefined
+        ? function bits2int_modN_def(bytes) {
+            return Fn.create(bits2int(bytes)); // can't use bytesToNumberBE here
+        }
+        : opts.bits2int_modN;
+    const ORDER_MASK = curves_utils_bitMask(fnBits);
+    // Pads output with zero as per spec.
+    /** Converts to bytes. Checks if num in `[0..ORDER_MASK-1]` e.g.: `[0..2^256-1]`. */
+    function int2octets(num) {
+        utils_aInRange('num < 2^' + fnBits, num, abstract_weierstrass_0n, ORDER_MASK);
+        return Fn.toBytes(num);
+    }
+    function validateMsgAndHash(message, prehash) {
+        curves_utils_abytes(message, undefined, 'message');
+        return (prehash ? curves_utils_abytes(hash_(message), undefined, 'prehashed message') : message);
+    }
+    /**
+     * Steps A, D of RFC6979 3.2.
+     * Creates RFC6979 seed; converts msg/privKey to numbers.
+     * Used only in sign, not in verify.
+     *
+     * Warning: we cannot assume here that message has same amount of bytes as curve order,
+     * this will be invalid at least for P521. Also it can be bigger for P224 + SHA256.
+     */
+    function prepSig(message, secretKey, opts) {
+        const { lowS, prehash, extraEntropy } = weierstrass_validateSigOpts(opts, defaultSigOpts);
+        message = validateMsgAndHash(message, prehash); // RFC6979 3.2 A: h1 = H(m)
+        // We can't later call bits2octets, since nested bits2int is broken for curves
+        // with fnBits % 8 !== 0. Because of that, we unwrap it here as int2octets call.
+        // const bits2octets = (bits) => int2octets(bits2int_modN(bits))
+        const h1int = bits2int_modN(message);
+        const d = Fn.fromBytes(secretKey); // validate secret key, convert to bigint
+        if (!Fn.isValidNot0(d))
+            throw new Error('invalid private key');
+        const seedArgs = [int2octets(d), int2octets(h1int)];
+        // extraEntropy. RFC6979 3.6: additional k' (optional).
+        if (extraEntropy != null && extraEntropy !== false) {
+            // K = HMAC_K(V || 0x00 || int2octets(x) || bits2octets(h1) || k')
+            // gen random bytes OR pass as-is
+            const e = extraEntropy === true ? randomBytes(lengths.secretKey) : extraEntropy;
+            seedArgs.push(curves_utils_abytes(e, undefined, 'extraEntropy')); // check for being bytes
+        }
+        const seed = curves_utils_concatBytes(...seedArgs); // Step D of RFC6979 3.2
+        const m = h1int; // no need to call bits2int second time here, it is inside truncateHash!
+        // Converts signature params into point w r/s, checks result for validity.
+        // To transform k => Signature:
+        // q = k⋅G
+        // r = q.x mod n
+        // s = k^-1(m + rd) mod n
+        // The nonce inversion is blinded: with random b ∈ [1,n−1], s = (bk)^-1(bm + bdr) per
+        // https://tches.iacr.org/index.php/TCHES/article/view/7337/6509. Fn.inv()'s extended-Euclidean
+        // loop count depends on its input (cf. Minerva), but here it only ever sees b·k — uniformly
+        // random, independent of k — so its timing reveals nothing about the nonce; b also masks d in
+        // the products. Without a CSPRNG (probed in ecdsa()) we fall back to Fermat inversion
+        // (invertCt), whose control flow is data-independent, at ~4x the inversion cost.
+        function k2sig(kBytes) {
+            // RFC 6979 Section 3.2, step 3: k = bits2int(T)
+            // Important: all mod() calls here must be done over N
+            const k = bits2int(kBytes); // Cannot use fields methods, since it is group element
+            if (!Fn.isValidNot0(k))
+                return; // Valid scalars (including k) must be in 1..N-1
+            const q = Point.BASE.multiply(k).toAffine(); // q = k⋅G
+            const r = Fn.create(q.x); // r = q.x mod n
+            if (r === abstract_weierstrass_0n)
+                return;
+            let s;
+            if (csprng !== undefined) {
+                // mapHashToField maps 1.5x-order-length uniform bytes into [1, n-1], negligible bias.
+                const b = _noble_curves_utils_bytesToNumberBE(modular_mapHashToField(csprng(blindLength), CURVE_ORDER));
+                const ibk = Fn.inv(Fn.mul(b, k)); // (bk)^-1: inversion input is decorrelated from k
+                const bm = Fn.mul(b, m);
+                const bd = Fn.mul(b, d);
+                s = Fn.create(ibk * Fn.create(bm + bd * r)); // s = (bk)^-1(bm + bdr) = k^-1(m + rd) mod n
+            }
+            else {
+                const ik = invertCt(k, CURVE_ORDER); // k^-1 mod n with data-independent control flow
+                s = Fn.create(ik * Fn.create(m + r * d)); // s = k^-1(m + rd) mod n
+            }
+            if (s === abstract_weierstrass_0n)
+                return;
+            let recovery = getRecoveryBit(q.x, q.y, r); // recovery bit (2 or 3 when q.x>n)
+            let normS = s;
+            if (lowS && isBiggerThanHalfOrder(s)) {
+                normS = Fn.neg(s); // if lowS was passed, ensure s is always in the bottom half of N
+                recovery ^= 1;
+            }
+            return new Signature(r, normS, hasLargeRecoveryLifts ? undefined : recovery);
+        }
+        return { seed, k2sig };
+    }
+    /**
+     * Signs a message or message hash with a secret key.
+     * With the default `prehash: true`, raw message bytes are hashed internally;
+     * only `{ prehash: false }` expects a caller-supplied digest.
+     *
+     * ```
+     * sign(m, d) where
+     *   k = rfc6979_hmac_drbg(m, d)
+     *   (x, y) = G × k
+     *   r = x mod n
+     *   s = (m + dr) / k mod n
+     * ```
+     */
+    function sign(message, secretKey, opts = {}) {
+        const { seed, k2sig } = prepSig(message, secretKey, opts); // Steps A, D of RFC6979 3.2.
+        const drbg = utils_createHmacDrbg(hash_.outputLen, Fn.BYTES, hmac);
+        const sig = drbg(seed, k2sig); // Steps B, C, D, E, F, G
+        return sig.toBytes(opts.format);
+    }
+    /**
+     * Verifies a signature against message and public key.
+     * Rejects lowS signatures by default: see {@link ECDSAVerifyOpts}.
+     * Implements section 4.1.4 from https://www.secg.org/sec1-v2.pdf:
+     *
+     * ```
+     * verify(r, s, h, P) where
+     *   u1 = hs^-1 mod n
+     *   u2 = rs^-1 mod n
+     *   R = u1⋅G + u2⋅P
+     *   mod(R.x, n) == r
+     * ```
+     */
+    function verify(signature, message, publicKey, opts = {}) {
+        const { lowS, prehash, format } = weierstrass_validateSigOpts(opts, defaultSigOpts);
+        publicKey = curves_utils_abytes(publicKey, undefined, 'publicKey');
+        message = validateMsgAndHash(message, prehash);
+        if (!curves_utils_isBytes(signature)) {
+            const end = signature instanceof Signature ? ', use sig.toBytes()' : '';
+            throw new Error('verify expects Uint8Array signature' + end);
+        }
+        validateSigLength(signature, format); // execute this twice because we want loud error
+        try {
+            const sig = Signature.fromBytes(signature, format);
+            const P = Point.fromBytes(publicKey);
+            // SEC 1 verification keys must not be the identity, even when the generic point decoder
+            // permits infinity for another protocol (for example, a pairing curve).
+            if (P.is0())
+                return false;
+            if (lowS && sig.hasHighS())
+                return false;
+            const { r, s } = sig;
+            const h = bits2int_modN(message); // mod n, not mod p
+            const is = Fn.inv(s); // s^-1 mod n
+            const u1 = Fn.create(h * is); // u1 = hs^-1 mod n
+            const u2 = Fn.create(r * is); // u2 = rs^-1 mod n
+            const R = Point.BASE.mulAddUnsafe(u1, P, u2); // u1⋅G + u2⋅P, joint Strauss–Shamir
+            if (R.is0())
+                return false;
+            const q = R.toAffine();
+            const v = Fn.create(q.x); // v = R.x mod n
+            if (v !== r)
+                return false;
+            // R is the exact point `recoverPublicKey(r, recid)` reconstructs (sR = hG + rP),
+            // so binding the signature to its recovery id only needs R's parity/overflow bits.
+            if (format === 'recovered' && sig.recovery !== getRecoveryBit(q.x, q.y, r))
+                return false;
+            return true;
+        }
+        catch (e) {
+            return false;
+        }
+    }
+    function recoverPublicKey(signature, message, opts = {}) {
+        // Top-level recovery mirrors `sign()` / `verify()`: it hashes raw message
+        // bytes first unless the caller passes `{ prehash: false }`.
+        const { prehash } = weierstrass_validateSigOpts(opts, defaultSigOpts);
+        message = validateMsgAndHash(message, prehash);
+        return Signature.fromBytes(signature, 'recovered').recoverPublicKey(message).toBytes();
+    }
+    // utils.isValidPublicKey() already rejects the identity, so ECDSA needs no shadow copy.
+    return Object.freeze({
+        keygen,
+        getPublicKey,
+        getSharedSecret,
+        utils,
+        lengths,
+        Point,
+        sign,
+        verify,
+        recoverPublicKey,
+        Signature,
+        hash: hash_,
+    });
+}
+
+;// CONCATENATED MODULE: ./node_modules/@noble/curves/nist.js
+/**
+ * NIST P256, P384, P521 curves.
+ * https://www.secg.org/sec2-v2.pdf, https://neuromancer.sk/std/nist/P-256
+ * @module
+ */
+/*! noble-curves - MIT License (c) 2022 Paul Miller (paulmillr.com) */
+
+
+
+
+
+
+// p = 2n**224n * (2n**32n-1n) + 2n**192n + 2n**96n - 1n
+// a = Fp256.create(BigInt('-3'));
+const nist_p256_CURVE = /* @__PURE__ */ (() => ({
+    p: BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff'),
+    n: BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551'),
+    h: BigInt(1),
+    a: BigInt('0xffffffff00000001000000000000000000000000fffffffffffffffffffffffc'),
+    b: BigInt('0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b'),
+    Gx: BigInt('0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296'),
+    Gy: BigInt('0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5'),
+}))();
+// p = 2n**384n - 2n**128n - 2n**96n + 2n**32n - 1n
+const nist_p384_CURVE = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => ({
+    p: BigInt('0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff'),
+    n: BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973'),
+    h: BigInt(1),
+    a: BigInt('0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc'),
+    b: BigInt('0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef'),
+    Gx: BigInt('0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7'),
+    Gy: BigInt('0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f'),
+}))()));
+// p = 2n**521n - 1n
+const nist_p521_CURVE = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => ({
+    p: BigInt('0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'),
+    n: BigInt('0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409'),
+    h: BigInt(1),
+    a: BigInt('0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc'),
+    b: BigInt('0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00'),
+    Gx: BigInt('0x00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66'),
+    Gy: BigInt('0x011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650'),
+}))()));
+function nist_createSWU(Point, opts) {
+    let map;
+    // RFC 9380's NIST suites here all use m = 1, so createHasher passes one field element per map.
+    // Building the SWU sqrt-ratio helper eagerly adds noticeable `nist.js` import cost, so defer it
+    // to first use; after that the cached mapper is reused directly.
+    return (scalars) => (map || (map = mapToCurveSimpleSWU(Point.Fp, opts)))(scalars[0]);
+}
+// NIST P256
+const nist_p256_Point = /* @__PURE__ */ abstract_weierstrass_weierstrass(nist_p256_CURVE);
+/**
+ * NIST P256 (aka secp256r1, prime256v1) curve, ECDSA and ECDH methods.
+ * Hashes inputs with sha256 by default.
+ *
+ * @example
+ * Generate one P-256 keypair, sign a message, and verify it.
+ *
+ * ```js
+ * import { p256 } from '@noble/curves/nist.js';
+ * const { secretKey, publicKey } = p256.keygen();
+ * const recovered = p256.getPublicKey(secretKey);
+ * const peer = p256.keygen();
+ * const shared = p256.getSharedSecret(secretKey, peer.publicKey);
+ * const msg = new TextEncoder().encode('hello noble');
+ * const sig = p256.sign(msg, secretKey, { lowS: true, prehash: true });
+ * const isValid = p256.verify(sig, msg, publicKey);
+ * // const sigKeccak = p256.sign(keccak256(msg), secretKey, { prehash: false });
+ * ```
+ */
+const nist_p256 = /* @__PURE__ */ abstract_weierstrass_ecdsa(nist_p256_Point, sha2_sha256);
+/**
+ * Hashing / encoding to p256 points / field. RFC 9380 methods.
+ * @example
+ * Hash one message onto the P-256 curve.
+ *
+ * ```ts
+ * const point = p256_hasher.hashToCurve(new TextEncoder().encode('hello noble'));
+ * ```
+ */
+const nist_p256_hasher = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => {
+    return createHasher(nist_p256_Point, nist_createSWU(nist_p256_Point, {
+        A: nist_p256_CURVE.a,
+        B: nist_p256_CURVE.b,
+        Z: nist_p256_Point.Fp.neg(BigInt(10)),
+    }), {
+        DST: 'P256_XMD:SHA-256_SSWU_RO_',
+        encodeDST: 'P256_XMD:SHA-256_SSWU_NU_',
+        p: nist_p256_CURVE.p,
+        m: 1,
+        k: 128,
+        expand: 'xmd',
+        hash: sha256,
+    });
+})()));
+/**
+ * p256 OPRF, defined in RFC 9497.
+ * @example
+ * Run one blind/evaluate/finalize OPRF round over P-256.
+ *
+ * ```ts
+ * const input = new TextEncoder().encode('hello noble');
+ * const keys = p256_oprf.oprf.generateKeyPair();
+ * const blind = p256_oprf.oprf.blind(input);
+ * const evaluated = p256_oprf.oprf.blindEvaluate(keys.secretKey, blind.blinded);
+ * const output = p256_oprf.oprf.finalize(input, blind.blind, evaluated);
+ * ```
+ */
+const nist_p256_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => createOPRF({
+    name: 'P256-SHA256',
+    Point: nist_p256_Point,
+    hash: sha256,
+    hashToGroup: nist_p256_hasher.hashToCurve,
+    hashToScalar: nist_p256_hasher.hashToScalar,
+}))()));
+/**
+ * FROST threshold signatures over p256. RFC 9591.
+ * @example
+ * Create one trusted-dealer package for 2-of-3 p256 signing.
+ *
+ * ```ts
+ * const alice = p256_FROST.Identifier.derive('alice@example.com');
+ * const bob = p256_FROST.Identifier.derive('bob@example.com');
+ * const carol = p256_FROST.Identifier.derive('carol@example.com');
+ * const deal = p256_FROST.trustedDealer({ min: 2, max: 3 }, [alice, bob, carol]);
+ * ```
+ */
+const p256_FROST = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => createFROST({
+    name: 'FROST-P256-SHA256-v1',
+    Point: nist_p256_Point,
+    hashToScalar: nist_p256_hasher.hashToScalar,
+    hash: sha256,
+}))()));
+const nist_p384_Point = /* @__PURE__ */ (/* unused pure expression or super */ null && (weierstrass(nist_p384_CURVE)));
+/**
+ * NIST P384 (aka secp384r1) curve, ECDSA and ECDH methods. Hashes inputs with sha384 by default.
+ * @example
+ * Generate one P-384 keypair, sign a message, and verify it.
+ *
+ * ```ts
+ * const { secretKey, publicKey } = p384.keygen();
+ * const msg = new TextEncoder().encode('hello noble');
+ * const sig = p384.sign(msg, secretKey);
+ * const isValid = p384.verify(sig, msg, publicKey);
+ * ```
+ */
+const curves_nist_p384 = /* @__PURE__ */ (/* unused pure expression or super */ null && (ecdsa(nist_p384_Point, sha384)));
+/**
+ * Hashing / encoding to p384 points / field. RFC 9380 methods.
+ * @example
+ * Hash one message onto the P-384 curve.
+ *
+ * ```ts
+ * const point = p384_hasher.hashToCurve(new TextEncoder().encode('hello noble'));
+ * ```
+ */
+const nist_p384_hasher = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => {
+    return createHasher(nist_p384_Point, nist_createSWU(nist_p384_Point, {
+        A: nist_p384_CURVE.a,
+        B: nist_p384_CURVE.b,
+        Z: nist_p384_Point.Fp.neg(BigInt(12)),
+    }), {
+        DST: 'P384_XMD:SHA-384_SSWU_RO_',
+        encodeDST: 'P384_XMD:SHA-384_SSWU_NU_',
+        p: nist_p384_CURVE.p,
+        m: 1,
+        k: 192,
+        expand: 'xmd',
+        hash: sha384,
+    });
+})()));
+/**
+ * p384 OPRF, defined in RFC 9497.
+ * @example
+ * Run one blind/evaluate/finalize OPRF round over P-384.
+ *
+ * ```ts
+ * const input = new TextEncoder().encode('hello noble');
+ * const keys = p384_oprf.oprf.generateKeyPair();
+ * const blind = p384_oprf.oprf.blind(input);
+ * const evaluated = p384_oprf.oprf.blindEvaluate(keys.secretKey, blind.blinded);
+ * const output = p384_oprf.oprf.finalize(input, blind.blind, evaluated);
+ * ```
+ */
+const nist_p384_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => createOPRF({
+    name: 'P384-SHA384',
+    Point: nist_p384_Point,
+    hash: sha384,
+    hashToGroup: nist_p384_hasher.hashToCurve,
+    hashToScalar: nist_p384_hasher.hashToScalar,
+}))()));
+// NIST P521
+// RFC 7518 fixes the canonical JWK/JOSE width at 66 bytes:
+// - Section 3.4 says ECDSA octet strings must not omit leading zero octets
+// - Sections 6.2.1.2/6.2.1.3 say P-521 coordinates "x"/"y" must be 66 octets
+// - Section 6.2.2.1 says private scalar "d" must be ceil(log2(n)/8) octets, i.e. 66 for P-521
+// NIST FIPS 186-5 Appendix A.3.3 also routes deterministic ECDSA private keys through Appendix
+// B.2.3, whose Integer-to-Octet-String output has explicit fixed length L; for P-521 that is the
+// same 66-byte order width.
+// RFC 6979 matches that width too: private key x is an integer, while `int2octets(x)` uses
+// rlen = 8 * ceil(qlen/8); for P-521, qlen = 521 so the canonical octet width is 66 bytes.
+// Wycheproof ECDH stores private values as integers, not fixed-width scalar bytes, so it does not
+// require a dedicated 65-byte parser path; the repo tests now normalize those integer fixtures to
+// the canonical 66-byte width before use. There is no good standards or oracle reason to accept
+// exactly 65 bytes here: the coherent choices are canonical 66 only, or a broader integer-style
+// parser across many widths. Since this field parser is fixed-width, keep it canonical and use the
+// default exact-66-byte scalar field path.
+// A dedicated MersenneField primitive would allow speed-ups here: +40% getPublicKey, +23% sign,
+// +53% verify, +53% getSharedSecret.
+const nist_p521_Point = /* @__PURE__ */ (/* unused pure expression or super */ null && (weierstrass(nist_p521_CURVE)));
+/**
+ * NIST P521 (aka secp521r1) curve, ECDSA and ECDH methods. Hashes inputs with sha512 by default.
+ * Deterministic `keygen(seed)` expects 99 seed bytes here because the generic scalar-derivation
+ * helper uses `getMinHashLength(n)`, not the 66-byte canonical secret-key width.
+ * @example
+ * Generate one P-521 keypair, sign a message, and verify it.
+ *
+ * ```ts
+ * const { secretKey, publicKey } = p521.keygen();
+ * const msg = new TextEncoder().encode('hello noble');
+ * const sig = p521.sign(msg, secretKey);
+ * const isValid = p521.verify(sig, msg, publicKey);
+ * ```
+ */
+const nist_p521 = /* @__PURE__ */ (/* unused pure expression or super */ null && (ecdsa(nist_p521_Point, sha512)));
+/**
+ * Hashing / encoding to p521 points / field. RFC 9380 methods.
+ * @example
+ * Hash one message onto the P-521 curve.
+ *
+ * ```ts
+ * const point = p521_hasher.hashToCurve(new TextEncoder().encode('hello noble'));
+ * ```
+ */
+const nist_p521_hasher = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => {
+    return createHasher(nist_p521_Point, nist_createSWU(nist_p521_Point, {
+        A: nist_p521_CURVE.a,
+        B: nist_p521_CURVE.b,
+        Z: nist_p521_Point.Fp.neg(BigInt(4)),
+    }), {
+        DST: 'P521_XMD:SHA-512_SSWU_RO_',
+        encodeDST: 'P521_XMD:SHA-512_SSWU_NU_',
+        p: nist_p521_CURVE.p,
+        m: 1,
+        k: 256,
+        expand: 'xmd',
+        hash: sha512,
+    });
+})()));
+/**
+ * p521 OPRF, defined in RFC 9497.
+ * @example
+ * Run one blind/evaluate/finalize OPRF round over P-521.
+ *
+ * ```ts
+ * const input = new TextEncoder().encode('hello noble');
+ * const keys = p521_oprf.oprf.generateKeyPair();
+ * const blind = p521_oprf.oprf.blind(input);
+ * const evaluated = p521_oprf.oprf.blindEvaluate(keys.secretKey, blind.blinded);
+ * const output = p521_oprf.oprf.finalize(input, blind.blind, evaluated);
+ * ```
+ */
+const nist_p521_oprf = /* @__PURE__ */ (/* unused pure expression or super */ null && ((() => createOPRF({
+    name: 'P521-SHA512',
+    Point: nist_p521_Point,
+    hash: sha512,
+    hashToGroup: nist_p521_hasher.hashToCurve,
+    hashToScalar: nist_p521_hasher.hashToScalar, // produces L=98 just like in RFC
+}))()));
+
 ;// CONCATENATED MODULE: ./node_modules/@noble/curves/abstract/edwards.js
 /**
  * Twisted Edwards curve. The formula is: ax² + y² = 1 + dx²y².
@@ -33798,7 +35106,7 @@ function edwards_edwards(params, extraOpts = {}) {
             const normed = _noble_curves_utils_copyBytes(bytes); // copy again, we'll manipulate it
             const lastByte = bytes[len - 1]; // select last byte
             normed[len - 1] = lastByte & ~0x80; // clear last bit
-            const y = curves_utils_bytesToNumberLE(normed);
+            const y = utils_bytesToNumberLE(normed);
             // zip215=true is good for consensus-critical apps. =false follows RFC8032 / NIST186-5.
             // RFC8032 prohibits >= p, but ZIP215 doesn't
             // zip215=true:  0 <= y < MASK (2^256 for ed25519)
@@ -34205,7 +35513,7 @@ function edwards_eddsa(Point, cHash, eddsaOpts = {}) {
         : opts.domain; // NOOP
     // Parse an EdDSA digest as a little-endian integer and reduce it modulo the scalar field order.
     function modN_LE(hash) {
-        return Fn.create(curves_utils_bytesToNumberLE(hash)); // Not Fn.fromBytes: it has length limit
+        return Fn.create(utils_bytesToNumberLE(hash)); // Not Fn.fromBytes: it has length limit
     }
     // Get the hashed private scalar per RFC8032 5.1.5
     function getPrivateScalar(key) {
@@ -34284,7 +35592,7 @@ function edwards_eddsa(Point, cHash, eddsaOpts = {}) {
             msg = prehash(msg); // for ed25519ph, etc
         const mid = len / 2;
         const r = sig.subarray(0, mid);
-        const s = curves_utils_bytesToNumberLE(sig.subarray(mid, len));
+        const s = utils_bytesToNumberLE(sig.subarray(mid, len));
         let A, R, SB;
         try {
             // ZIP-215 is more permissive than RFC 8032 / NIST186-5. Use it only for wrappers that
@@ -35102,7 +36410,7 @@ function montgomery_montgomery(curveDef) {
     const modP = (n) => abstract_modular_mod(n, P);
     const GuBytes = encodeU(Gu);
     function encodeU(u) {
-        return curves_utils_numberToBytesLE(modP(u), fieldLen);
+        return utils_numberToBytesLE(modP(u), fieldLen);
     }
     function decodeU(u) {
         const _u = _noble_curves_utils_copyBytes(curves_utils_abytes(u, fieldLen, 'uCoordinate'));
@@ -35114,10 +36422,10 @@ function montgomery_montgomery(curveDef) {
         // if they had been reduced modulo the field prime.  The non-canonical
         // values are 2^255 - 19 through 2^255 - 1 for X25519 and 2^448 - 2^224
         // - 1 through 2^448 - 1 for X448.
-        return modP(curves_utils_bytesToNumberLE(_u));
+        return modP(utils_bytesToNumberLE(_u));
     }
     function decodeScalar(scalar) {
-        return curves_utils_bytesToNumberLE(adjustScalarBytes(_noble_curves_utils_copyBytes(curves_utils_abytes(scalar, fieldLen, 'scalar'))));
+        return utils_bytesToNumberLE(adjustScalarBytes(_noble_curves_utils_copyBytes(curves_utils_abytes(scalar, fieldLen, 'scalar'))));
     }
     /**
      * u coordinates whose order divides the cofactor, on the curve and on its quadratic twist -
@@ -35607,7 +36915,7 @@ const ed25519_invertSqrt = (number) => ed25519_uvRatio(curves_ed25519_1n, number
 const ed25519_MAX_255B = /* @__PURE__ */ BigInt('0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff');
 // RFC 9496 §4.3.4 MAP parser: masks bit 255 and reduces modulo p for element
 // derivation. The decode path has the opposite contract and rejects that bit.
-const ed25519_bytes255ToNumberLE = (bytes) => ed25519_Fp.create(curves_utils_bytesToNumberLE(bytes) & ed25519_MAX_255B);
+const ed25519_bytes255ToNumberLE = (bytes) => ed25519_Fp.create(utils_bytesToNumberLE(bytes) & ed25519_MAX_255B);
 /**
  * Computes Elligator map for Ristretto255.
  * Primary formula source is RFC 9496 §4.3.4 MAP; RFC 9380 Appendix B builds
@@ -35813,7 +37121,7 @@ const ed25519_ristretto255_hasher =
     hashToScalar(msg, options) {
         const DST = options?.DST === undefined ? hash_to_curve_DST_scalar : options.DST;
         const xmd = hash_to_curve_expand_message_xmd(msg, DST, 64, sha2_sha512);
-        return ed25519_Fn.create(curves_utils_bytesToNumberLE(xmd));
+        return ed25519_Fn.create(utils_bytesToNumberLE(xmd));
     },
     /**
      * HashToCurve-like construction based on RFC 9496 (Element Derivation).
@@ -35985,6 +37293,222 @@ function domBuffer(arr) {
     return arr;
 }
 
+;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/io.js
+
+class LineReader {
+    s;
+    transcript = [];
+    buf = new Uint8Array(0);
+    constructor(stream) {
+        this.s = stream.getReader();
+    }
+    async readLine() {
+        const line = [];
+        while (true) {
+            const i = this.buf.indexOf("\n".charCodeAt(0));
+            if (i >= 0) {
+                line.push(this.buf.subarray(0, i));
+                this.transcript.push(this.buf.subarray(0, i + 1));
+                this.buf = this.buf.subarray(i + 1);
+                return asciiString(flatten(line));
+            }
+            if (this.buf.length > 0) {
+                line.push(this.buf);
+                this.transcript.push(this.buf);
+            }
+            const next = await this.s.read();
+            if (next.done) {
+                this.buf = flatten(line);
+                return null;
+            }
+            this.buf = next.value;
+        }
+    }
+    close() {
+        this.s.releaseLock();
+        return { rest: this.buf, transcript: flatten(this.transcript) };
+    }
+}
+function asciiString(bytes) {
+    bytes.forEach((b) => {
+        if (b < 32 || b > 126) {
+            throw Error("invalid non-ASCII byte in header");
+        }
+    });
+    return new TextDecoder().decode(bytes);
+}
+function flatten(arr) {
+    const len = arr.reduce(((sum, line) => sum + line.length), 0);
+    const out = new Uint8Array(len);
+    let n = 0;
+    for (const a of arr) {
+        out.set(a, n);
+        n += a.length;
+    }
+    return out;
+}
+function prepend(s, ...prefixes) {
+    return s.pipeThrough(new TransformStream({
+        start(controller) {
+            for (const p of prefixes) {
+                controller.enqueue(p);
+            }
+        }
+    }));
+}
+function stream(a) {
+    // https://developer.mozilla.org/en-US/docs/Web/API/ReadableStream/from_static
+    return new ReadableStream({
+        start(controller) {
+            controller.enqueue(a);
+            controller.close();
+        }
+    });
+}
+async function readAll(stream) {
+    if (!(stream instanceof ReadableStream)) {
+        throw new Error("readAll expects a ReadableStream<Uint8Array>");
+    }
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+async function readAllString(stream) {
+    if (!(stream instanceof ReadableStream)) {
+        throw new Error("readAllString expects a ReadableStream<Uint8Array>");
+    }
+    return await new Response(stream).text();
+}
+async function read(stream, n) {
+    const reader = stream.getReader();
+    const chunks = [];
+    let readBytes = 0;
+    while (readBytes < n) {
+        const { done, value } = await reader.read();
+        if (done) {
+            throw Error("stream ended before reading " + n.toString() + " bytes");
+        }
+        chunks.push(value);
+        readBytes += value.length;
+    }
+    reader.releaseLock();
+    const buf = flatten(chunks);
+    const data = buf.subarray(0, n);
+    const rest = prepend(stream, buf.subarray(n));
+    return { data, rest };
+}
+function randomBytesStream(n, chunk) {
+    return new ReadableStream({
+        start(controller) {
+            for (let i = 0; i < n; i += chunk) {
+                controller.enqueue(randomBytes(Math.min(chunk, n - i)));
+            }
+            controller.close();
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/format.js
+
+
+/**
+ * A stanza is a section of an age header. This is part of the low-level
+ * {@link Recipient} and {@link Identity} APIs.
+ */
+class format_Stanza {
+    /**
+     * All space-separated arguments on the first line of the stanza.
+     * Each argument is a string that does not contain spaces.
+     * The first argument is often a recipient type, which should look like
+     * `example.com/...` to avoid collisions.
+     */
+    args;
+    /**
+     * The raw body of the stanza. This is automatically base64-encoded and
+     * split into lines of 48 characters each.
+     */
+    body;
+    constructor(args, body) {
+        this.args = args;
+        this.body = body;
+    }
+}
+async function parseNextStanza(hdr) {
+    const argsLine = await hdr.readLine();
+    if (argsLine === null) {
+        throw Error("invalid stanza");
+    }
+    const args = argsLine.split(" ");
+    if (args.length < 2 || args.shift() !== "->") {
+        return { next: argsLine };
+    }
+    for (const arg of args) {
+        if (arg.length === 0) {
+            throw Error("invalid stanza");
+        }
+    }
+    const bodyLines = [];
+    for (;;) {
+        const nextLine = await hdr.readLine();
+        if (nextLine === null) {
+            throw Error("invalid stanza");
+        }
+        const line = base_base64nopad.decode(nextLine);
+        if (line.length > 48) {
+            throw Error("invalid stanza");
+        }
+        bodyLines.push(line);
+        if (line.length < 48) {
+            break;
+        }
+    }
+    const body = flatten(bodyLines);
+    return { s: new format_Stanza(args, body) };
+}
+async function parseHeader(header) {
+    const hdr = new LineReader(header);
+    const versionLine = await hdr.readLine();
+    if (versionLine !== "age-encryption.org/v1") {
+        throw Error("invalid version " + (versionLine ?? "line"));
+    }
+    const stanzas = [];
+    for (;;) {
+        const { s, next: macLine } = await parseNextStanza(hdr);
+        if (s !== undefined) {
+            stanzas.push(s);
+            continue;
+        }
+        if (!macLine.startsWith("--- ")) {
+            throw Error("invalid header");
+        }
+        const MAC = base_base64nopad.decode(macLine.slice(4));
+        const { rest, transcript } = hdr.close();
+        const headerNoMAC = transcript.slice(0, transcript.length - 1 - macLine.length + 3);
+        return { stanzas, headerNoMAC, MAC, headerSize: transcript.length, rest: prepend(header, rest) };
+    }
+}
+function encodeHeaderNoMAC(recipients) {
+    const lines = [];
+    lines.push("age-encryption.org/v1\n");
+    for (const s of recipients) {
+        lines.push("-> " + s.args.join(" ") + "\n");
+        for (let i = 0; i < s.body.length; i += 48) {
+            let end = i + 48;
+            if (end > s.body.length)
+                end = s.body.length;
+            lines.push(base_base64nopad.encode(s.body.subarray(i, end)) + "\n");
+        }
+        if (s.body.length % 48 === 0)
+            lines.push("\n");
+    }
+    lines.push("---");
+    return new TextEncoder().encode(lines.join(""));
+}
+function encodeHeader(recipients, MAC) {
+    return flatten([
+        encodeHeaderNoMAC(recipients),
+        new TextEncoder().encode(" " + base_base64nopad.encode(MAC) + "\n")
+    ]);
+}
+
 ;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/recipients.js
 
 
@@ -36077,11 +37601,11 @@ async function identityToRecipient(identity) {
     const recipient = await x25519.scalarMultBase(scalar);
     return bech32.encodeFromBytes("age", recipient);
 }
-class recipients_HybridRecipient {
+class HybridRecipient {
     recipient;
     constructor(s) {
-        const { prefix, words } = bech32.decode(s, false);
-        const bytes = bech32.fromWords(words);
+        const { prefix, words } = base_bech32.decode(s, false);
+        const bytes = base_bech32.fromWords(words);
         if (!s.startsWith("age1pq1") ||
             prefix.toLowerCase() !== "age1pq" ||
             bytes.length !== 1216) {
@@ -36090,11 +37614,11 @@ class recipients_HybridRecipient {
         this.recipient = bytes;
     }
     wrapFileKey(fileKey) {
-        const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768X25519.encapsulate(this.recipient);
+        const { cipherText: encapsulatedKey, sharedSecret } = hybrid_MLKEM768X25519.encapsulate(this.recipient);
         const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
         const { key, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
         const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
-        return [new Stanza(["mlkem768x25519", base64nopad.encode(encapsulatedKey)], ciphertext)];
+        return [new format_Stanza(["mlkem768x25519", base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
 class HybridIdentity {
@@ -36127,7 +37651,7 @@ class HybridIdentity {
             const label = new TextEncoder().encode("age-encryption.org/mlkem768x25519");
             const { key, nonce } = hpkeContext(hpkeMLKEM768X25519, sharedSecret, label);
             try {
-                return chacha_chacha20poly1305(key, nonce).decrypt(s.body);
+                return chacha20poly1305(key, nonce).decrypt(s.body);
             }
             catch {
                 continue;
@@ -36193,12 +37717,12 @@ function hpkeLabeledExpand(suiteID, prk, label, info, length) {
     return expand(sha2_sha256, prk, labeledInfo, length);
 }
 function hpkeDHKEMP256Encapsulate(recipient) {
-    if (recipient.length !== p256.lengths.publicKeyUncompressed) {
-        recipient = p256.Point.fromBytes(recipient).toBytes(false);
+    if (recipient.length !== nist_p256.lengths.publicKeyUncompressed) {
+        recipient = nist_p256.Point.fromBytes(recipient).toBytes(false);
     }
-    const ephemeral = p256.utils.randomSecretKey();
-    const encapsulatedKey = p256.getPublicKey(ephemeral, false);
-    const ss = p256.getSharedSecret(ephemeral, recipient, true).subarray(1);
+    const ephemeral = nist_p256.utils.randomSecretKey();
+    const encapsulatedKey = nist_p256.getPublicKey(ephemeral, false);
+    const ss = nist_p256.getSharedSecret(ephemeral, recipient, true).subarray(1);
     const kemContext = new Uint8Array(encapsulatedKey.length + recipient.length);
     kemContext.set(encapsulatedKey, 0);
     kemContext.set(recipient, encapsulatedKey.length);
@@ -36210,10 +37734,10 @@ function hpkeDHKEMP256Encapsulate(recipient) {
     const sharedSecret = hpkeLabeledExpand(suiteID, eaePRK, "shared_secret", kemContext, 32);
     return { encapsulatedKey, sharedSecret };
 }
-class recipients_TagRecipient {
+class TagRecipient {
     recipient;
     constructor(s) {
-        const res = bech32.decodeToBytes(s);
+        const res = base_bech32.decodeToBytes(s);
         if (!s.startsWith("age1tag1") ||
             res.prefix.toLowerCase() !== "age1tag" ||
             res.bytes.length !== 33) {
@@ -36225,22 +37749,22 @@ class recipients_TagRecipient {
         const { encapsulatedKey, sharedSecret } = hpkeDHKEMP256Encapsulate(this.recipient);
         const label = new TextEncoder().encode("age-encryption.org/p256tag");
         const tag = (() => {
-            const recipientHash = sha256(this.recipient).subarray(0, 4);
+            const recipientHash = sha2_sha256(this.recipient).subarray(0, 4);
             const ikm = new Uint8Array(encapsulatedKey.length + recipientHash.length);
             ikm.set(encapsulatedKey, 0);
             ikm.set(recipientHash, encapsulatedKey.length);
-            return extract(sha256, ikm, label).subarray(0, 4);
+            return hkdf_extract(sha2_sha256, ikm, label).subarray(0, 4);
         })();
         const { key, nonce } = hpkeContext(hpkeDHKEMP256, sharedSecret, label);
         const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
-        return [new Stanza(["p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
+        return [new format_Stanza(["p256tag", base_base64nopad.encode(tag), base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
-class recipients_HybridTagRecipient {
+class HybridTagRecipient {
     recipient;
     constructor(s) {
-        const { prefix, words } = bech32.decode(s, false);
-        const bytes = bech32.fromWords(words);
+        const { prefix, words } = base_bech32.decode(s, false);
+        const bytes = base_bech32.fromWords(words);
         if (!s.startsWith("age1tagpq1") ||
             prefix.toLowerCase() !== "age1tagpq" ||
             bytes.length !== 1249) {
@@ -36252,21 +37776,21 @@ class recipients_HybridTagRecipient {
         const { cipherText: encapsulatedKey, sharedSecret } = MLKEM768P256.encapsulate(this.recipient);
         const label = new TextEncoder().encode("age-encryption.org/mlkem768p256tag");
         const tag = (() => {
-            const recipientHash = sha256(this.recipient.subarray(1184)).subarray(0, 4);
+            const recipientHash = sha2_sha256(this.recipient.subarray(1184)).subarray(0, 4);
             const ikm = new Uint8Array(encapsulatedKey.length + recipientHash.length);
             ikm.set(encapsulatedKey, 0);
             ikm.set(recipientHash, encapsulatedKey.length);
-            return extract(sha256, ikm, label).subarray(0, 4);
+            return hkdf_extract(sha2_sha256, ikm, label).subarray(0, 4);
         })();
         const { key, nonce } = hpkeContext(hpkeMLKEM768P256, sharedSecret, label);
         const ciphertext = chacha20poly1305(key, nonce).encrypt(fileKey);
-        return [new Stanza(["mlkem768p256tag", base64nopad.encode(tag), base64nopad.encode(encapsulatedKey)], ciphertext)];
+        return [new format_Stanza(["mlkem768p256tag", base_base64nopad.encode(tag), base_base64nopad.encode(encapsulatedKey)], ciphertext)];
     }
 }
-class recipients_X25519Recipient {
+class X25519Recipient {
     recipient;
     constructor(s) {
-        const res = bech32.decodeToBytes(s);
+        const res = base_bech32.decodeToBytes(s);
         if (!s.startsWith("age1") ||
             res.prefix.toLowerCase() !== "age" ||
             res.bytes.length !== 32) {
@@ -36275,15 +37799,15 @@ class recipients_X25519Recipient {
         this.recipient = res.bytes;
     }
     async wrapFileKey(fileKey) {
-        const ephemeral = randomBytes(32);
-        const share = await x25519.scalarMultBase(ephemeral);
-        const secret = await x25519.scalarMult(ephemeral, this.recipient);
+        const ephemeral = utils_randomBytes(32);
+        const share = await scalarMultBase(ephemeral);
+        const secret = await scalarMult(ephemeral, this.recipient);
         const salt = new Uint8Array(share.length + this.recipient.length);
         salt.set(share);
         salt.set(this.recipient, share.length);
         const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-        const key = hkdf(sha256, secret, salt, label, 32);
-        return [new Stanza(["X25519", base64nopad.encode(share)], recipients_encryptFileKey(fileKey, key))];
+        const key = hkdf(sha2_sha256, secret, salt, label, 32);
+        return [new format_Stanza(["X25519", base_base64nopad.encode(share)], recipients_encryptFileKey(fileKey, key))];
     }
 }
 class X25519Identity {
@@ -36322,7 +37846,7 @@ class X25519Identity {
             salt.set(share);
             salt.set(recipient, share.length);
             const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-            const key = hkdf_hkdf(sha2_sha256, secret, salt, label, 32);
+            const key = hkdf(sha2_sha256, secret, salt, label, 32);
             const fileKey = recipients_decryptFileKey(s.body, key);
             if (fileKey !== null)
                 return fileKey;
@@ -36330,7 +37854,7 @@ class X25519Identity {
         return null;
     }
 }
-class recipients_ScryptRecipient {
+class ScryptRecipient {
     passphrase;
     logN;
     constructor(passphrase, logN) {
@@ -36338,13 +37862,13 @@ class recipients_ScryptRecipient {
         this.logN = logN;
     }
     wrapFileKey(fileKey) {
-        const salt = randomBytes(16);
+        const salt = utils_randomBytes(16);
         const label = "age-encryption.org/v1/scrypt";
         const labelAndSalt = new Uint8Array(label.length + 16);
         labelAndSalt.set(new TextEncoder().encode(label));
         labelAndSalt.set(salt, label.length);
         const key = scrypt(this.passphrase, labelAndSalt, { N: 2 ** this.logN, r: 8, p: 1, dkLen: 32 });
-        return [new Stanza(["scrypt", base64nopad.encode(salt), this.logN.toString()], recipients_encryptFileKey(fileKey, key))];
+        return [new format_Stanza(["scrypt", base_base64nopad.encode(salt), this.logN.toString()], recipients_encryptFileKey(fileKey, key))];
     }
 }
 class ScryptIdentity {
@@ -36378,7 +37902,7 @@ class ScryptIdentity {
             const labelAndSalt = new Uint8Array(label.length + 16);
             labelAndSalt.set(new TextEncoder().encode(label));
             labelAndSalt.set(salt, label.length);
-            const key = scrypt_scrypt(this.passphrase, labelAndSalt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32 });
+            const key = scrypt(this.passphrase, labelAndSalt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32 });
             const fileKey = recipients_decryptFileKey(s.body, key);
             if (fileKey !== null)
                 return fileKey;
@@ -36396,7 +37920,7 @@ function recipients_decryptFileKey(body, key) {
     }
     const nonce = new Uint8Array(12);
     try {
-        return chacha_chacha20poly1305(key, nonce).decrypt(body);
+        return chacha20poly1305(key, nonce).decrypt(body);
     }
     catch {
         return null;
@@ -36404,222 +37928,6 @@ function recipients_decryptFileKey(body, key) {
 }
 function recipients_isCryptoKey(key) {
     return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
-}
-
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/io.js
-
-class LineReader {
-    s;
-    transcript = [];
-    buf = new Uint8Array(0);
-    constructor(stream) {
-        this.s = stream.getReader();
-    }
-    async readLine() {
-        const line = [];
-        while (true) {
-            const i = this.buf.indexOf("\n".charCodeAt(0));
-            if (i >= 0) {
-                line.push(this.buf.subarray(0, i));
-                this.transcript.push(this.buf.subarray(0, i + 1));
-                this.buf = this.buf.subarray(i + 1);
-                return asciiString(io_flatten(line));
-            }
-            if (this.buf.length > 0) {
-                line.push(this.buf);
-                this.transcript.push(this.buf);
-            }
-            const next = await this.s.read();
-            if (next.done) {
-                this.buf = io_flatten(line);
-                return null;
-            }
-            this.buf = next.value;
-        }
-    }
-    close() {
-        this.s.releaseLock();
-        return { rest: this.buf, transcript: io_flatten(this.transcript) };
-    }
-}
-function asciiString(bytes) {
-    bytes.forEach((b) => {
-        if (b < 32 || b > 126) {
-            throw Error("invalid non-ASCII byte in header");
-        }
-    });
-    return new TextDecoder().decode(bytes);
-}
-function io_flatten(arr) {
-    const len = arr.reduce(((sum, line) => sum + line.length), 0);
-    const out = new Uint8Array(len);
-    let n = 0;
-    for (const a of arr) {
-        out.set(a, n);
-        n += a.length;
-    }
-    return out;
-}
-function io_prepend(s, ...prefixes) {
-    return s.pipeThrough(new TransformStream({
-        start(controller) {
-            for (const p of prefixes) {
-                controller.enqueue(p);
-            }
-        }
-    }));
-}
-function io_stream(a) {
-    // https://developer.mozilla.org/en-US/docs/Web/API/ReadableStream/from_static
-    return new ReadableStream({
-        start(controller) {
-            controller.enqueue(a);
-            controller.close();
-        }
-    });
-}
-async function io_readAll(stream) {
-    if (!(stream instanceof ReadableStream)) {
-        throw new Error("readAll expects a ReadableStream<Uint8Array>");
-    }
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-async function readAllString(stream) {
-    if (!(stream instanceof ReadableStream)) {
-        throw new Error("readAllString expects a ReadableStream<Uint8Array>");
-    }
-    return await new Response(stream).text();
-}
-async function read(stream, n) {
-    const reader = stream.getReader();
-    const chunks = [];
-    let readBytes = 0;
-    while (readBytes < n) {
-        const { done, value } = await reader.read();
-        if (done) {
-            throw Error("stream ended before reading " + n.toString() + " bytes");
-        }
-        chunks.push(value);
-        readBytes += value.length;
-    }
-    reader.releaseLock();
-    const buf = io_flatten(chunks);
-    const data = buf.subarray(0, n);
-    const rest = io_prepend(stream, buf.subarray(n));
-    return { data, rest };
-}
-function randomBytesStream(n, chunk) {
-    return new ReadableStream({
-        start(controller) {
-            for (let i = 0; i < n; i += chunk) {
-                controller.enqueue(randomBytes(Math.min(chunk, n - i)));
-            }
-            controller.close();
-        }
-    });
-}
-
-;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/format.js
-
-
-/**
- * A stanza is a section of an age header. This is part of the low-level
- * {@link Recipient} and {@link Identity} APIs.
- */
-class format_Stanza {
-    /**
-     * All space-separated arguments on the first line of the stanza.
-     * Each argument is a string that does not contain spaces.
-     * The first argument is often a recipient type, which should look like
-     * `example.com/...` to avoid collisions.
-     */
-    args;
-    /**
-     * The raw body of the stanza. This is automatically base64-encoded and
-     * split into lines of 48 characters each.
-     */
-    body;
-    constructor(args, body) {
-        this.args = args;
-        this.body = body;
-    }
-}
-async function parseNextStanza(hdr) {
-    const argsLine = await hdr.readLine();
-    if (argsLine === null) {
-        throw Error("invalid stanza");
-    }
-    const args = argsLine.split(" ");
-    if (args.length < 2 || args.shift() !== "->") {
-        return { next: argsLine };
-    }
-    for (const arg of args) {
-        if (arg.length === 0) {
-            throw Error("invalid stanza");
-        }
-    }
-    const bodyLines = [];
-    for (;;) {
-        const nextLine = await hdr.readLine();
-        if (nextLine === null) {
-            throw Error("invalid stanza");
-        }
-        const line = base_base64nopad.decode(nextLine);
-        if (line.length > 48) {
-            throw Error("invalid stanza");
-        }
-        bodyLines.push(line);
-        if (line.length < 48) {
-            break;
-        }
-    }
-    const body = io_flatten(bodyLines);
-    return { s: new format_Stanza(args, body) };
-}
-async function parseHeader(header) {
-    const hdr = new LineReader(header);
-    const versionLine = await hdr.readLine();
-    if (versionLine !== "age-encryption.org/v1") {
-        throw Error("invalid version " + (versionLine ?? "line"));
-    }
-    const stanzas = [];
-    for (;;) {
-        const { s, next: macLine } = await parseNextStanza(hdr);
-        if (s !== undefined) {
-            stanzas.push(s);
-            continue;
-        }
-        if (!macLine.startsWith("--- ")) {
-            throw Error("invalid header");
-        }
-        const MAC = base_base64nopad.decode(macLine.slice(4));
-        const { rest, transcript } = hdr.close();
-        const headerNoMAC = transcript.slice(0, transcript.length - 1 - macLine.length + 3);
-        return { stanzas, headerNoMAC, MAC, headerSize: transcript.length, rest: io_prepend(header, rest) };
-    }
-}
-function format_encodeHeaderNoMAC(recipients) {
-    const lines = [];
-    lines.push("age-encryption.org/v1\n");
-    for (const s of recipients) {
-        lines.push("-> " + s.args.join(" ") + "\n");
-        for (let i = 0; i < s.body.length; i += 48) {
-            let end = i + 48;
-            if (end > s.body.length)
-                end = s.body.length;
-            lines.push(base64nopad.encode(s.body.subarray(i, end)) + "\n");
-        }
-        if (s.body.length % 48 === 0)
-            lines.push("\n");
-    }
-    lines.push("---");
-    return new TextEncoder().encode(lines.join(""));
-}
-function format_encodeHeader(recipients, MAC) {
-    return flatten([
-        format_encodeHeaderNoMAC(recipients),
-        new TextEncoder().encode(" " + base64nopad.encode(MAC) + "\n")
-    ]);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/age-encryption/dist/stream.js
@@ -36643,7 +37951,7 @@ function decryptSTREAM(key) {
         transform(chunk, controller) {
             while (chunk.length > 0) {
                 if (ciphertextBufferUsed === ciphertextBuffer.length) {
-                    const decryptedChunk = chacha_chacha20poly1305(key, streamNonce)
+                    const decryptedChunk = chacha20poly1305(key, streamNonce)
                         .decrypt(ciphertextBuffer);
                     controller.enqueue(decryptedChunk);
                     incNonce();
@@ -36658,7 +37966,7 @@ function decryptSTREAM(key) {
         },
         flush(controller) {
             streamNonce[11] = 1; // Last chunk flag.
-            const decryptedChunk = chacha_chacha20poly1305(key, streamNonce)
+            const decryptedChunk = chacha20poly1305(key, streamNonce)
                 .decrypt(ciphertextBuffer.subarray(0, ciphertextBufferUsed));
             if (!firstChunk && decryptedChunk.length === 0) {
                 // The final chunk can only be empty if it's the first one.
@@ -36685,7 +37993,7 @@ function plaintextSize(ciphertextSize) {
     size -= lastChunk > 0 ? chacha20poly1305Overhead : 0;
     return size;
 }
-function stream_encryptSTREAM(key) {
+function encryptSTREAM(key) {
     const streamNonce = new Uint8Array(12);
     const incNonce = () => {
         for (let i = streamNonce.length - 2; i >= 0; i--) {
@@ -36720,7 +38028,7 @@ function stream_encryptSTREAM(key) {
         },
     });
 }
-function stream_ciphertextSize(plaintextSize) {
+function ciphertextSize(plaintextSize) {
     const chunks = Math.max(1, Math.ceil(plaintextSize / chunkSize));
     return plaintextSize + chacha20poly1305Overhead * chunks;
 }
@@ -37109,7 +38417,7 @@ class Encrypter {
         }
     }
     async encrypt(file) {
-        const fileKey = randomBytes(16);
+        const fileKey = utils_randomBytes(16);
         const stanzas = [];
         let recipients = this.recipients;
         if (this.passphrase !== null) {
@@ -37119,12 +38427,12 @@ class Encrypter {
             stanzas.push(...await recipient.wrapFileKey(fileKey));
         }
         const labelHeader = new TextEncoder().encode("header");
-        const hmacKey = hkdf(sha256, fileKey, undefined, labelHeader, 32);
-        const mac = hmac(sha256, hmacKey, encodeHeaderNoMAC(stanzas));
+        const hmacKey = hkdf(sha2_sha256, fileKey, undefined, labelHeader, 32);
+        const mac = hmac_hmac(sha2_sha256, hmacKey, encodeHeaderNoMAC(stanzas));
         const header = encodeHeader(stanzas, mac);
-        const nonce = randomBytes(16);
+        const nonce = utils_randomBytes(16);
         const labelPayload = new TextEncoder().encode("payload");
-        const streamKey = hkdf(sha256, fileKey, nonce, labelPayload, 32);
+        const streamKey = hkdf(sha2_sha256, fileKey, nonce, labelPayload, 32);
         const encrypter = encryptSTREAM(streamKey);
         if (!(file instanceof ReadableStream)) {
             if (typeof file === "string")
@@ -37198,11 +38506,11 @@ class Decrypter {
         }
     }
     async decrypt(file, outputFormat) {
-        const s = file instanceof ReadableStream ? file : io_stream(file);
+        const s = file instanceof ReadableStream ? file : stream(file);
         const { fileKey, headerSize, rest } = await this.decryptHeaderInternal(s);
         const { data: nonce, rest: payload } = await read(rest, 16);
         const label = new TextEncoder().encode("payload");
-        const streamKey = hkdf_hkdf(sha2_sha256, fileKey, nonce, label, 32);
+        const streamKey = hkdf(sha2_sha256, fileKey, nonce, label, 32);
         const decrypter = decryptSTREAM(streamKey);
         const out = payload.pipeThrough(decrypter);
         const outWithSize = Object.assign(out, {
@@ -37212,7 +38520,7 @@ class Decrypter {
             return outWithSize;
         if (outputFormat === "text")
             return await readAllString(out);
-        return await io_readAll(out);
+        return await readAll(out);
     }
     /**
      * Decrypt the file key from a detached header. This is a low-level
@@ -37228,7 +38536,7 @@ class Decrypter {
      * @returns The file key used to encrypt the file.
      */
     async decryptHeader(header) {
-        return (await this.decryptHeaderInternal(io_stream(header))).fileKey;
+        return (await this.decryptHeaderInternal(stream(header))).fileKey;
     }
     async decryptHeaderInternal(file) {
         const h = await parseHeader(file);
@@ -37236,7 +38544,7 @@ class Decrypter {
         if (fileKey === null)
             throw Error("no identity matched any of the file's recipients");
         const label = new TextEncoder().encode("header");
-        const hmacKey = hkdf_hkdf(sha2_sha256, fileKey, undefined, label, 32);
+        const hmacKey = hkdf(sha2_sha256, fileKey, undefined, label, 32);
         const mac = hmac_hmac(sha2_sha256, hmacKey, h.headerNoMAC);
         if (!compareBytes(h.MAC, mac))
             throw Error("invalid header HMAC");
@@ -37263,6 +38571,493 @@ function compareBytes(a, b) {
 }
 function dist_isCryptoKey(key) {
     return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
+}
+
+;// CONCATENATED MODULE: ./lib/src/config.js
+/**
+ * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
+ * Every error names the input and lists what it accepts.
+ */
+const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
+const COMPRESSIONS = ['none', 'gzip'];
+const VERIFY_MODES = ['basic', 'restore'];
+class ConfigError extends Error {
+    name = 'ConfigError';
+}
+function parseConfig(read) {
+    const get = (name) => read(name).trim();
+    const databaseUrl = get('database-url');
+    if (!databaseUrl) {
+        throw new ConfigError("input 'database-url' is required: store your Supabase session pooler URL as a secret " +
+            '(Project Settings > Database > Connection string > Session pooler) and pass it as ' +
+            'database-url: ${{ secrets.SUPABASE_DB_URL }}');
+    }
+    const recipients = splitList(read('encryption-recipients'));
+    const passphrase = read('encryption-passphrase');
+    if (recipients.length > 0 && passphrase) {
+        throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
+    }
+    for (const recipient of recipients) {
+        // age1… (X25519), age1pq1… (post-quantum hybrid), age1tag1…/age1tagpq1… (tags): bech32 data after the
+        // last '1'. The checksum is checked when the encrypter is built (seal.ts), before anything is dumped.
+        if (!/^age1(?:[a-z0-9]+1)?[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
+            throw new ConfigError(`'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
+                "use keys that start with 'age1' (made with: age-keygen -o key.txt)");
+        }
+    }
+    const encryption = recipients.length > 0
+        ? { kind: 'recipients', recipients }
+        : passphrase
+            ? { kind: 'passphrase', passphrase }
+            : { kind: 'none' };
+    const verify = oneOf('verify', get('verify') || 'basic', VERIFY_MODES);
+    const verifyDatabaseUrl = get('verify-database-url') || undefined;
+    if (verify === 'restore' && !verifyDatabaseUrl) {
+        throw new ConfigError("'verify: restore' needs 'verify-database-url': an empty scratch database (for example a " +
+            'postgres service container) that the backup is restored into');
+    }
+    return {
+        databaseUrl,
+        destinations: parseDestinations(get('destination') || 'artifact'),
+        outputDir: get('output-dir') || 'backups',
+        schemas: parseSchemas(get('schemas') || 'auto'),
+        excludeTables: splitList(read('exclude-tables')).map(checkTableName),
+        includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
+        postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
+        compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
+        encryption,
+        allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+        artifactName: parseArtifactName(get('artifact-name')),
+        retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
+        branch: parseBranch(get('branch') || 'backups'),
+        keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
+        githubToken: get('github-token') || undefined,
+        verify,
+        verifyDatabaseUrl,
+    };
+}
+/** Splits a newline- or comma-separated list, dropping blanks. */
+function splitList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+}
+function oneOf(input, value, accepted) {
+    const normalised = value.toLowerCase();
+    const match = accepted.find((candidate) => candidate === normalised);
+    if (match === undefined) {
+        throw new ConfigError(`unknown ${input} '${value}'; use ${listWords(accepted)}`);
+    }
+    return match;
+}
+function listWords(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+function parseDestinations(value) {
+    const parts = value
+        .toLowerCase()
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+    const known = new Set(['artifact', 'branch', 'none']);
+    const unknown = parts.find((part) => !known.has(part));
+    if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
+        throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
+    }
+    return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
+}
+function parseSchemas(value) {
+    if (value.toLowerCase() === 'auto')
+        return 'auto';
+    const schemas = splitList(value);
+    for (const schema of schemas) {
+        if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
+            throw new ConfigError(`'schemas' holds '${schema}', which is not a schema name; use auto or a list like public,private`);
+        }
+    }
+    if (schemas.length === 0)
+        throw new ConfigError("'schemas' is empty; use auto or a list like public,private");
+    return schemas;
+}
+function checkTableName(name) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_*][A-Za-z0-9_$*]*$/.test(name)) {
+        throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
+    }
+    return name;
+}
+function parseBoolean(input, value, fallback) {
+    if (value === '')
+        return fallback;
+    const normalised = value.toLowerCase();
+    if (['true', 'yes', 'on', '1'].includes(normalised))
+        return true;
+    if (['false', 'no', 'off', '0'].includes(normalised))
+        return false;
+    throw new ConfigError(`unknown ${input} '${value}'; use true or false`);
+}
+function parsePostgresVersion(value) {
+    if (value.toLowerCase() === 'auto')
+        return 'auto';
+    const major = wholeNumber(value);
+    if (major === undefined || major < 13 || major > 99) {
+        throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
+    }
+    return major;
+}
+function parseOptionalInt(input, value, min, max) {
+    if (value === '')
+        return undefined;
+    const number = wholeNumber(value);
+    if (number === undefined || number < min || number > max) {
+        throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
+    }
+    return number;
+}
+/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
+function wholeNumber(value) {
+    return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
+}
+function parseArtifactName(value) {
+    if (value === '')
+        return undefined;
+    const bad = value.match(/[:/\\"<>|*?\r\n]/);
+    if (bad) {
+        throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
+    }
+    return value;
+}
+function parseBranch(value) {
+    if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
+        throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./lib/src/seal.js
+/**
+ * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
+ *
+ *   SQL ─► gzip (compression: gzip) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
+ *   .sql        .sql.gz                      .sql.gz.age (or .sql.age)
+ *
+ * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
+ * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
+ * Nothing is buffered whole: gzip is node:zlib, and age encryption is `age-encryption` driven through
+ * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
+ * size of the database.
+ */
+
+
+
+
+/** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */
+const GZIP_LEVEL = 1;
+/** Below this many characters a passphrase gets a warning: the file may be attacked offline by anyone who gets it. */
+const SHORT_PASSPHRASE = 12;
+/**
+ * The seal that `compression` and `encryption` ask for, or undefined for a plain `.sql` file. Builds the
+ * age encrypter now, so a recipient that is not a valid age key (a typo breaks its checksum) fails
+ * before anything is dumped.
+ */
+function sealFor(config) {
+    const gzip = config.compression === 'gzip';
+    const encrypter = ageEncrypter(config.encryption);
+    if (!gzip && !encrypter)
+        return undefined;
+    const steps = [];
+    const warnings = [];
+    if (gzip)
+        steps.push(`gzip (level ${GZIP_LEVEL})`);
+    if (config.encryption.kind === 'recipients') {
+        const count = config.encryption.recipients.length;
+        steps.push(`age encryption to ${count} recipient${count === 1 ? '' : 's'}`);
+    }
+    else if (config.encryption.kind === 'passphrase') {
+        steps.push('age encryption with a passphrase (scrypt)');
+        if ([...config.encryption.passphrase].length < SHORT_PASSPHRASE) {
+            warnings.push(`the encryption passphrase is shorter than ${SHORT_PASSPHRASE} characters: whoever obtains the file can try ` +
+                'passphrases offline. Use a long random passphrase (e.g. `openssl rand -base64 32`, or 6+ random words), or ' +
+                "'encryption-recipients' with an age public key");
+        }
+    }
+    return {
+        transforms: () => [...(gzip ? [(0,external_node_zlib_namespaceObject.createGzip)({ level: GZIP_LEVEL })] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
+        suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
+        description: steps.join(', then '),
+        warnings,
+    };
+}
+/** sealFor, logging what will be done and any warning. */
+function sealAndLog(config, log) {
+    const seal = sealFor(config);
+    if (seal) {
+        log.info(`🔐 The backup will be sealed: ${seal.description} (file *.sql${seal.suffix})`);
+        seal.warnings.forEach((warning) => log.warning(warning));
+    }
+    return seal;
+}
+function ageEncrypter(encryption) {
+    if (encryption.kind === 'none')
+        return undefined;
+    const encrypter = new Encrypter();
+    if (encryption.kind === 'passphrase') {
+        // The scrypt work factor stays at age's default (2^18, ~256 MiB for about a second, once per file):
+        // what `age -p` uses, and what `age -d` accepts.
+        encrypter.setPassphrase(encryption.passphrase);
+        return encrypter;
+    }
+    for (const recipient of encryption.recipients) {
+        try {
+            encrypter.addRecipient(recipient);
+        }
+        catch (error) {
+            const why = error instanceof Error ? error.message.replace(recipient, '…') : String(error);
+            throw new ConfigError(`'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not a valid age public key (${why}); ` +
+                'copy the whole "Public key: age1…" line that age-keygen printed (age-keygen -y key.txt shows it again)');
+        }
+    }
+    return encrypter;
+}
+/**
+ * One age-encrypted file as a node stream stage: the plaintext goes into an identity web stream that
+ * `Encrypter.encrypt` reads, and its output is piped into a second identity stream that the node side
+ * reads, so the stage can be built synchronously although `encrypt` resolves later. Each web stream
+ * holds at most a chunk or two, and Duplex.fromWeb passes backpressure both ways.
+ */
+function ageEncryptStage(encrypter) {
+    const plaintext = new TransformStream();
+    const ciphertext = new TransformStream();
+    encrypter
+        .encrypt(plaintext.readable)
+        .then((sealed) => sealed.pipeTo(ciphertext.writable))
+        // An error reaches the pipeline through the stream; a stage torn down early (a failed or cancelled
+        // run) makes pipeTo reject too, which needs no further handling.
+        .catch((error) => ciphertext.writable.abort(error))
+        .catch(() => undefined);
+    const stage = external_node_stream_namespaceObject.Duplex.fromWeb({
+        readable: ciphertext.readable,
+        writable: plaintext.writable,
+    });
+    // A Duplex, not a Transform subclass: the pipeline treats both alike (merge.ts types its stages as Transform).
+    return stage;
+}
+/**
+ * The stages with a first pass-through stage bound to `signal`: aborting destroys the pipeline, so a
+ * cancelled run stops writing at once instead of finishing the file it will delete.
+ */
+function abortableStages(stages, signal) {
+    return signal ? [(0,external_node_stream_namespaceObject.addAbortSignal)(signal, new external_node_stream_namespaceObject.PassThrough()), ...stages] : stages;
+}
+
+;// CONCATENATED MODULE: ./lib/src/backup.js
+/**
+ * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
+ * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
+ * leaves no backup file behind.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function runBackup(config, log, options = {}) {
+    const started = Date.now();
+    const now = options.now ?? (() => new Date());
+    const secrets = urlSecretForms(config.databaseUrl);
+    const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+    // Built first: a recipient that is not a valid age key fails before anything is dumped.
+    const seal = options.seal ?? sealAndLog(config, log);
+    const conn = parseDatabaseUrl(config.databaseUrl);
+    checkConnectionTarget(conn);
+    await checkHostResolves(conn, options.resolve);
+    log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
+    const server = await probeServer(conn);
+    options.signal?.throwIfAborted();
+    log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
+    // verify: restore — refuse an unusable scratch database before spending time on the dumps.
+    if (restoreCheck)
+        await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
+    const tools = options.findTools
+        ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
+        : await resolvePgTools({
+            serverMajor: server.major,
+            requested: config.postgresVersion,
+            log,
+            install: options.installClient ?? true,
+            signal: options.signal,
+        });
+    if (options.findTools)
+        log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+    options.signal?.throwIfAborted();
+    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
+    await (0,promises_namespaceObject.mkdir)(config.outputDir, { recursive: true });
+    const suffix = `.sql${seal?.suffix ?? ''}`;
+    const partial = external_node_path_namespaceObject.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
+    // Removed by the finally below; also on exits that skip it (cleanup.ts).
+    const forget = [removeOnExit(work), removeOnExit(partial)];
+    const snapshot = await openSnapshot(conn).catch(async (error) => {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+        forget.forEach((f) => f());
+        throw error;
+    });
+    // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
+    const onAbort = () => void snapshot.client.end().catch(() => undefined);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const plan = await readPlan(snapshot.client, config, server.major);
+        plan.warnings.forEach((warning) => log.warning(warning));
+        log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
+        const job = (outFile) => ({
+            pgDump: tools.pgDump,
+            env: libpqEnv(conn),
+            snapshotId: snapshot.id,
+            outFile,
+            secrets,
+            signal: options.signal,
+        });
+        const part1File = external_node_path_namespaceObject.join(work, 'part1.sql');
+        const part2File = external_node_path_namespaceObject.join(work, 'part2.sql');
+        // pg_dump --file truncates an existing file and keeps its mode: owner-only, like the backup.
+        await Promise.all([part1File, part2File].map((file) => (0,promises_namespaceObject.writeFile)(file, '', { mode: 0o600 })));
+        log.info('Step 1/2: Dumping auth and storage data...');
+        log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
+        // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
+        const counting = countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
+        const [expectedRows, , , reference] = await Promise.all([
+            counting,
+            runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
+            runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
+            // verify: restore — what the scratch database needs and every table's checksum, in the same snapshot.
+            restoreCheck
+                ? counting.then(() => captureRestoreReference({
+                    client: snapshot.client,
+                    plan,
+                    tools,
+                    conn,
+                    snapshotId: snapshot.id,
+                    sourceMajor: server.major,
+                    workDir: work,
+                    secrets,
+                    signal: options.signal,
+                }))
+                : undefined,
+        ]);
+        await snapshot.release();
+        options.signal?.throwIfAborted();
+        const generatedAt = now();
+        const plainCopy = external_node_path_namespaceObject.join(work, 'backup.sql');
+        const merged = await mergeBackup({
+            meta: {
+                generatedAt,
+                serverVersion: server.version,
+                pgDumpVersion: tools.version,
+                snapshotId: snapshot.id,
+                userSchemas: plan.userSchemas,
+            },
+            plan,
+            part1File,
+            part2File,
+            expectedRows,
+            outFile: partial,
+            // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
+            seal: abortableStages([...(seal && reference ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])], options.signal),
+        });
+        log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
+        log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
+        log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
+        const outcome = checkScan(merged.scan, expectedRows);
+        outcome.warnings.forEach((warning) => log.warning(warning));
+        if (outcome.problems.length > 0)
+            throw new VerifyError(outcome.problems);
+        log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
+        const sqlFile = seal ? plainCopy : partial;
+        if (reference)
+            await options.beforeRestoreCheck?.(sqlFile);
+        const restored = reference && restoreCheck
+            ? await verifyByRestore({
+                file: sqlFile,
+                reference,
+                scratchUrl: restoreCheck,
+                tools,
+                log,
+                label: backupFileName(generatedAt, merged.sha256, suffix),
+                signal: options.signal,
+            })
+            : undefined;
+        options.signal?.throwIfAborted();
+        const file = backupFileName(generatedAt, merged.sha256, suffix);
+        const finalPath = external_node_path_namespaceObject.join(config.outputDir, file);
+        await (0,promises_namespaceObject.rename)(partial, finalPath);
+        await (0,promises_namespaceObject.chmod)(finalPath, 0o600);
+        log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
+        log.info(`💾 Backup written to ${finalPath}`);
+        return {
+            path: finalPath,
+            file,
+            bytes: merged.fileBytes,
+            sha256: merged.sha256,
+            authUsers: outcome.authUsers,
+            tables: outcome.tables,
+            rows: outcome.rows,
+            rowsByTable: expectedRows,
+            parts: summariseParts(plan, expectedRows, merged.partBytes),
+            serverVersion: server.version,
+            pgDump: tools,
+            snapshotId: snapshot.id,
+            durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+            warnings: [...plan.warnings, ...outcome.warnings],
+            ...(restored ? { restoreCheck: restored } : {}),
+        };
+    }
+    catch (error) {
+        throw explainWriteError(error, config.outputDir);
+    }
+    finally {
+        options.signal?.removeEventListener('abort', onAbort);
+        // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
+        // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
+        await snapshot.client.end().catch(() => undefined);
+        await snapshot.release();
+        await (0,promises_namespaceObject.rm)(partial, { force: true });
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+        forget.forEach((f) => f());
+    }
+}
+/** A full disk or a read-only output-dir, said as what to do about it. */
+function explainWriteError(error, outputDir) {
+    const code = error?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+        return new Error(`no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
+            "Free space, point output-dir at a larger disk, or use compression: gzip");
+    }
+    if (code === 'EACCES' || code === 'EROFS') {
+        return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
+    }
+    return error;
+}
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
+function backupFileName(at, sha256, suffix) {
+    return `full_${at.toISOString().replace(/[:.]/g, '-')}_${sha256.slice(0, 8)}${suffix}`;
+}
+function summariseParts(plan, rows, bytes) {
+    const sum = (tables) => tables.reduce((total, table) => total + (rows.get(table.qualified) ?? 0), 0);
+    const { triggers, policies } = plan.userObjectsOnManaged;
+    return [
+        { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
+        { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
+        { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
+    ];
 }
 
 ;// CONCATENATED MODULE: ./lib/src/unseal.js
@@ -38293,11 +40088,19 @@ async function backupCommand(args) {
         'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
     };
     const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
-    if (config.compression !== 'none' || config.encryption.kind !== 'none') {
-        throw new Error('compression and encryption are not wired into the CLI yet: back up without them, then gzip or age the file');
+    for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
+        if (flags[flag])
+            consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
     }
+    // Ctrl-C / SIGTERM: stop pg_dump and remove temporary files; a second one exits at once (cleanup.ts).
+    const abort = new AbortController();
+    const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     // Never run apt-get/sudo on someone's own machine unless asked to; on a CI runner it is the point.
-    const result = await runBackup(config, consoleLogger, { installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true' });
+    const result = await runBackup(config, consoleLogger, {
+        installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
+        signal: abort.signal,
+    }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
     console.log(result.path);
     return 0;
 }

@@ -248,8 +248,10 @@ Restore into a fresh project (one transaction; nothing changes if anything fails
 \`\`\`sh
 git fetch origin ${branch} && git checkout origin/${branch} -- ${BRANCH_DIR}/full_….sql
 psql "$DATABASE_URL" -f ${BRANCH_DIR}/full_….sql
-# .sql.gz:  gunzip -k ${BRANCH_DIR}/full_….sql.gz, then psql -f the .sql
-# .age:     age -d -i key.txt -o full_….sql ${BRANCH_DIR}/full_….sql.age, then psql -f
+# .sql.gz:      gunzip -k ${BRANCH_DIR}/full_….sql.gz, then psql -f the .sql
+# .sql.age:     age -d -i key.txt -o full_….sql ${BRANCH_DIR}/full_….sql.age, then psql -f
+# .sql.gz.age:  set -o pipefail; age -d -i key.txt ${BRANCH_DIR}/full_….sql.gz.age | gunzip | psql "$DATABASE_URL"
+#               (passphrase-encrypted: age -d asks for it; see the action's docs/security.md)
 \`\`\`
 `;
 

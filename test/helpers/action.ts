@@ -6,7 +6,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, whether this module runs from test/helpers or lib/test/helpers. */
@@ -25,7 +25,7 @@ export interface ActionRun {
 
 export async function runAction(
   inputs: Record<string, string>,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (child: ResultPromise) => void } = {},
 ): Promise<ActionRun> {
   const dir = await mkdtemp(path.join(tmpdir(), 'action-run-'));
   const outputFile = path.join(dir, 'output');
@@ -42,12 +42,15 @@ export async function runAction(
     ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const result = await execa('node', [ACTION_ENTRY], {
+  const child = execa('node', [ACTION_ENTRY], {
     cwd: options.cwd ?? dir,
     env,
     extendEnv: false,
     reject: false,
   });
+  // Tests that watch or signal the running action (its pid, kill()).
+  options.onSpawn?.(child);
+  const result = await child;
   const outputsText = await readFile(outputFile, 'utf8');
   const summary = await readFile(summaryFile, 'utf8');
   return {
