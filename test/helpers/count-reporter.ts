@@ -1,6 +1,7 @@
 /**
  * Ends every test run with the plain line `N passed, M failed[, K skipped]`, which CI reads.
- * A module that failed to load (no test ran) counts as one failure.
+ * A module that failed without a failed test (it did not load, or a beforeAll hook failed and its
+ * tests were skipped) counts as one failure.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -10,13 +11,14 @@ export default class CountReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const module of modules) {
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
+      failed += failedHere === 0 && module.state() === 'failed' ? 1 : failedHere;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
   }
