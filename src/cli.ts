@@ -13,35 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBackup } from './backup.js';
-import { parseConfig } from './config.js';
+import { INPUT_NAMES, parseConfig } from './config.js';
 import { type BackupEntry, extractBlob, listBranch, listDirectory } from './listing.js';
 import { consoleLogger, formatBytes } from './log.js';
 import { RestoreRefusedError, restoreBackup } from './restore.js';
 import { SqlScanner } from './sqlscan.js';
 import { type Keys, openPlain, readIdentityFile } from './unseal.js';
 import { checkScan } from './verify.js';
-
-/** Flags of `backup`: the action's inputs, same names and meanings. */
-const BACKUP_FLAGS = [
-  'database-url',
-  'destination',
-  'output-dir',
-  'schemas',
-  'exclude-tables',
-  'include-audit-log',
-  'postgres-version',
-  'compression',
-  'encryption-recipients',
-  'encryption-passphrase',
-  'allow-unencrypted-public',
-  'artifact-name',
-  'retention-days',
-  'branch',
-  'keep',
-  'github-token',
-  'verify',
-  'verify-database-url',
-] as const;
 
 const USAGE = `supabase-complete-backup — back up, check, list and restore Supabase databases
 
@@ -116,7 +94,8 @@ const SOURCE_FLAGS = {
 async function backupCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...Object.fromEntries(BACKUP_FLAGS.map((flag) => [flag, { type: 'string' as const }])), help: { type: 'boolean', short: 'h' } },
+    options: { ...Object.fromEntries(INPUT_NAMES.map((flag) => // the action's inputs, same names and meanings
+ [flag, { type: 'string' as const }])), help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {

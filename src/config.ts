@@ -3,6 +3,28 @@
  * Every error names the input and lists what it accepts.
  */
 
+/** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
+export const INPUT_NAMES = [
+  'database-url',
+  'destination',
+  'output-dir',
+  'schemas',
+  'exclude-tables',
+  'include-audit-log',
+  'postgres-version',
+  'compression',
+  'encryption-recipients',
+  'encryption-passphrase',
+  'allow-unencrypted-public',
+  'artifact-name',
+  'retention-days',
+  'branch',
+  'keep',
+  'github-token',
+  'verify',
+  'verify-database-url',
+] as const;
+
 export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
 export const COMPRESSIONS = ['none', 'gzip'] as const;
 export const VERIFY_MODES = ['basic', 'restore'] as const;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseConfig } from '../src/config.js';
+import { INPUT_NAMES, parseConfig } from '../src/config.js';
 import { backupOutputs } from '../src/report.js';
 import type { BackupResult } from '../src/backup.js';
 import {
@@ -92,6 +92,12 @@ const CI_COMMANDS = [
 
 // GitHub's branding options (docs: metadata syntax for GitHub Actions > branding).
 const BRANDING_COLORS = ['white', 'black', 'yellow', 'blue', 'green', 'orange', 'red', 'purple', 'gray-dark'];
+
+describe('the input names', () => {
+  it('are the same in action.yml and in the code (the CLI flags come from INPUT_NAMES)', () => {
+    expect([...INPUT_NAMES].sort()).toEqual([...inputNames].sort());
+  });
+});
 
 describe('action.yml', () => {
   it('has what the Marketplace needs', () => {

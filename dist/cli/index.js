@@ -38578,6 +38578,27 @@ function dist_isCryptoKey(key) {
  * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
  * Every error names the input and lists what it accepts.
  */
+/** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
+const INPUT_NAMES = [
+    'database-url',
+    'destination',
+    'output-dir',
+    'schemas',
+    'exclude-tables',
+    'include-audit-log',
+    'postgres-version',
+    'compression',
+    'encryption-recipients',
+    'encryption-passphrase',
+    'allow-unencrypted-public',
+    'artifact-name',
+    'retention-days',
+    'branch',
+    'keep',
+    'github-token',
+    'verify',
+    'verify-database-url',
+];
 const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
 const COMPRESSIONS = ['none', 'gzip'];
 const VERIFY_MODES = ['basic', 'restore'];
@@ -39983,27 +40004,6 @@ async function countTables(conn, manifest) {
 
 
 
-/** Flags of `backup`: the action's inputs, same names and meanings. */
-const BACKUP_FLAGS = [
-    'database-url',
-    'destination',
-    'output-dir',
-    'schemas',
-    'exclude-tables',
-    'include-audit-log',
-    'postgres-version',
-    'compression',
-    'encryption-recipients',
-    'encryption-passphrase',
-    'allow-unencrypted-public',
-    'artifact-name',
-    'retention-days',
-    'branch',
-    'keep',
-    'github-token',
-    'verify',
-    'verify-database-url',
-];
 const USAGE = `supabase-complete-backup — back up, check, list and restore Supabase databases
 
 usage:
@@ -40074,7 +40074,8 @@ const SOURCE_FLAGS = {
 async function backupCommand(args) {
     const { values } = (0,external_node_util_namespaceObject.parseArgs)({
         args,
-        options: { ...Object.fromEntries(BACKUP_FLAGS.map((flag) => [flag, { type: 'string' }])), help: { type: 'boolean', short: 'h' } },
+        options: { ...Object.fromEntries(INPUT_NAMES.map((flag) => // the action's inputs, same names and meanings
+             [flag, { type: 'string' }])), help: { type: 'boolean', short: 'h' } },
         strict: true,
     });
     if (values.help) {
