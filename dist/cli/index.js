@@ -40074,8 +40074,11 @@ const SOURCE_FLAGS = {
 async function backupCommand(args) {
     const { values } = (0,external_node_util_namespaceObject.parseArgs)({
         args,
-        options: { ...Object.fromEntries(INPUT_NAMES.map((flag) => // the action's inputs, same names and meanings
-             [flag, { type: 'string' }])), help: { type: 'boolean', short: 'h' } },
+        // The flags are the action's inputs, with the same names and meanings.
+        options: {
+            ...Object.fromEntries(INPUT_NAMES.map((flag) => [flag, { type: 'string' }])),
+            help: { type: 'boolean', short: 'h' },
+        },
         strict: true,
     });
     if (values.help) {
