@@ -6,11 +6,16 @@
  *   - template `tpl_source` = managed.sql + user-objects.sql + seed.sql (a used project, §9-§10).
  * createSource()/createTarget() copy a template into a new database owned by `postgres`.
  */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster, type Cluster } from './cluster.js';
+import { startCluster, type Cluster, type StartClusterOptions } from './cluster.js';
 
-export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixture');
+const HELPERS_DIR = dirname(fileURLToPath(import.meta.url));
+/** test/fixture, from the sources (vitest) or from the compiled helpers in lib/test/helpers (demo, bench). */
+export const FIXTURE_DIR = [join(HELPERS_DIR, '..', 'fixture'), join(HELPERS_DIR, '..', '..', '..', 'test', 'fixture')].find((dir) =>
+  existsSync(join(dir, 'roles.sql')),
+) ?? join(HELPERS_DIR, '..', 'fixture');
 export const fixtureFile = (name: string): string => join(FIXTURE_DIR, name);
 
 /**
@@ -63,8 +68,13 @@ export interface SupabaseCluster {
   stop(): Promise<void>;
 }
 
-export async function startSupabaseCluster(): Promise<SupabaseCluster> {
-  const cluster = await startCluster({ superuser: 'supabase_admin', superuserPassword: ROLE_PASSWORDS.supabase_admin });
+/** `settings`: extra postgresql.conf lines (the benchmark tunes memory with them). */
+export async function startSupabaseCluster(options: Pick<StartClusterOptions, 'settings'> = {}): Promise<SupabaseCluster> {
+  const cluster = await startCluster({
+    superuser: 'supabase_admin',
+    superuserPassword: ROLE_PASSWORDS.supabase_admin,
+    settings: options.settings,
+  });
   try {
     await cluster.psqlFile(fixtureFile('roles.sql'), { db: 'template1' });
     for (const [role, password] of Object.entries(ROLE_PASSWORDS)) await cluster.setPassword(role, password);
