@@ -18,7 +18,7 @@ import {
   type Resolver,
   urlSecretForms,
 } from './connection.js';
-import { managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
+import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
 import { formatBytes, type Logger } from './log.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
 import { Spool } from './spool.js';
@@ -200,7 +200,7 @@ async function dumpAndMerge(
   const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
   const counting = input.countRows();
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
-  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'));
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
 
   /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
   async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {
@@ -211,7 +211,7 @@ async function dumpAndMerge(
     const merged = await mergeBackup({
       meta: input.meta,
       plan: input.plan,
-      part1: part(dump1.stdout, dump1.done),
+      part1: part(coalescedReads(dump1.stdout), dump1.done),
       part2: part(part2, dump2.done),
       expectedRows: counting,
       outFile: input.outFile,

@@ -8,7 +8,6 @@ import { runBackup } from './backup.js';
 import { parseConfig } from './config.js';
 import { urlSecretForms } from './connection.js';
 import type { Logger } from './log.js';
-import { publishBackup } from './publish/index.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
@@ -33,6 +32,8 @@ export async function run(): Promise<void> {
     const config = parseConfig((name) => core.getInput(name));
     const result = await runBackup(config, actionLogger, { signal: abort.signal });
     // A backup counts only once stored: when publishing fails, the local file goes too (DESIGN.md §2).
+    // Loaded only now: the publishing clients are large, and the backup runs lighter without them.
+    const { publishBackup } = await import('./publish/index.js');
     const published = await publishBackup(result, config, actionLogger).catch(async (error: unknown) => {
       await rm(result.path, { force: true });
       throw error;

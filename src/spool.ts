@@ -24,11 +24,16 @@ export class Spool implements AsyncIterable<Buffer> {
   private failure: unknown = null;
   private consumed = false;
 
+  /**
+   * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
+   * given, is how to read it (a wrapper of the stream's own iterator).
+   */
   constructor(
     private readonly stream: Readable,
     private readonly spillPath: string,
+    chunks?: AsyncIterable<Buffer>,
   ) {
-    this.source = (stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>) as AsyncIterator<Buffer>;
+    this.source = (chunks ?? (stream as AsyncIterable<Buffer>))[Symbol.asyncIterator]();
     this.producer = this.produce();
   }
 

@@ -8108,6 +8108,22 @@ function startPgDump(job, args, what) {
         },
     };
 }
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * pg_dump writes its output 4 KB at a time, and a reader that is quicker than pg_dump wakes up for
+ * every few KB: 150 000 reads for 2.4 GB, each a system call and a trip through the stream machinery,
+ * which cost more CPU than the scan and the hash together. After a read of less than `small` bytes
+ * (the reader has caught up with pg_dump, so there is little else to do) this blocks the thread for
+ * `pauseMs`, well under the time pg_dump needs to fill the socket buffer at any speed (so pg_dump never
+ * waits), and the next read finds a full 64 KB: about a third of the reads, and of their CPU.
+ */
+async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
+    for await (const chunk of stream) {
+        yield chunk;
+        if (chunk.length < small)
+            Atomics.wait(PAUSE, 0, 0, pauseMs);
+    }
+}
 
 ;// CONCATENATED MODULE: ./lib/src/log.js
 const consoleLogger = {
@@ -8892,10 +8908,14 @@ class Spool {
     handed = null;
     failure = null;
     consumed = false;
-    constructor(stream, spillPath) {
+    /**
+     * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
+     * given, is how to read it (a wrapper of the stream's own iterator).
+     */
+    constructor(stream, spillPath, chunks) {
         this.stream = stream;
         this.spillPath = spillPath;
-        this.source = stream[Symbol.asyncIterator]();
+        this.source = (chunks ?? stream)[Symbol.asyncIterator]();
         this.producer = this.produce();
     }
     async produce() {
@@ -18672,7 +18692,7 @@ async function dumpAndMerge(input) {
     const counting = input.countRows();
     for (const settled of [dump1.done, dump2.done, counting])
         settled.catch(fail);
-    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'));
+    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
     /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
     async function* part(chunks, done) {
         yield* chunks;
@@ -18682,7 +18702,7 @@ async function dumpAndMerge(input) {
         const merged = await mergeBackup({
             meta: input.meta,
             plan: input.plan,
-            part1: part(dump1.stdout, dump1.done),
+            part1: part(coalescedReads(dump1.stdout), dump1.done),
             part2: part(part2, dump2.done),
             expectedRows: counting,
             outFile: input.outFile,
