@@ -3,7 +3,7 @@
  * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
@@ -19,9 +19,10 @@ import {
   type Resolver,
   urlSecretForms,
 } from './connection.js';
-import { managedDataArgs, runPgDump, userSchemaArgs, type DumpJob } from './dump.js';
+import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
 import { formatBytes, type Logger } from './log.js';
-import { mergeBackup } from './merge.js';
+import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
+import { Spool } from './spool.js';
 import { openSnapshot } from './snapshot.js';
 import { requiredMajor, resolvePgTools } from './install.js';
 import {
@@ -130,67 +131,53 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     plan.warnings.forEach((warning) => log.warning(warning));
     log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
 
-    const job = (outFile: string): DumpJob => ({
+    const job: DumpJob = {
       pgDump: tools.pgDump,
       env: libpqEnv(conn),
       snapshotId: snapshot.id,
-      outFile,
       secrets,
       signal: options.signal,
-    });
-    const part1File = path.join(work, 'part1.sql');
-    const part2File = path.join(work, 'part2.sql');
-    // pg_dump --file truncates an existing file and keeps its mode: owner-only, like the backup.
-    await Promise.all([part1File, part2File].map((file) => writeFile(file, '', { mode: 0o600 })));
+    };
     log.info('Step 1/2: Dumping auth and storage data...');
     log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
-    // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
-    const counting = countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
-    const [expectedRows, , , reference] = await Promise.all([
-      counting,
-      runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
-      runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
-      // verify: restore — what the scratch database needs and every table's checksum, in the same snapshot.
-      restoreCheck
-        ? counting.then(() =>
-            captureRestoreReference({
-              client: snapshot.client,
-              plan,
-              tools,
-              conn,
-              snapshotId: snapshot.id,
-              sourceMajor: server.major,
-              workDir: work,
-              secrets,
-              signal: options.signal,
-            }),
-          )
-        : undefined,
-    ]);
-    await snapshot.release();
-    options.signal?.throwIfAborted();
-
-    const generatedAt = now();
     const plainCopy = path.join(work, 'backup.sql');
-    const merged = await mergeBackup({
+    const merged = await dumpAndMerge({
+      job,
+      plan,
+      excludeTables: config.excludeTables,
+      countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+      work,
+      outFile: partial,
       meta: {
-        generatedAt,
+        generatedAt: now(),
         serverVersion: server.version,
         pgDumpVersion: tools.version,
         snapshotId: snapshot.id,
         userSchemas: plan.userSchemas,
       },
-      plan,
-      part1File,
-      part2File,
-      expectedRows,
-      outFile: partial,
       // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
       seal: abortableStages(
-        [...(seal && reference ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])],
+        [...(seal && restoreCheck ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])],
         options.signal,
       ),
+      signal: options.signal,
     });
+    // verify: restore — what the scratch database needs and every table's checksum, still in the snapshot.
+    const reference = restoreCheck
+      ? await captureRestoreReference({
+          client: snapshot.client,
+          plan,
+          tools,
+          conn,
+          snapshotId: snapshot.id,
+          sourceMajor: server.major,
+          workDir: work,
+          secrets,
+          signal: options.signal,
+        })
+      : undefined;
+    await snapshot.release();
+    const { expectedRows, generatedAt } = merged;
     log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
     log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
     log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
@@ -266,6 +253,70 @@ function explainWriteError(error: unknown, outputDir: string): unknown {
     return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
   }
   return error;
+}
+
+interface DumpAndMergeInput {
+  job: DumpJob;
+  plan: BackupPlan;
+  excludeTables: string[];
+  /** Exact row counts read in the snapshot (runs while the dumps run). */
+  countRows: () => Promise<Map<string, number>>;
+  /** A private temporary directory (PART 2's spill file goes there). */
+  work: string;
+  outFile: string;
+  meta: FileMeta;
+  seal?: Transform[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs both pg_dumps and the row counts at once, inside the snapshot, and streams the parts straight into
+ * the merge: PART 1 from its pg_dump's stdout, PART 2 from its own, spilled to a temporary file only
+ * for as long as PART 1 (which goes first in the file) is still being written. A failure of either
+ * dump, of the counts or of the merge stops everything else.
+ */
+async function dumpAndMerge(
+  input: DumpAndMergeInput,
+): Promise<MergeResult & { expectedRows: Map<string, number>; generatedAt: Date }> {
+  const failure = new AbortController();
+  const fail = (error: unknown): void => {
+    if (!failure.signal.aborted) failure.abort(error);
+  };
+  const onAbort = (): void => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
+  input.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
+  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
+  const counting = input.countRows();
+  for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
+
+  /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
+  async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {
+    yield* chunks;
+    await done;
+  }
+  try {
+    const merged = await mergeBackup({
+      meta: input.meta,
+      plan: input.plan,
+      part1: part(coalescedReads(dump1.stdout), dump1.done),
+      part2: part(part2, dump2.done),
+      expectedRows: counting,
+      outFile: input.outFile,
+      seal: input.seal,
+      signal: failure.signal,
+    });
+    return { ...merged, expectedRows: await counting, generatedAt: input.meta.generatedAt };
+  } catch (error) {
+    throw failure.signal.aborted ? failure.signal.reason : error;
+  } finally {
+    input.signal?.removeEventListener('abort', onAbort);
+    dump1.kill();
+    dump2.kill();
+    await part2.close();
+    await Promise.allSettled([dump1.done, dump2.done, counting]);
+  }
 }
 
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */

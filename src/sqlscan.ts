@@ -4,17 +4,23 @@
  * per table (COPY rows and single-row INSERTs), finds the backup's markers and manifest, and can rewrite
  * statement lines (never data) on the way through. Bytes it does not rewrite pass through unchanged.
  *
- * Data lines are never decoded: COPY rows are found with memchr-speed Buffer.indexOf, so the scan keeps
- * up with pg_dump. UTF-8 never puts an ASCII byte inside a multi-byte character, so byte-level newline
- * search is exact.
+ * Data lines are never decoded: COPY rows are found with memchr-speed Buffer.indexOf, and statement
+ * lines (INSERT rows included) are lexed as bytes; only lines that may be rewritten or that the report
+ * reads (comments, COPY/BEGIN/COMMIT, an INSERT's table name) are decoded. UTF-8 never puts an ASCII
+ * byte inside a multi-byte character, so byte-level search is exact. Chunks pass through as views,
+ * never copied, except the one line a chunk boundary cuts in two.
  */
 
 const NEWLINE = 0x0a;
 
 type Mode = 'normal' | 'squote' | 'equote' | 'dquote' | 'dollar' | 'block';
 
-/** Rewrites one statement line (with its newline); returns it unchanged when there is nothing to do. */
-export type LineRewriter = (line: string) => string;
+/**
+ * Rewrites one statement line (with its newline); returns it unchanged when there is nothing to do.
+ * `firstChars`, when set, lists every first character of the lines it may change: the scanner then
+ * leaves all other lines (INSERT rows, most of a dump) as bytes and never decodes them.
+ */
+export type LineRewriter = ((line: string) => string) & { readonly firstChars?: string };
 
 export interface ScanReport {
   /** Rows per table, keyed as pg_dump names them (`auth.users`, `public."Mixed"`). */
@@ -49,13 +55,10 @@ const COPY_LINE = new RegExp(String.raw`^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\
 const INSERT_LINE = new RegExp(String.raw`^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
 const MARKER_LINE = /^-- PART ([123]): /;
 const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
-const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
-const NEXT_NON_SPACE = /\S/g;
-const NEXT_SPECIAL = /['"$;\-/]/g;
 
 export class SqlScanner {
   private mode: Mode = 'normal';
-  private dollarTag = '';
+  private dollarTag: Buffer = Buffer.alloc(0);
   private commentDepth = 0;
   /** No token since the last `;`: the next line that starts in `normal` mode is a statement line. */
   private statementStart = true;
@@ -66,6 +69,10 @@ export class SqlScanner {
   private carry: Buffer[] = [];
   private carryLength = 0;
   private inManifest = false;
+  /** The last answer of nextByte(). */
+  private foundIn: Buffer | null = null;
+  private foundByte = 0;
+  private foundAt = 0;
 
   readonly report: ScanReport = {
     rows: new Map(),
@@ -83,15 +90,41 @@ export class SqlScanner {
 
   /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
   push(chunk: Buffer): Buffer {
-    this.report.bytes += chunk.length;
-    const buf = this.carryLength > 0 ? Buffer.concat([...this.carry, chunk]) : chunk;
-    this.carry = [];
-    this.carryLength = 0;
-    const out: Buffer[] = [];
-    let passFrom = 0;
-    let pos = 0;
-    const end = buf.length;
+    const parts = this.pushParts(chunk);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
 
+  /**
+   * As push, but returns the bytes to write as a list of pieces (views of `chunk` where nothing was
+   * rewritten), so that nothing is copied: the unfinished line a chunk ends with is kept and completed
+   * with the head of the next chunk, and only that one line is ever copied.
+   */
+  pushParts(chunk: Buffer): Buffer[] {
+    this.report.bytes += chunk.length;
+    const out: Buffer[] = [];
+    let from = 0;
+    if (this.carryLength > 0) {
+      const nl = chunk.indexOf(NEWLINE);
+      const carried = this.carry;
+      this.carry = [];
+      this.carryLength = 0;
+      if (nl < 0) {
+        // Still no end of line: scan the whole of it again once more arrives.
+        this.scan(Buffer.concat([...carried, chunk]), 0, out);
+        return out;
+      }
+      // The carried line, completed: it ends with a newline, so the scan consumes all of it.
+      this.scan(Buffer.concat([...carried, chunk.subarray(0, nl + 1)]), 0, out);
+      from = nl + 1;
+    }
+    if (from < chunk.length) this.scan(chunk, from, out);
+    return out;
+  }
+
+  /** Scans buf[pos..]; appends the bytes to write to `out` and keeps an unfinished last line in the carry. */
+  private scan(buf: Buffer, pos: number, out: Buffer[]): void {
+    let passFrom = pos;
+    const end = buf.length;
     while (pos < end) {
       if (this.copyTable !== null) {
         pos = this.scanCopy(buf, pos);
@@ -104,29 +137,26 @@ export class SqlScanner {
       }
       const nl = buf.indexOf(NEWLINE, pos);
       if (nl < 0) break;
-      const line = buf.toString('utf8', pos, nl + 1);
       this.report.lines++;
-      const replaced = this.statementLine(line);
+      const replaced = this.statementLine(buf, pos, nl + 1);
       if (replaced !== undefined) {
         if (pos > passFrom) out.push(buf.subarray(passFrom, pos));
-        out.push(Buffer.from(replaced, 'utf8'));
+        out.push(replaced);
         passFrom = nl + 1;
       }
       pos = nl + 1;
     }
-
     if (pos < end) {
       // An unfinished line: it is scanned (and perhaps rewritten) once its newline arrives.
       this.carry = [Buffer.from(buf.subarray(pos))];
       this.carryLength = end - pos;
     }
     if (pos > passFrom) out.push(buf.subarray(passFrom, pos));
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
   /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
   finish(): Buffer {
-    let tail = Buffer.alloc(0);
+    let tail: Buffer = Buffer.alloc(0);
     if (this.carryLength > 0) {
       const buf = Buffer.concat(this.carry);
       this.carry = [];
@@ -134,8 +164,7 @@ export class SqlScanner {
       if (this.copyTable !== null) {
         tail = buf;
       } else {
-        const replaced = this.statementLine(buf.toString('utf8'));
-        tail = replaced === undefined ? buf : Buffer.from(replaced, 'utf8');
+        tail = this.statementLine(buf, 0, buf.length) ?? buf;
       }
       this.report.lines++;
     }
@@ -155,6 +184,7 @@ export class SqlScanner {
         if (nl < 0) return end;
         this.copyMidRow = false;
         this.copyRows++;
+        this.report.lines++;
         pos = nl + 1;
         continue;
       }
@@ -189,20 +219,53 @@ export class SqlScanner {
     this.copyRows = 0;
   }
 
-  /** Handles one whole line outside COPY data; returns its replacement when it was rewritten. */
-  private statementLine(line: string): string | undefined {
+  /**
+   * Handles one whole line outside COPY data, buf[start..end) (with its newline); returns its replacement
+   * when it was rewritten. Lines are decoded to text only when the rewriter may change them or the
+   * report needs them; everything else is lexed as bytes.
+   */
+  private statementLine(buf: Buffer, start: number, end: number): Buffer | undefined {
     if (this.mode !== 'normal' || !this.statementStart) {
-      this.lex(line);
+      this.lexBytes(buf, start, end);
       return undefined;
     }
-    const rewritten = this.rewrite ? this.rewrite(line) : line;
-    this.inspect(rewritten);
-    if (rewritten.startsWith('\\')) {
-      // A psql meta-command: a line of its own, not SQL.
-    } else {
-      this.lex(rewritten);
+    const first = buf[start]!;
+    const rewrite = this.rewrite;
+    const mayRewrite = rewrite !== undefined && (rewrite.firstChars === undefined || rewrite.firstChars.includes(String.fromCharCode(first)));
+    if (!mayRewrite) {
+      if (first === 0x5c /* \ */) return undefined; // a psql meta-command: a line of its own, not SQL
+      if (first === 0x49 /* I */) {
+        this.inspectInsert(buf, start, end);
+        this.lexBytes(buf, start, end);
+        return undefined;
+      }
+      if (first !== 0x2d /* - */ && first !== 0x43 /* C */ && first !== 0x42 /* B */) {
+        this.lexBytes(buf, start, end);
+        return undefined;
+      }
     }
-    return rewritten === line ? undefined : rewritten;
+    const line = buf.toString('utf8', start, end);
+    const rewritten = rewrite ? rewrite(line) : line;
+    this.inspect(rewritten);
+    if (rewritten === line) {
+      if (!line.startsWith('\\')) this.lexBytes(buf, start, end);
+      return undefined;
+    }
+    const bytes = Buffer.from(rewritten, 'utf8');
+    // A psql meta-command is a line of its own, not SQL.
+    if (!rewritten.startsWith('\\')) this.lexBytes(bytes, 0, bytes.length);
+    return bytes;
+  }
+
+  /** The INSERT rule of inspect() on a line that is not rewritten: decodes only the head of the line. */
+  private inspectInsert(buf: Buffer, start: number, end: number): void {
+    let insert: RegExpExecArray | null = null;
+    for (const size of INSERT_HEADS) {
+      const stop = Math.min(end, start + size);
+      insert = INSERT_LINE.exec(buf.toString('utf8', start, stop));
+      if (insert || stop === end) break;
+    }
+    if (insert) this.report.rows.set(insert[1]!, (this.report.rows.get(insert[1]!) ?? 0) + 1);
   }
 
   /** Looks at a statement line for what the report records. */
@@ -248,47 +311,75 @@ export class SqlScanner {
     }
   }
 
-  /** Advances the lexical state over one line of SQL text. */
-  private lex(text: string): void {
-    const n = text.length;
-    let i = 0;
-    while (i < n) {
+  /**
+   * Position of the next `byte` in buf from `from` (buf.length when there is none). A string that runs
+   * over many lines is searched once, not once per line: the last answer is kept while it is ahead.
+   */
+  private nextByte(buf: Buffer, byte: number, from: number): number {
+    if (this.foundIn === buf && this.foundByte === byte && this.foundAt >= from) return this.foundAt;
+    const at = buf.indexOf(byte, from);
+    this.foundIn = buf;
+    this.foundByte = byte;
+    this.foundAt = at < 0 ? buf.length : at;
+    return this.foundAt;
+  }
+
+  /**
+   * Advances the lexical state over one line of SQL, buf[start..end) (its newline included), as bytes.
+   * Every character that matters is ASCII and UTF-8 never puts an ASCII byte inside a multi-byte
+   * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
+   * identifier characters, as PostgreSQL counts them.
+   */
+  private lexBytes(buf: Buffer, start: number, end: number): void {
+    let i = start;
+    while (i < end) {
       switch (this.mode) {
         case 'normal': {
-          const re = this.statementStart ? NEXT_NON_SPACE : NEXT_SPECIAL;
-          re.lastIndex = i;
-          const m = re.exec(text);
-          if (!m) return;
-          i = m.index;
-          const ch = text[i]!;
-          if (ch === '-' && text[i + 1] === '-') return; // line comment: rest of the line
-          if (ch === '/' && text[i + 1] === '*') {
+          if (this.statementStart) {
+            for (;;) {
+              if (i >= end) return;
+              const c = buf[i]!;
+              if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) {
+                i++;
+              } else if (c >= 0x80 && unicodeSpaceLength(buf, i, end) > 0) {
+                i += unicodeSpaceLength(buf, i, end);
+              } else {
+                break;
+              }
+            }
+          } else {
+            while (i < end && SPECIAL[buf[i]!] === 0) i++;
+            if (i >= end) return;
+          }
+          const c = buf[i]!;
+          const next = i + 1 < end ? buf[i + 1] : -1;
+          if (c === 0x2d /* - */ && next === 0x2d) return; // line comment: rest of the line
+          if (c === 0x2f /* / */ && next === 0x2a /* * */) {
             this.mode = 'block';
             this.commentDepth = 1;
             i += 2;
             continue;
           }
-          if (ch === ';') {
+          if (c === 0x3b /* ; */) {
             this.statementStart = true;
             i++;
             continue;
           }
           this.statementStart = false;
-          if (ch === "'") {
-            const prev = text[i - 1];
-            const escape = (prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]);
+          if (c === 0x27 /* ' */) {
+            const prev = i > start ? buf[i - 1]! : -1;
+            const escape = (prev === 0x45 /* E */ || prev === 0x65 /* e */) && !isIdentByte(i - 1 > start ? buf[i - 2]! : -1);
             this.mode = escape ? 'equote' : 'squote';
             i++;
-          } else if (ch === '"') {
+          } else if (c === 0x22 /* " */) {
             this.mode = 'dquote';
             i++;
-          } else if (ch === '$' && !isIdentChar(text[i - 1])) {
-            DOLLAR_TAG.lastIndex = i;
-            const tag = DOLLAR_TAG.exec(text);
-            if (tag) {
+          } else if (c === 0x24 /* $ */ && !isIdentByte(i > start ? buf[i - 1]! : -1)) {
+            const length = dollarTagLength(buf, i, end);
+            if (length > 0) {
               this.mode = 'dollar';
-              this.dollarTag = tag[0];
-              i += tag[0].length;
+              this.dollarTag = Buffer.from(buf.subarray(i, i + length));
+              i += length;
             } else {
               i++;
             }
@@ -299,22 +390,22 @@ export class SqlScanner {
         }
         case 'squote':
         case 'dquote': {
-          const quote = this.mode === 'squote' ? "'" : '"';
-          const close = text.indexOf(quote, i);
-          if (close < 0) return;
-          if (text[close + 1] === quote) {
-            i = close + 2;
+          const quote = this.mode === 'squote' ? 0x27 : 0x22;
+          i = this.nextByte(buf, quote, i);
+          if (i >= end) return;
+          if (i + 1 < end && buf[i + 1] === quote) {
+            i += 2;
           } else {
             this.mode = 'normal';
-            i = close + 1;
+            i++;
           }
           continue;
         }
         case 'equote': {
           let j = i;
-          while (j < n && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
-          if (j >= n) return;
-          if (text[j + 1] === "'") {
+          while (j < end && buf[j] !== 0x27) j += buf[j] === 0x5c /* \ */ ? 2 : 1;
+          if (j >= end) return;
+          if (j + 1 < end && buf[j + 1] === 0x27) {
             i = j + 2;
           } else {
             this.mode = 'normal';
@@ -323,15 +414,34 @@ export class SqlScanner {
           continue;
         }
         case 'dollar': {
-          const close = text.indexOf(this.dollarTag, i);
-          if (close < 0) return;
+          const tag = this.dollarTag;
+          const last = end - tag.length;
+          let j = i;
+          for (;;) {
+            while (j <= last && buf[j] !== 0x24) j++;
+            if (j > last) return;
+            if (startsWithAt(buf, j, tag)) break;
+            j++;
+          }
           this.mode = 'normal';
-          i = close + this.dollarTag.length;
+          i = j + tag.length;
           continue;
         }
         case 'block': {
-          const open = text.indexOf('/*', i);
-          const close = text.indexOf('*/', i);
+          // whichever of '/*' and '*/' comes first from i ('/*/' opens, '*/*' closes)
+          let open = -1;
+          let close = -1;
+          for (let j = i; j + 1 < end; j++) {
+            const c = buf[j];
+            if (c === 0x2f /* / */ && buf[j + 1] === 0x2a) {
+              open = j;
+              break;
+            }
+            if (c === 0x2a /* * */ && buf[j + 1] === 0x2f) {
+              close = j;
+              break;
+            }
+          }
           if (close < 0 && open < 0) return;
           if (open >= 0 && (close < 0 || open < close)) {
             this.commentDepth++;
@@ -348,6 +458,60 @@ export class SqlScanner {
   }
 }
 
-function isIdentChar(ch: string | undefined): boolean {
-  return ch !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
+/**
+ * How much of an INSERT line to decode to find its table name: the first size almost always holds it,
+ * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
+ */
+const INSERT_HEADS = [128, 1024, Infinity];
+
+/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
+const SPECIAL = new Uint8Array(256);
+for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f]) SPECIAL[c] = 1;
+
+/** [A-Za-z0-9_$] or any byte of a multi-byte character. */
+function isIdentByte(c: number): boolean {
+  return (
+    c >= 0x80 || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24
+  );
+}
+
+/** [A-Za-z_] or any byte of a multi-byte character: may start a dollar-quote tag. */
+function isTagStart(c: number): boolean {
+  return c >= 0x80 || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+
+/** Length of the dollar-quote delimiter (`$$`, `$tag$`) at buf[i] === '$', or 0 when there is none. */
+function dollarTagLength(buf: Buffer, i: number, end: number): number {
+  const j = i + 1;
+  if (j < end && isTagStart(buf[j]!)) {
+    let k = j + 1;
+    while (k < end && (isTagStart(buf[k]!) || (buf[k]! >= 0x30 && buf[k]! <= 0x39))) k++;
+    if (k < end && buf[k] === 0x24) return k + 1 - i;
+    return 0;
+  }
+  return j < end && buf[j] === 0x24 ? 2 : 0;
+}
+
+function startsWithAt(buf: Buffer, at: number, tag: Buffer): boolean {
+  for (let k = 0; k < tag.length; k++) if (buf[at + k] !== tag[k]) return false;
+  return true;
+}
+
+/**
+ * Length of the UTF-8 encoding of a Unicode space (what JavaScript's \s matches beyond ASCII) at
+ * buf[i], or 0: U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF.
+ */
+function unicodeSpaceLength(buf: Buffer, i: number, end: number): number {
+  const a = buf[i];
+  const b = i + 1 < end ? buf[i + 1]! : -1;
+  const c = i + 2 < end ? buf[i + 2]! : -1;
+  if (a === 0xc2) return b === 0xa0 ? 2 : 0;
+  if (a === 0xe1) return b === 0x9a && c === 0x80 ? 3 : 0;
+  if (a === 0xe2) {
+    if (b === 0x80) return (c >= 0x80 && c <= 0x8a) || c === 0xa8 || c === 0xa9 || c === 0xaf ? 3 : 0;
+    return b === 0x81 && c === 0x9f ? 3 : 0;
+  }
+  if (a === 0xe3) return b === 0x80 && c === 0x80 ? 3 : 0;
+  if (a === 0xef) return b === 0xbb && c === 0xbf ? 3 : 0;
+  return 0;
 }

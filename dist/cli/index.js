@@ -7904,7 +7904,7 @@ function urlSecretForms(url) {
     return [...new Set([...secretForms(written), ...secretForms(password)])];
 }
 /** Replaces every secret form in a message; used on every error that may quote a URL or a server message. */
-function redact(message, secrets) {
+function connection_redact(message, secrets) {
     let result = message;
     for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
         if (secret.length > 0)
@@ -8057,7 +8057,1042 @@ function explainConnectionError(error, conn) {
                 text = `could not connect to ${where}: ${message}`;
             }
     }
-    return new ConnectionError(redact(text, secrets));
+    return new ConnectionError(connection_redact(text, secrets));
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./lib/src/dump.js
+/**
+ * The pg_dump runs of PART 1 (auth and storage data) and PART 2 (user schemas), both importing the held
+ * snapshot. Each streams its SQL on stdout (startPgDump) straight into the merge, or to a file of its own
+ * (runPgDump); the connection travels in the environment only.
+ */
+
+
+
+class DumpError extends Error {
+    name = 'DumpError';
+}
+/** `"schema"."table"`: an exact pg_dump pattern, whatever the name holds. */
+function exactPattern(schema, name) {
+    return `"${schema.replace(/"/g, '""')}"."${name.replace(/"/g, '""')}"`;
+}
+function managedDataArgs(plan, job) {
+    return [
+        '--data-only',
+        '--column-inserts',
+        '--no-owner',
+        '--no-privileges',
+        `--snapshot=${job.snapshotId}`,
+        '--lock-wait-timeout=120s',
+        ...(job.outFile ? [`--file=${job.outFile}`] : []),
+        ...plan.managedTables.flatMap((table) => ['--table', exactPattern(table.schema, table.name)]),
+    ];
+}
+function userSchemaArgs(plan, job, excludeTables) {
+    return [
+        '--clean',
+        '--if-exists',
+        '--no-publications',
+        '--no-subscriptions',
+        `--snapshot=${job.snapshotId}`,
+        '--lock-wait-timeout=120s',
+        ...(job.outFile ? [`--file=${job.outFile}`] : []),
+        ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
+        ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),
+    ];
+}
+async function runPgDump(job, args, what) {
+    const result = await execa(job.pgDump, args, {
+        env: job.env,
+        extendEnv: false,
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: 'pipe',
+        reject: false,
+        cancelSignal: job.signal,
+        maxBuffer: 1024 * 1024,
+    });
+    if (result.exitCode !== 0 || result.failed) {
+        const stderr = redact(String(result.stderr ?? '').trim(), job.secrets);
+        const why = stderr || result.shortMessage || `exit code ${result.exitCode}`;
+        throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`);
+    }
+}
+const STDERR_LIMIT = 1024 * 1024;
+/**
+ * Starts pg_dump with its output on a pipe, for the merge to read as it comes (no intermediate file).
+ * `done` settles only after stdout has been read to its end and the process has exited.
+ */
+function startPgDump(job, args, what) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(job.pgDump, args, { env: job.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stderr = [];
+    let stderrBytes = 0;
+    child.stderr.on('data', (chunk) => {
+        if (stderrBytes < STDERR_LIMIT)
+            stderr.push(chunk);
+        stderrBytes += chunk.length;
+    });
+    const onAbort = () => {
+        child.kill('SIGTERM');
+    };
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = new Promise((resolve, reject) => {
+        child.once('error', (error) => {
+            job.signal?.removeEventListener('abort', onAbort);
+            reject(new DumpError(`pg_dump of ${what} could not start: ${connection_redact(error.message, job.secrets)}`));
+        });
+        child.once('close', (code, signal) => {
+            job.signal?.removeEventListener('abort', onAbort);
+            if (code === 0)
+                return resolve();
+            const text = connection_redact(Buffer.concat(stderr).toString('utf8').trim(), job.secrets);
+            const why = text || (signal ? `killed by ${signal}` : `exit code ${code}`);
+            reject(new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`));
+        });
+    });
+    // Whoever awaits `done` sees the failure; an early failure must not be an unhandled rejection.
+    done.catch(() => undefined);
+    return {
+        stdout: child.stdout,
+        done,
+        kill: () => {
+            if (child.exitCode === null && child.signalCode === null)
+                child.kill('SIGTERM');
+            child.stdout.destroy();
+        },
+    };
+}
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * pg_dump writes its output 4 KB at a time, and a reader that is quicker than pg_dump wakes up for
+ * every few KB: 150 000 reads for 2.4 GB, each a system call and a trip through the stream machinery,
+ * which cost more CPU than the scan and the hash together. After a read of less than `small` bytes
+ * (the reader has caught up with pg_dump, so there is little else to do) this blocks the thread for
+ * `pauseMs`, well under the time pg_dump needs to fill the socket buffer at any speed (so pg_dump never
+ * waits), and the next read finds a full 64 KB: about a third of the reads, and of their CPU.
+ */
+async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
+    for await (const chunk of stream) {
+        yield chunk;
+        if (chunk.length < small)
+            Atomics.wait(PAUSE, 0, 0, pauseMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/src/log.js
+const consoleLogger = {
+    info: (message) => console.log(message),
+    warning: (message) => console.warn(`warning: ${message}`),
+    secret: () => undefined,
+};
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 * 1024)
+        return `${(bytes / 1024).toFixed(2)} KB`;
+    if (bytes < 1024 * 1024 * 1024)
+        return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+    return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./lib/src/rewrite.js
+
+const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const OWNER_TO = new RegExp(String.raw `^ALTER .+ OWNER TO ${ROLE};\s*$`);
+const DEFAULT_PRIVILEGES_FOR_ROLE = new RegExp(String.raw `^ALTER DEFAULT PRIVILEGES FOR ROLE ${ROLE} `);
+function unquote(role) {
+    return role.startsWith('"') ? role.slice(1, -1).replace(/""/g, '"') : role;
+}
+function commentOut(line, why) {
+    return `-- [${why}] ${line}`;
+}
+/** The rules, by the first character of the lines they apply to. */
+const RULES = {
+    '\\': (line) => (/^\\(un)?restrict\b/.test(line) ? commentOut(line, 'psql 17.6+ only') : line),
+    S: (line) => {
+        if (/^SET transaction_timeout\b/.test(line))
+            return commentOut(line, 'PostgreSQL 17+ only');
+        if (/^SET SESSION AUTHORIZATION\b/.test(line))
+            return commentOut(line, 'needs a superuser');
+        return line;
+    },
+    R: (line) => (/^RESET SESSION AUTHORIZATION;/.test(line) ? commentOut(line, 'needs a superuser') : line),
+    D: (line) => {
+        if (/^DROP SCHEMA IF EXISTS /.test(line))
+            return commentOut(line, 'schemas are kept');
+        // CASCADE also drops what hangs off a table outside the dump (a view in another schema).
+        if (/^DROP TABLE IF EXISTS .*[^E];\s*$/.test(line))
+            return line.replace(/;(\s*)$/, ' CASCADE;$1');
+        return line;
+    },
+    C: (line) => {
+        if (line.startsWith('CREATE SCHEMA ') && !line.startsWith('CREATE SCHEMA IF NOT EXISTS ')) {
+            return line.replace('CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ');
+        }
+        return line;
+    },
+    A: (line) => {
+        const owner = OWNER_TO.exec(line);
+        if (owner && isReservedRole(unquote(owner[1])))
+            return commentOut(line, 'reserved role');
+        const defaults = DEFAULT_PRIVILEGES_FOR_ROLE.exec(line);
+        if (defaults && isReservedRole(unquote(defaults[1])))
+            return commentOut(line, 'reserved role');
+        return line;
+    },
+};
+/**
+ * - `\restrict` / `\unrestrict` (pg_dump 17.6+/16.10+/15.14+): commented out, so any psql reads the file;
+ * - `SET transaction_timeout` (pg_dump 17): PostgreSQL 15/16 reject it;
+ * - `DROP SCHEMA` (from --clean): would drop `public` itself; `CREATE SCHEMA` made idempotent;
+ * - `DROP TABLE IF EXISTS` gets CASCADE;
+ * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not.
+ * Lines starting with any other character (INSERT rows among them) are never changed, which
+ * `firstChars` tells the scanner.
+ */
+const rewriteDumpLine = Object.assign((line) => {
+    const rule = RULES[line.charAt(0)];
+    return rule ? rule(line) : line;
+}, { firstChars: Object.keys(RULES).join('') });
+
+;// CONCATENATED MODULE: ./lib/src/sqlscan.js
+/**
+ * A streaming reader of pg_dump-style SQL that knows, for every line, whether it is a statement of its
+ * own, text inside a string/identifier/dollar-quote/comment, or a row inside a COPY block. It counts rows
+ * per table (COPY rows and single-row INSERTs), finds the backup's markers and manifest, and can rewrite
+ * statement lines (never data) on the way through. Bytes it does not rewrite pass through unchanged.
+ *
+ * Data lines are never decoded: COPY rows are found with memchr-speed Buffer.indexOf, and statement
+ * lines (INSERT rows included) are lexed as bytes; only lines that may be rewritten or that the report
+ * reads (comments, COPY/BEGIN/COMMIT, an INSERT's table name) are decoded. UTF-8 never puts an ASCII
+ * byte inside a multi-byte character, so byte-level search is exact. Chunks pass through as views,
+ * never copied, except the one line a chunk boundary cuts in two.
+ */
+const NEWLINE = 0x0a;
+const MARKER = {
+    banner: '-- COMPLETE DATABASE BACKUP',
+    part1: '-- PART 1: AUTH AND STORAGE DATA',
+    part2: '-- PART 2: PUBLIC SCHEMA (SCHEMA + DATA)',
+    part3: '-- PART 3: USER OBJECTS ON AUTH AND STORAGE',
+    end: '-- END OF BACKUP',
+    manifestRow: '-- rows ',
+};
+const IDENT = String.raw `(?:"(?:[^"]|"")*"|[^\s."(]+)`;
+const COPY_LINE = new RegExp(String.raw `^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\) )?FROM stdin;`);
+const INSERT_LINE = new RegExp(String.raw `^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
+const MARKER_LINE = /^-- PART ([123]): /;
+const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
+class SqlScanner {
+    rewrite;
+    mode = 'normal';
+    dollarTag = Buffer.alloc(0);
+    commentDepth = 0;
+    /** No token since the last `;`: the next line that starts in `normal` mode is a statement line. */
+    statementStart = true;
+    copyTable = null;
+    copyRows = 0;
+    /** Inside a COPY row whose start was already passed on (a row longer than one chunk). */
+    copyMidRow = false;
+    carry = [];
+    carryLength = 0;
+    inManifest = false;
+    /** The last answer of nextByte(). */
+    foundIn = null;
+    foundByte = 0;
+    foundAt = 0;
+    report = {
+        rows: new Map(),
+        markers: [],
+        header: [],
+        manifest: null,
+        complete: false,
+        transaction: { begin: 0, commit: 0 },
+        endState: 'normal',
+        bytes: 0,
+        lines: 0,
+    };
+    constructor(rewrite) {
+        this.rewrite = rewrite;
+    }
+    /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
+    push(chunk) {
+        const parts = this.pushParts(chunk);
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    }
+    /**
+     * As push, but returns the bytes to write as a list of pieces (views of `chunk` where nothing was
+     * rewritten), so that nothing is copied: the unfinished line a chunk ends with is kept and completed
+     * with the head of the next chunk, and only that one line is ever copied.
+     */
+    pushParts(chunk) {
+        this.report.bytes += chunk.length;
+        const out = [];
+        let from = 0;
+        if (this.carryLength > 0) {
+            const nl = chunk.indexOf(NEWLINE);
+            const carried = this.carry;
+            this.carry = [];
+            this.carryLength = 0;
+            if (nl < 0) {
+                // Still no end of line: scan the whole of it again once more arrives.
+                this.scan(Buffer.concat([...carried, chunk]), 0, out);
+                return out;
+            }
+            // The carried line, completed: it ends with a newline, so the scan consumes all of it.
+            this.scan(Buffer.concat([...carried, chunk.subarray(0, nl + 1)]), 0, out);
+            from = nl + 1;
+        }
+        if (from < chunk.length)
+            this.scan(chunk, from, out);
+        return out;
+    }
+    /** Scans buf[pos..]; appends the bytes to write to `out` and keeps an unfinished last line in the carry. */
+    scan(buf, pos, out) {
+        let passFrom = pos;
+        const end = buf.length;
+        while (pos < end) {
+            if (this.copyTable !== null) {
+                pos = this.scanCopy(buf, pos);
+                if (pos < 0) {
+                    // incomplete line at the very start of a row: keep it for the next chunk
+                    pos = -pos - 1;
+                    break;
+                }
+                continue;
+            }
+            const nl = buf.indexOf(NEWLINE, pos);
+            if (nl < 0)
+                break;
+            this.report.lines++;
+            const replaced = this.statementLine(buf, pos, nl + 1);
+            if (replaced !== undefined) {
+                if (pos > passFrom)
+                    out.push(buf.subarray(passFrom, pos));
+                out.push(replaced);
+                passFrom = nl + 1;
+            }
+            pos = nl + 1;
+        }
+        if (pos < end) {
+            // An unfinished line: it is scanned (and perhaps rewritten) once its newline arrives.
+            this.carry = [Buffer.from(buf.subarray(pos))];
+            this.carryLength = end - pos;
+        }
+        if (pos > passFrom)
+            out.push(buf.subarray(passFrom, pos));
+    }
+    /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
+    finish() {
+        let tail = Buffer.alloc(0);
+        if (this.carryLength > 0) {
+            const buf = Buffer.concat(this.carry);
+            this.carry = [];
+            this.carryLength = 0;
+            if (this.copyTable !== null) {
+                tail = buf;
+            }
+            else {
+                tail = this.statementLine(buf, 0, buf.length) ?? buf;
+            }
+            this.report.lines++;
+        }
+        this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
+        return tail;
+    }
+    /**
+     * Consumes COPY rows from `pos`. Returns the next position, or -(pos+1) when the rest of the buffer
+     * is a row start too short to tell whether it is the end-of-data line.
+     */
+    scanCopy(buf, pos) {
+        const end = buf.length;
+        while (pos < end) {
+            if (this.copyMidRow) {
+                const nl = buf.indexOf(NEWLINE, pos);
+                if (nl < 0)
+                    return end;
+                this.copyMidRow = false;
+                this.copyRows++;
+                this.report.lines++;
+                pos = nl + 1;
+                continue;
+            }
+            if (buf[pos] === 0x5c /* \ */ && buf[pos + 1] === 0x2e /* . */) {
+                const next = buf[pos + 2];
+                if (next === undefined || (next === 0x0d && buf[pos + 3] === undefined))
+                    return -(pos + 1);
+                if (next === NEWLINE || (next === 0x0d && buf[pos + 3] === NEWLINE)) {
+                    this.endCopy();
+                    const nl = buf.indexOf(NEWLINE, pos);
+                    this.report.lines++;
+                    return nl + 1;
+                }
+            }
+            else if (buf[pos] === 0x5c && pos + 1 === end) {
+                return -(pos + 1);
+            }
+            const nl = buf.indexOf(NEWLINE, pos);
+            if (nl < 0) {
+                this.copyMidRow = true;
+                return end;
+            }
+            this.copyRows++;
+            this.report.lines++;
+            pos = nl + 1;
+        }
+        return pos;
+    }
+    endCopy() {
+        const table = this.copyTable;
+        this.report.rows.set(table, (this.report.rows.get(table) ?? 0) + this.copyRows);
+        this.copyTable = null;
+        this.copyRows = 0;
+    }
+    /**
+     * Handles one whole line outside COPY data, buf[start..end) (with its newline); returns its replacement
+     * when it was rewritten. Lines are decoded to text only when the rewriter may change them or the
+     * report needs them; everything else is lexed as bytes.
+     */
+    statementLine(buf, start, end) {
+        if (this.mode !== 'normal' || !this.statementStart) {
+            this.lexBytes(buf, start, end);
+            return undefined;
+        }
+        const first = buf[start];
+        const rewrite = this.rewrite;
+        const mayRewrite = rewrite !== undefined && (rewrite.firstChars === undefined || rewrite.firstChars.includes(String.fromCharCode(first)));
+        if (!mayRewrite) {
+            if (first === 0x5c /* \ */)
+                return undefined; // a psql meta-command: a line of its own, not SQL
+            if (first === 0x49 /* I */) {
+                this.inspectInsert(buf, start, end);
+                this.lexBytes(buf, start, end);
+                return undefined;
+            }
+            if (first !== 0x2d /* - */ && first !== 0x43 /* C */ && first !== 0x42 /* B */) {
+                this.lexBytes(buf, start, end);
+                return undefined;
+            }
+        }
+        const line = buf.toString('utf8', start, end);
+        const rewritten = rewrite ? rewrite(line) : line;
+        this.inspect(rewritten);
+        if (rewritten === line) {
+            if (!line.startsWith('\\'))
+                this.lexBytes(buf, start, end);
+            return undefined;
+        }
+        const bytes = Buffer.from(rewritten, 'utf8');
+        // A psql meta-command is a line of its own, not SQL.
+        if (!rewritten.startsWith('\\'))
+            this.lexBytes(bytes, 0, bytes.length);
+        return bytes;
+    }
+    /** The INSERT rule of inspect() on a line that is not rewritten: decodes only the head of the line. */
+    inspectInsert(buf, start, end) {
+        let insert = null;
+        for (const size of INSERT_HEADS) {
+            const stop = Math.min(end, start + size);
+            insert = INSERT_LINE.exec(buf.toString('utf8', start, stop));
+            if (insert || stop === end)
+                break;
+        }
+        if (insert)
+            this.report.rows.set(insert[1], (this.report.rows.get(insert[1]) ?? 0) + 1);
+    }
+    /** Looks at a statement line for what the report records. */
+    inspect(line) {
+        const c = line.charCodeAt(0);
+        if (c === 0x2d /* - */) {
+            this.inspectComment(line);
+        }
+        else if (c === 0x49 /* I */) {
+            const insert = INSERT_LINE.exec(line);
+            if (insert)
+                this.report.rows.set(insert[1], (this.report.rows.get(insert[1]) ?? 0) + 1);
+        }
+        else if (c === 0x43 /* C */) {
+            const copy = COPY_LINE.exec(line);
+            if (copy) {
+                this.copyTable = copy[1];
+                this.copyRows = 0;
+                this.copyMidRow = false;
+                // the COPY statement itself ends with ';' and its data follows on the next line
+                this.statementStart = true;
+            }
+            else if (/^COMMIT;\s*$/.test(line)) {
+                this.report.transaction.commit++;
+            }
+        }
+        else if (c === 0x42 /* B */ && /^BEGIN;\s*$/.test(line)) {
+            this.report.transaction.begin++;
+        }
+    }
+    inspectComment(line) {
+        if (this.report.lines <= 3 && this.report.header.length < 3)
+            this.report.header.push(line.trimEnd());
+        const marker = MARKER_LINE.exec(line);
+        if (marker) {
+            this.report.markers.push(Number(marker[1]));
+            return;
+        }
+        if (line.startsWith(MARKER.end)) {
+            this.inManifest = true;
+            this.report.complete = true;
+            this.report.manifest = new Map();
+            return;
+        }
+        if (this.inManifest && line.startsWith(MARKER.manifestRow)) {
+            const row = MANIFEST_LINE.exec(line);
+            if (row)
+                this.report.manifest.set(row[1], Number(row[2]));
+        }
+    }
+    /**
+     * Position of the next `byte` in buf from `from` (buf.length when there is none). A string that runs
+     * over many lines is searched once, not once per line: the last answer is kept while it is ahead.
+     */
+    nextByte(buf, byte, from) {
+        if (this.foundIn === buf && this.foundByte === byte && this.foundAt >= from)
+            return this.foundAt;
+        const at = buf.indexOf(byte, from);
+        this.foundIn = buf;
+        this.foundByte = byte;
+        this.foundAt = at < 0 ? buf.length : at;
+        return this.foundAt;
+    }
+    /**
+     * Advances the lexical state over one line of SQL, buf[start..end) (its newline included), as bytes.
+     * Every character that matters is ASCII and UTF-8 never puts an ASCII byte inside a multi-byte
+     * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
+     * identifier characters, as PostgreSQL counts them.
+     */
+    lexBytes(buf, start, end) {
+        let i = start;
+        while (i < end) {
+            switch (this.mode) {
+                case 'normal': {
+                    if (this.statementStart) {
+                        for (;;) {
+                            if (i >= end)
+                                return;
+                            const c = buf[i];
+                            if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) {
+                                i++;
+                            }
+                            else if (c >= 0x80 && unicodeSpaceLength(buf, i, end) > 0) {
+                                i += unicodeSpaceLength(buf, i, end);
+                            }
+                            else {
+                                break;
+                            }
+                        }
+                    }
+                    else {
+                        while (i < end && SPECIAL[buf[i]] === 0)
+                            i++;
+                        if (i >= end)
+                            return;
+                    }
+                    const c = buf[i];
+                    const next = i + 1 < end ? buf[i + 1] : -1;
+                    if (c === 0x2d /* - */ && next === 0x2d)
+                        return; // line comment: rest of the line
+                    if (c === 0x2f /* / */ && next === 0x2a /* * */) {
+                        this.mode = 'block';
+                        this.commentDepth = 1;
+                        i += 2;
+                        continue;
+                    }
+                    if (c === 0x3b /* ; */) {
+                        this.statementStart = true;
+                        i++;
+                        continue;
+                    }
+                    this.statementStart = false;
+                    if (c === 0x27 /* ' */) {
+                        const prev = i > start ? buf[i - 1] : -1;
+                        const escape = (prev === 0x45 /* E */ || prev === 0x65 /* e */) && !isIdentByte(i - 1 > start ? buf[i - 2] : -1);
+                        this.mode = escape ? 'equote' : 'squote';
+                        i++;
+                    }
+                    else if (c === 0x22 /* " */) {
+                        this.mode = 'dquote';
+                        i++;
+                    }
+                    else if (c === 0x24 /* $ */ && !isIdentByte(i > start ? buf[i - 1] : -1)) {
+                        const length = dollarTagLength(buf, i, end);
+                        if (length > 0) {
+                            this.mode = 'dollar';
+                            this.dollarTag = Buffer.from(buf.subarray(i, i + length));
+                            i += length;
+                        }
+                        else {
+                            i++;
+                        }
+                    }
+                    else {
+                        i++;
+                    }
+                    continue;
+                }
+                case 'squote':
+                case 'dquote': {
+                    const quote = this.mode === 'squote' ? 0x27 : 0x22;
+                    i = this.nextByte(buf, quote, i);
+                    if (i >= end)
+                        return;
+                    if (i + 1 < end && buf[i + 1] === quote) {
+                        i += 2;
+                    }
+                    else {
+                        this.mode = 'normal';
+                        i++;
+                    }
+                    continue;
+                }
+                case 'equote': {
+                    let j = i;
+                    while (j < end && buf[j] !== 0x27)
+                        j += buf[j] === 0x5c /* \ */ ? 2 : 1;
+                    if (j >= end)
+                        return;
+                    if (j + 1 < end && buf[j + 1] === 0x27) {
+                        i = j + 2;
+                    }
+                    else {
+                        this.mode = 'normal';
+                        i = j + 1;
+                    }
+                    continue;
+                }
+                case 'dollar': {
+                    const tag = this.dollarTag;
+                    const last = end - tag.length;
+                    let j = i;
+                    for (;;) {
+                        while (j <= last && buf[j] !== 0x24)
+                            j++;
+                        if (j > last)
+                            return;
+                        if (startsWithAt(buf, j, tag))
+                            break;
+                        j++;
+                    }
+                    this.mode = 'normal';
+                    i = j + tag.length;
+                    continue;
+                }
+                case 'block': {
+                    // whichever of '/*' and '*/' comes first from i ('/*/' opens, '*/*' closes)
+                    let open = -1;
+                    let close = -1;
+                    for (let j = i; j + 1 < end; j++) {
+                        const c = buf[j];
+                        if (c === 0x2f /* / */ && buf[j + 1] === 0x2a) {
+                            open = j;
+                            break;
+                        }
+                        if (c === 0x2a /* * */ && buf[j + 1] === 0x2f) {
+                            close = j;
+                            break;
+                        }
+                    }
+                    if (close < 0 && open < 0)
+                        return;
+                    if (open >= 0 && (close < 0 || open < close)) {
+                        this.commentDepth++;
+                        i = open + 2;
+                    }
+                    else {
+                        this.commentDepth--;
+                        i = close + 2;
+                        if (this.commentDepth === 0)
+                            this.mode = 'normal';
+                    }
+                    continue;
+                }
+            }
+        }
+    }
+}
+/**
+ * How much of an INSERT line to decode to find its table name: the first size almost always holds it,
+ * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
+ */
+const INSERT_HEADS = [128, 1024, Infinity];
+/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
+const SPECIAL = new Uint8Array(256);
+for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f])
+    SPECIAL[c] = 1;
+/** [A-Za-z0-9_$] or any byte of a multi-byte character. */
+function isIdentByte(c) {
+    return (c >= 0x80 || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24);
+}
+/** [A-Za-z_] or any byte of a multi-byte character: may start a dollar-quote tag. */
+function isTagStart(c) {
+    return c >= 0x80 || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+/** Length of the dollar-quote delimiter (`$$`, `$tag$`) at buf[i] === '$', or 0 when there is none. */
+function dollarTagLength(buf, i, end) {
+    const j = i + 1;
+    if (j < end && isTagStart(buf[j])) {
+        let k = j + 1;
+        while (k < end && (isTagStart(buf[k]) || (buf[k] >= 0x30 && buf[k] <= 0x39)))
+            k++;
+        if (k < end && buf[k] === 0x24)
+            return k + 1 - i;
+        return 0;
+    }
+    return j < end && buf[j] === 0x24 ? 2 : 0;
+}
+function startsWithAt(buf, at, tag) {
+    for (let k = 0; k < tag.length; k++)
+        if (buf[at + k] !== tag[k])
+            return false;
+    return true;
+}
+/**
+ * Length of the UTF-8 encoding of a Unicode space (what JavaScript's \s matches beyond ASCII) at
+ * buf[i], or 0: U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF.
+ */
+function unicodeSpaceLength(buf, i, end) {
+    const a = buf[i];
+    const b = i + 1 < end ? buf[i + 1] : -1;
+    const c = i + 2 < end ? buf[i + 2] : -1;
+    if (a === 0xc2)
+        return b === 0xa0 ? 2 : 0;
+    if (a === 0xe1)
+        return b === 0x9a && c === 0x80 ? 3 : 0;
+    if (a === 0xe2) {
+        if (b === 0x80)
+            return (c >= 0x80 && c <= 0x8a) || c === 0xa8 || c === 0xa9 || c === 0xaf ? 3 : 0;
+        return b === 0x81 && c === 0x9f ? 3 : 0;
+    }
+    if (a === 0xe3)
+        return b === 0x80 && c === 0x80 ? 3 : 0;
+    if (a === 0xef)
+        return b === 0xbb && c === 0xbf ? 3 : 0;
+    return 0;
+}
+
+;// CONCATENATED MODULE: ./lib/src/merge.js
+/**
+ * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
+ * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
+ * for a `postgres` restore and counts rows for verification), then through the seal transforms
+ * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
+ *
+ * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
+ */
+
+
+
+
+
+
+const RULE = '-- =====================================================';
+/**
+ * Bytes the file stream may queue while a write is in flight: the queued chunks then go to disk in one
+ * writev, which costs far fewer system calls (and thread-pool round trips) than one write per 64 KB
+ * pipe read.
+ */
+const WRITE_BUFFER = 1 << 20;
+function fileHeader(meta) {
+    const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
+    return [
+        RULE,
+        MARKER.banner,
+        `-- Generated: ${meta.generatedAt.toISOString()}`,
+        `-- Includes: auth (data), storage (data), ${schemas} (schema + data)`,
+        `-- Source: PostgreSQL ${meta.serverVersion} · pg_dump ${meta.pgDumpVersion} · snapshot ${meta.snapshotId}`,
+        '-- Restore into a fresh Supabase project, as postgres, in one transaction:',
+        '--   psql "$DATABASE_URL" -f <this file>',
+        RULE,
+        '\\set ON_ERROR_STOP on',
+        'BEGIN;',
+        '',
+    ].join('\n');
+}
+function partBanner(marker, echo) {
+    return ['', RULE, marker, RULE, `\\echo ${echo}`, ''].join('\n');
+}
+function part1Open() {
+    return [
+        partBanner(MARKER.part1, 'PART 1: auth and storage data'),
+        '-- Data only, as INSERTs with column lists. Replica mode keeps service and user triggers',
+        '-- (and foreign-key checks) from firing on restored rows.',
+        'SET session_replication_role = replica;',
+        '',
+    ].join('\n');
+}
+function part1Close() {
+    return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
+}
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
+function part2Open(plan) {
+    const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
+    lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
+    if (plan.customRoles.length > 0) {
+        lines.push('-- Roles made by the user that grants and owners below name; created when missing, without', '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).', 'DO $roles$', 'BEGIN', ...plan.customRoles.map((role) => `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+            `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`), 'END', '$roles$;');
+    }
+    for (const schema of plan.userSchemas)
+        lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
+    for (const ext of plan.extensions) {
+        lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);
+    }
+    if (plan.userSchemas.length > 0) {
+        const schemas = `ARRAY[${plan.userSchemas.map(quoteLiteral).join(', ')}]`;
+        lines.push("-- A Supabase project grants every new table, sequence and function in 'public' to anon,", '-- authenticated and service_role by default privileges. Drop those defaults for the restored', "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as", '-- they were in the source (a privilege revoked there stays revoked).', 'DO $neutralise$', 'DECLARE d record;', 'BEGIN', '  FOR d IN', '    SELECT n.nspname AS schema,', "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'", "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,", "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee", '      FROM pg_catalog.pg_default_acl a', '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace', '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl', '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee', '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)', `       AND n.nspname = ANY (${schemas})`, '  LOOP', "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',", '                              d.schema, d.kind, d.grantee);', '  END LOOP;', 'END', '$neutralise$;');
+    }
+    lines.push('');
+    return lines.join('\n');
+}
+function part2Close(plan) {
+    if (plan.publication.length === 0)
+        return '';
+    return ['', '-- Realtime: tables published to supabase_realtime in the source.', ...plan.publication, ''].join('\n');
+}
+function part3(plan) {
+    const { triggers, policies } = plan.userObjectsOnManaged;
+    return [
+        partBanner(MARKER.part3, 'PART 3: user objects on auth and storage tables'),
+        "SELECT pg_catalog.set_config('search_path', '', false);",
+        `-- ${triggers.length} trigger(s) and ${policies.length} policy(ies) on Supabase-managed tables,`,
+        '-- created after all data so they do not fire during the restore.',
+        ...triggers,
+        ...policies,
+        '',
+    ].join('\n');
+}
+function fileFooter(expectedRows) {
+    const total = [...expectedRows.values()].reduce((sum, n) => sum + n, 0);
+    return [
+        '',
+        'COMMIT;',
+        '',
+        RULE,
+        MARKER.end,
+        ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
+        `-- total ${expectedRows.size} tables, ${total} rows`,
+        RULE,
+        '',
+    ].join('\n');
+}
+/** Counts and hashes what passes through. */
+class Digest extends external_node_stream_namespaceObject.Transform {
+    hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    bytes = 0;
+    _transform(chunk, _enc, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+    }
+}
+function chunksOf(source) {
+    return typeof source === 'string' ? (0,external_node_fs_namespaceObject.createReadStream)(source, { highWaterMark: 1 << 20 }) : source;
+}
+async function mergeBackup(input) {
+    const scanner = new SqlScanner(rewriteDumpLine);
+    const partBytes = { part1: 0, part2: 0, part3: 0 };
+    let sqlBytes = 0;
+    async function* sql() {
+        const emit = (text) => scanner.push(Buffer.from(text, 'utf8'));
+        const count = (part, buf) => {
+            partBytes[part] += buf.length;
+            sqlBytes += buf.length;
+            return buf;
+        };
+        yield count('part1', emit(fileHeader(input.meta)));
+        yield count('part1', emit(part1Open()));
+        for await (const chunk of chunksOf(input.part1)) {
+            for (const out of scanner.pushParts(chunk))
+                yield count('part1', out);
+        }
+        yield count('part1', emit(part1Close()));
+        yield count('part2', emit(part2Open(input.plan)));
+        for await (const chunk of chunksOf(input.part2)) {
+            for (const out of scanner.pushParts(chunk))
+                yield count('part2', out);
+        }
+        yield count('part2', emit(part2Close(input.plan)));
+        yield count('part3', emit(part3(input.plan)));
+        yield count('part3', emit(fileFooter(await input.expectedRows)));
+        yield count('part3', scanner.finish());
+    }
+    const digest = new Digest();
+    const stages = [...(input.seal ?? []), digest];
+    await (0,external_node_stream_promises_namespaceObject.pipeline)([external_node_stream_namespaceObject.Readable.from(sql(), { objectMode: false }), ...stages, (0,external_node_fs_namespaceObject.createWriteStream)(input.outFile, { mode: 0o600, highWaterMark: WRITE_BUFFER })], {
+        signal: input.signal,
+    });
+    return {
+        scan: scanner.report,
+        partBytes,
+        sqlBytes,
+        fileBytes: digest.bytes,
+        sha256: digest.hash.digest('hex'),
+    };
+}
+
+;// CONCATENATED MODULE: ./lib/src/spool.js
+/**
+ * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
+ * starts reading, chunks are appended to a spill file; the consumer then reads the spill file from the
+ * start, and once it has caught up it takes the stream over and reads it directly, so whatever arrives
+ * after that point is never written twice.
+ *
+ * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
+ * its bytes go after PART 1's in the file.
+ */
+
+const READ_SIZE = 1 << 20;
+class Spool {
+    stream;
+    spillPath;
+    /** Bytes that went through the spill file (0 when the consumer was there from the start). */
+    spilledBytes = 0;
+    source;
+    file = null;
+    producer;
+    ended = false;
+    handoff = false;
+    handed = null;
+    failure = null;
+    consumed = false;
+    /**
+     * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
+     * given, is how to read it (a wrapper of the stream's own iterator).
+     */
+    constructor(stream, spillPath, chunks) {
+        this.stream = stream;
+        this.spillPath = spillPath;
+        this.source = (chunks ?? stream)[Symbol.asyncIterator]();
+        this.producer = this.produce();
+    }
+    async produce() {
+        try {
+            for (;;) {
+                const next = await this.source.next();
+                if (next.done) {
+                    this.ended = true;
+                    return;
+                }
+                if (this.handoff) {
+                    this.handed = next.value;
+                    return;
+                }
+                this.file ??= await (0,promises_namespaceObject.open)(this.spillPath, 'w+', 0o600);
+                let offset = 0;
+                while (offset < next.value.length) {
+                    const { bytesWritten } = await this.file.write(next.value, offset, next.value.length - offset, this.spilledBytes + offset);
+                    offset += bytesWritten;
+                }
+                this.spilledBytes += next.value.length;
+                if (this.handoff)
+                    return;
+            }
+        }
+        catch (error) {
+            this.failure = error;
+        }
+    }
+    async *[Symbol.asyncIterator]() {
+        if (this.consumed)
+            throw new Error('a Spool can be read only once');
+        this.consumed = true;
+        let readPos = 0;
+        const readSpill = async () => {
+            const want = Math.min(READ_SIZE, this.spilledBytes - readPos);
+            const buffer = Buffer.allocUnsafe(want);
+            const { bytesRead } = await this.file.read(buffer, 0, want, readPos);
+            if (bytesRead === 0)
+                throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
+            readPos += bytesRead;
+            return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+        };
+        try {
+            // Drain the spill file while the producer goes on appending to it; once caught up, ask it to
+            // stop after its current chunk (the one it is writing, or the next it receives).
+            while (readPos < this.spilledBytes)
+                yield await readSpill();
+            this.handoff = true;
+            await this.producer;
+            if (this.failure !== null)
+                throw this.failure;
+            while (readPos < this.spilledBytes)
+                yield await readSpill();
+            if (this.handed) {
+                const chunk = this.handed;
+                this.handed = null;
+                yield chunk;
+            }
+            if (!this.ended) {
+                for (;;) {
+                    const next = await this.source.next();
+                    if (next.done)
+                        break;
+                    yield next.value;
+                }
+            }
+        }
+        finally {
+            await this.close();
+        }
+    }
+    /** Deletes the spill file; stops the stream when it was not read to its end. */
+    async close() {
+        this.handoff = true;
+        if (!this.stream.readableEnded)
+            this.stream.destroy();
+        await this.producer.catch(() => undefined);
+        await this.file?.close().catch(() => undefined);
+        this.file = null;
+        await (0,promises_namespaceObject.rm)(this.spillPath, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/src/snapshot.js
+/**
+ * One exported snapshot, held open on its own connection while every pg_dump imports it with
+ * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
+ */
+
+
+async function openSnapshot(conn) {
+    const client = new esm.Client(pgClientConfig(conn));
+    try {
+        await client.connect();
+    }
+    catch (error) {
+        throw explainConnectionError(error, conn);
+    }
+    // A dropped connection must surface as a failed backup, not as an unhandled 'error' event.
+    client.on('error', () => undefined);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // Qualify every name the catalog functions print (pg_get_expr, pg_get_triggerdef).
+    await client.query("SELECT pg_catalog.set_config('search_path', '', true)");
+    const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+    let released = false;
+    return {
+        id: rows[0].id,
+        client,
+        async release() {
+            if (released)
+                return;
+            released = true;
+            await client.query('ROLLBACK').catch(() => undefined);
+            await client.end().catch(() => undefined);
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/is-plain-obj/index.js
@@ -8132,8 +9167,6 @@ const normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
 	return [filePath, normalizedArguments, options];
 };
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/utils/uint-array.js
@@ -13313,8 +14346,6 @@ const getStripFinalNewline = (stripFinalNewline, fdNumber) => fdNumber === 'all'
 	? stripFinalNewline[1] || stripFinalNewline[2]
 	: stripFinalNewline[fdNumber];
 
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/transform/split.js
 // Split chunks line-wise for generators passed to the `std*` options
 const getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped
@@ -14587,8 +15618,6 @@ const addPropertiesAsync = {
 	},
 };
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./node_modules/@sindresorhus/merge-streams/index.js
 
 
@@ -17237,7 +18266,7 @@ const deepScriptOptions = {preferLocal: true};
 
 
 
-const execa = createExeca(() => ({}));
+const execa_execa = createExeca(() => ({}));
 const execaSync = createExeca(() => ({isSync: true}));
 const execaCommand = createExeca(mapCommandAsync);
 const execaCommandSync = createExeca(mapCommandSync);
@@ -17251,673 +18280,6 @@ const {
 	getCancelSignal: execa_getCancelSignal,
 } = getIpcExport();
 
-
-;// CONCATENATED MODULE: ./lib/src/dump.js
-/**
- * The pg_dump runs of PART 1 (auth and storage data) and PART 2 (user schemas), both importing the held
- * snapshot. Each streams straight to its own file; the connection travels in the environment only.
- */
-
-
-class DumpError extends Error {
-    name = 'DumpError';
-}
-/** `"schema"."table"`: an exact pg_dump pattern, whatever the name holds. */
-function exactPattern(schema, name) {
-    return `"${schema.replace(/"/g, '""')}"."${name.replace(/"/g, '""')}"`;
-}
-function managedDataArgs(plan, job) {
-    return [
-        '--data-only',
-        '--column-inserts',
-        '--no-owner',
-        '--no-privileges',
-        `--snapshot=${job.snapshotId}`,
-        '--lock-wait-timeout=120s',
-        `--file=${job.outFile}`,
-        ...plan.managedTables.flatMap((table) => ['--table', exactPattern(table.schema, table.name)]),
-    ];
-}
-function userSchemaArgs(plan, job, excludeTables) {
-    return [
-        '--clean',
-        '--if-exists',
-        '--no-publications',
-        '--no-subscriptions',
-        `--snapshot=${job.snapshotId}`,
-        '--lock-wait-timeout=120s',
-        `--file=${job.outFile}`,
-        ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
-        ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),
-    ];
-}
-async function runPgDump(job, args, what) {
-    const result = await execa(job.pgDump, args, {
-        env: job.env,
-        extendEnv: false,
-        stdin: 'ignore',
-        stdout: 'ignore',
-        stderr: 'pipe',
-        reject: false,
-        cancelSignal: job.signal,
-        maxBuffer: 1024 * 1024,
-    });
-    if (result.exitCode !== 0 || result.failed) {
-        const stderr = redact(String(result.stderr ?? '').trim(), job.secrets);
-        const why = stderr || result.shortMessage || `exit code ${result.exitCode}`;
-        throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./lib/src/log.js
-const consoleLogger = {
-    info: (message) => console.log(message),
-    warning: (message) => console.warn(`warning: ${message}`),
-    secret: () => undefined,
-};
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    if (bytes < 1024 * 1024)
-        return `${(bytes / 1024).toFixed(2)} KB`;
-    if (bytes < 1024 * 1024 * 1024)
-        return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
-    return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
-}
-
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: ./lib/src/rewrite.js
-/**
- * The few statement lines of pg_dump's output that a restore as `postgres` into a Supabase project (or
- * with an older psql) cannot run. Applied by the merge to statement lines only, never to data or to
- * function bodies (SqlScanner decides what is a statement line).
- */
-
-const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
-const OWNER_TO = new RegExp(String.raw `^ALTER .+ OWNER TO ${ROLE};\s*$`);
-const DEFAULT_PRIVILEGES_FOR_ROLE = new RegExp(String.raw `^ALTER DEFAULT PRIVILEGES FOR ROLE ${ROLE} `);
-function unquote(role) {
-    return role.startsWith('"') ? role.slice(1, -1).replace(/""/g, '"') : role;
-}
-function commentOut(line, why) {
-    return `-- [${why}] ${line}`;
-}
-/**
- * - `\restrict` / `\unrestrict` (pg_dump 17.6+/16.10+/15.14+): commented out, so any psql reads the file;
- * - `SET transaction_timeout` (pg_dump 17): PostgreSQL 15/16 reject it;
- * - `DROP SCHEMA` (from --clean): would drop `public` itself; `CREATE SCHEMA` made idempotent;
- * - `DROP TABLE IF EXISTS` gets CASCADE;
- * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not.
- */
-function rewriteDumpLine(line) {
-    switch (line.charCodeAt(0)) {
-        case 0x5c /* \ */:
-            if (/^\\(un)?restrict\b/.test(line))
-                return commentOut(line, 'psql 17.6+ only');
-            return line;
-        case 0x53 /* S */:
-            if (/^SET transaction_timeout\b/.test(line))
-                return commentOut(line, 'PostgreSQL 17+ only');
-            if (/^SET SESSION AUTHORIZATION\b/.test(line))
-                return commentOut(line, 'needs a superuser');
-            return line;
-        case 0x52 /* R */:
-            if (/^RESET SESSION AUTHORIZATION;/.test(line))
-                return commentOut(line, 'needs a superuser');
-            return line;
-        case 0x44 /* D */:
-            if (/^DROP SCHEMA IF EXISTS /.test(line))
-                return commentOut(line, 'schemas are kept');
-            // CASCADE also drops what hangs off a table outside the dump (a view in another schema).
-            if (/^DROP TABLE IF EXISTS .*[^E];\s*$/.test(line))
-                return line.replace(/;(\s*)$/, ' CASCADE;$1');
-            return line;
-        case 0x43 /* C */:
-            if (line.startsWith('CREATE SCHEMA ') && !line.startsWith('CREATE SCHEMA IF NOT EXISTS ')) {
-                return line.replace('CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ');
-            }
-            return line;
-        case 0x41 /* A */: {
-            const owner = OWNER_TO.exec(line);
-            if (owner && isReservedRole(unquote(owner[1])))
-                return commentOut(line, 'reserved role');
-            const defaults = DEFAULT_PRIVILEGES_FOR_ROLE.exec(line);
-            if (defaults && isReservedRole(unquote(defaults[1])))
-                return commentOut(line, 'reserved role');
-            return line;
-        }
-        default:
-            return line;
-    }
-}
-
-;// CONCATENATED MODULE: ./lib/src/sqlscan.js
-/**
- * A streaming reader of pg_dump-style SQL that knows, for every line, whether it is a statement of its
- * own, text inside a string/identifier/dollar-quote/comment, or a row inside a COPY block. It counts rows
- * per table (COPY rows and single-row INSERTs), finds the backup's markers and manifest, and can rewrite
- * statement lines (never data) on the way through. Bytes it does not rewrite pass through unchanged.
- *
- * Data lines are never decoded: COPY rows are found with memchr-speed Buffer.indexOf, so the scan keeps
- * up with pg_dump. UTF-8 never puts an ASCII byte inside a multi-byte character, so byte-level newline
- * search is exact.
- */
-const NEWLINE = 0x0a;
-const MARKER = {
-    banner: '-- COMPLETE DATABASE BACKUP',
-    part1: '-- PART 1: AUTH AND STORAGE DATA',
-    part2: '-- PART 2: PUBLIC SCHEMA (SCHEMA + DATA)',
-    part3: '-- PART 3: USER OBJECTS ON AUTH AND STORAGE',
-    end: '-- END OF BACKUP',
-    manifestRow: '-- rows ',
-};
-const IDENT = String.raw `(?:"(?:[^"]|"")*"|[^\s."(]+)`;
-const COPY_LINE = new RegExp(String.raw `^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\) )?FROM stdin;`);
-const INSERT_LINE = new RegExp(String.raw `^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
-const MARKER_LINE = /^-- PART ([123]): /;
-const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
-const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
-const NEXT_NON_SPACE = /\S/g;
-const NEXT_SPECIAL = /['"$;\-/]/g;
-class SqlScanner {
-    rewrite;
-    mode = 'normal';
-    dollarTag = '';
-    commentDepth = 0;
-    /** No token since the last `;`: the next line that starts in `normal` mode is a statement line. */
-    statementStart = true;
-    copyTable = null;
-    copyRows = 0;
-    /** Inside a COPY row whose start was already passed on (a row longer than one chunk). */
-    copyMidRow = false;
-    carry = [];
-    carryLength = 0;
-    inManifest = false;
-    report = {
-        rows: new Map(),
-        markers: [],
-        header: [],
-        manifest: null,
-        complete: false,
-        transaction: { begin: 0, commit: 0 },
-        endState: 'normal',
-        bytes: 0,
-        lines: 0,
-    };
-    constructor(rewrite) {
-        this.rewrite = rewrite;
-    }
-    /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
-    push(chunk) {
-        this.report.bytes += chunk.length;
-        const buf = this.carryLength > 0 ? Buffer.concat([...this.carry, chunk]) : chunk;
-        this.carry = [];
-        this.carryLength = 0;
-        const out = [];
-        let passFrom = 0;
-        let pos = 0;
-        const end = buf.length;
-        while (pos < end) {
-            if (this.copyTable !== null) {
-                pos = this.scanCopy(buf, pos);
-                if (pos < 0) {
-                    // incomplete line at the very start of a row: keep it for the next chunk
-                    pos = -pos - 1;
-                    break;
-                }
-                continue;
-            }
-            const nl = buf.indexOf(NEWLINE, pos);
-            if (nl < 0)
-                break;
-            const line = buf.toString('utf8', pos, nl + 1);
-            this.report.lines++;
-            const replaced = this.statementLine(line);
-            if (replaced !== undefined) {
-                if (pos > passFrom)
-                    out.push(buf.subarray(passFrom, pos));
-                out.push(Buffer.from(replaced, 'utf8'));
-                passFrom = nl + 1;
-            }
-            pos = nl + 1;
-        }
-        if (pos < end) {
-            // An unfinished line: it is scanned (and perhaps rewritten) once its newline arrives.
-            this.carry = [Buffer.from(buf.subarray(pos))];
-            this.carryLength = end - pos;
-        }
-        if (pos > passFrom)
-            out.push(buf.subarray(passFrom, pos));
-        return out.length === 1 ? out[0] : Buffer.concat(out);
-    }
-    /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
-    finish() {
-        let tail = Buffer.alloc(0);
-        if (this.carryLength > 0) {
-            const buf = Buffer.concat(this.carry);
-            this.carry = [];
-            this.carryLength = 0;
-            if (this.copyTable !== null) {
-                tail = buf;
-            }
-            else {
-                const replaced = this.statementLine(buf.toString('utf8'));
-                tail = replaced === undefined ? buf : Buffer.from(replaced, 'utf8');
-            }
-            this.report.lines++;
-        }
-        this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
-        return tail;
-    }
-    /**
-     * Consumes COPY rows from `pos`. Returns the next position, or -(pos+1) when the rest of the buffer
-     * is a row start too short to tell whether it is the end-of-data line.
-     */
-    scanCopy(buf, pos) {
-        const end = buf.length;
-        while (pos < end) {
-            if (this.copyMidRow) {
-                const nl = buf.indexOf(NEWLINE, pos);
-                if (nl < 0)
-                    return end;
-                this.copyMidRow = false;
-                this.copyRows++;
-                pos = nl + 1;
-                continue;
-            }
-            if (buf[pos] === 0x5c /* \ */ && buf[pos + 1] === 0x2e /* . */) {
-                const next = buf[pos + 2];
-                if (next === undefined || (next === 0x0d && buf[pos + 3] === undefined))
-                    return -(pos + 1);
-                if (next === NEWLINE || (next === 0x0d && buf[pos + 3] === NEWLINE)) {
-                    this.endCopy();
-                    const nl = buf.indexOf(NEWLINE, pos);
-                    this.report.lines++;
-                    return nl + 1;
-                }
-            }
-            else if (buf[pos] === 0x5c && pos + 1 === end) {
-                return -(pos + 1);
-            }
-            const nl = buf.indexOf(NEWLINE, pos);
-            if (nl < 0) {
-                this.copyMidRow = true;
-                return end;
-            }
-            this.copyRows++;
-            this.report.lines++;
-            pos = nl + 1;
-        }
-        return pos;
-    }
-    endCopy() {
-        const table = this.copyTable;
-        this.report.rows.set(table, (this.report.rows.get(table) ?? 0) + this.copyRows);
-        this.copyTable = null;
-        this.copyRows = 0;
-    }
-    /** Handles one whole line outside COPY data; returns its replacement when it was rewritten. */
-    statementLine(line) {
-        if (this.mode !== 'normal' || !this.statementStart) {
-            this.lex(line);
-            return undefined;
-        }
-        const rewritten = this.rewrite ? this.rewrite(line) : line;
-        this.inspect(rewritten);
-        if (rewritten.startsWith('\\')) {
-            // A psql meta-command: a line of its own, not SQL.
-        }
-        else {
-            this.lex(rewritten);
-        }
-        return rewritten === line ? undefined : rewritten;
-    }
-    /** Looks at a statement line for what the report records. */
-    inspect(line) {
-        const c = line.charCodeAt(0);
-        if (c === 0x2d /* - */) {
-            this.inspectComment(line);
-        }
-        else if (c === 0x49 /* I */) {
-            const insert = INSERT_LINE.exec(line);
-            if (insert)
-                this.report.rows.set(insert[1], (this.report.rows.get(insert[1]) ?? 0) + 1);
-        }
-        else if (c === 0x43 /* C */) {
-            const copy = COPY_LINE.exec(line);
-            if (copy) {
-                this.copyTable = copy[1];
-                this.copyRows = 0;
-                this.copyMidRow = false;
-                // the COPY statement itself ends with ';' and its data follows on the next line
-                this.statementStart = true;
-            }
-            else if (/^COMMIT;\s*$/.test(line)) {
-                this.report.transaction.commit++;
-            }
-        }
-        else if (c === 0x42 /* B */ && /^BEGIN;\s*$/.test(line)) {
-            this.report.transaction.begin++;
-        }
-    }
-    inspectComment(line) {
-        if (this.report.lines <= 3 && this.report.header.length < 3)
-            this.report.header.push(line.trimEnd());
-        const marker = MARKER_LINE.exec(line);
-        if (marker) {
-            this.report.markers.push(Number(marker[1]));
-            return;
-        }
-        if (line.startsWith(MARKER.end)) {
-            this.inManifest = true;
-            this.report.complete = true;
-            this.report.manifest = new Map();
-            return;
-        }
-        if (this.inManifest && line.startsWith(MARKER.manifestRow)) {
-            const row = MANIFEST_LINE.exec(line);
-            if (row)
-                this.report.manifest.set(row[1], Number(row[2]));
-        }
-    }
-    /** Advances the lexical state over one line of SQL text. */
-    lex(text) {
-        const n = text.length;
-        let i = 0;
-        while (i < n) {
-            switch (this.mode) {
-                case 'normal': {
-                    const re = this.statementStart ? NEXT_NON_SPACE : NEXT_SPECIAL;
-                    re.lastIndex = i;
-                    const m = re.exec(text);
-                    if (!m)
-                        return;
-                    i = m.index;
-                    const ch = text[i];
-                    if (ch === '-' && text[i + 1] === '-')
-                        return; // line comment: rest of the line
-                    if (ch === '/' && text[i + 1] === '*') {
-                        this.mode = 'block';
-                        this.commentDepth = 1;
-                        i += 2;
-                        continue;
-                    }
-                    if (ch === ';') {
-                        this.statementStart = true;
-                        i++;
-                        continue;
-                    }
-                    this.statementStart = false;
-                    if (ch === "'") {
-                        const prev = text[i - 1];
-                        const escape = (prev === 'E' || prev === 'e') && !isIdentChar(text[i - 2]);
-                        this.mode = escape ? 'equote' : 'squote';
-                        i++;
-                    }
-                    else if (ch === '"') {
-                        this.mode = 'dquote';
-                        i++;
-                    }
-                    else if (ch === '$' && !isIdentChar(text[i - 1])) {
-                        DOLLAR_TAG.lastIndex = i;
-                        const tag = DOLLAR_TAG.exec(text);
-                        if (tag) {
-                            this.mode = 'dollar';
-                            this.dollarTag = tag[0];
-                            i += tag[0].length;
-                        }
-                        else {
-                            i++;
-                        }
-                    }
-                    else {
-                        i++;
-                    }
-                    continue;
-                }
-                case 'squote':
-                case 'dquote': {
-                    const quote = this.mode === 'squote' ? "'" : '"';
-                    const close = text.indexOf(quote, i);
-                    if (close < 0)
-                        return;
-                    if (text[close + 1] === quote) {
-                        i = close + 2;
-                    }
-                    else {
-                        this.mode = 'normal';
-                        i = close + 1;
-                    }
-                    continue;
-                }
-                case 'equote': {
-                    let j = i;
-                    while (j < n && text[j] !== "'")
-                        j += text[j] === '\\' ? 2 : 1;
-                    if (j >= n)
-                        return;
-                    if (text[j + 1] === "'") {
-                        i = j + 2;
-                    }
-                    else {
-                        this.mode = 'normal';
-                        i = j + 1;
-                    }
-                    continue;
-                }
-                case 'dollar': {
-                    const close = text.indexOf(this.dollarTag, i);
-                    if (close < 0)
-                        return;
-                    this.mode = 'normal';
-                    i = close + this.dollarTag.length;
-                    continue;
-                }
-                case 'block': {
-                    const open = text.indexOf('/*', i);
-                    const close = text.indexOf('*/', i);
-                    if (close < 0 && open < 0)
-                        return;
-                    if (open >= 0 && (close < 0 || open < close)) {
-                        this.commentDepth++;
-                        i = open + 2;
-                    }
-                    else {
-                        this.commentDepth--;
-                        i = close + 2;
-                        if (this.commentDepth === 0)
-                            this.mode = 'normal';
-                    }
-                    continue;
-                }
-            }
-        }
-    }
-}
-function isIdentChar(ch) {
-    return ch !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
-}
-
-;// CONCATENATED MODULE: ./lib/src/merge.js
-/**
- * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
- * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
- * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
- */
-
-
-
-
-
-
-const RULE = '-- =====================================================';
-function fileHeader(meta) {
-    const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
-    return [
-        RULE,
-        MARKER.banner,
-        `-- Generated: ${meta.generatedAt.toISOString()}`,
-        `-- Includes: auth (data), storage (data), ${schemas} (schema + data)`,
-        `-- Source: PostgreSQL ${meta.serverVersion} · pg_dump ${meta.pgDumpVersion} · snapshot ${meta.snapshotId}`,
-        '-- Restore into a fresh Supabase project, as postgres, in one transaction:',
-        '--   psql "$DATABASE_URL" -f <this file>',
-        RULE,
-        '\\set ON_ERROR_STOP on',
-        'BEGIN;',
-        '',
-    ].join('\n');
-}
-function partBanner(marker, echo) {
-    return ['', RULE, marker, RULE, `\\echo ${echo}`, ''].join('\n');
-}
-function part1Open() {
-    return [
-        partBanner(MARKER.part1, 'PART 1: auth and storage data'),
-        '-- Data only, as INSERTs with column lists. Replica mode keeps service and user triggers',
-        '-- (and foreign-key checks) from firing on restored rows.',
-        'SET session_replication_role = replica;',
-        '',
-    ].join('\n');
-}
-function part1Close() {
-    return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
-}
-const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
-function part2Open(plan) {
-    const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
-    lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
-    if (plan.customRoles.length > 0) {
-        lines.push('-- Roles made by the user that grants and owners below name; created when missing, without', '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).', 'DO $roles$', 'BEGIN', ...plan.customRoles.map((role) => `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
-            `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`), 'END', '$roles$;');
-    }
-    for (const schema of plan.userSchemas)
-        lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
-    for (const ext of plan.extensions) {
-        lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);
-    }
-    if (plan.userSchemas.length > 0) {
-        const schemas = `ARRAY[${plan.userSchemas.map(quoteLiteral).join(', ')}]`;
-        lines.push("-- A Supabase project grants every new table, sequence and function in 'public' to anon,", '-- authenticated and service_role by default privileges. Drop those defaults for the restored', "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as", '-- they were in the source (a privilege revoked there stays revoked).', 'DO $neutralise$', 'DECLARE d record;', 'BEGIN', '  FOR d IN', '    SELECT n.nspname AS schema,', "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'", "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,", "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee", '      FROM pg_catalog.pg_default_acl a', '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace', '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl', '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee', '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)', `       AND n.nspname = ANY (${schemas})`, '  LOOP', "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',", '                              d.schema, d.kind, d.grantee);', '  END LOOP;', 'END', '$neutralise$;');
-    }
-    lines.push('');
-    return lines.join('\n');
-}
-function part2Close(plan) {
-    if (plan.publication.length === 0)
-        return '';
-    return ['', '-- Realtime: tables published to supabase_realtime in the source.', ...plan.publication, ''].join('\n');
-}
-function part3(plan) {
-    const { triggers, policies } = plan.userObjectsOnManaged;
-    return [
-        partBanner(MARKER.part3, 'PART 3: user objects on auth and storage tables'),
-        "SELECT pg_catalog.set_config('search_path', '', false);",
-        `-- ${triggers.length} trigger(s) and ${policies.length} policy(ies) on Supabase-managed tables,`,
-        '-- created after all data so they do not fire during the restore.',
-        ...triggers,
-        ...policies,
-        '',
-    ].join('\n');
-}
-function fileFooter(expectedRows) {
-    const total = [...expectedRows.values()].reduce((sum, n) => sum + n, 0);
-    return [
-        '',
-        'COMMIT;',
-        '',
-        RULE,
-        MARKER.end,
-        ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
-        `-- total ${expectedRows.size} tables, ${total} rows`,
-        RULE,
-        '',
-    ].join('\n');
-}
-/** Counts and hashes what passes through. */
-class Digest extends external_node_stream_namespaceObject.Transform {
-    hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    bytes = 0;
-    _transform(chunk, _enc, done) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        done(null, chunk);
-    }
-}
-async function mergeBackup(input) {
-    const scanner = new SqlScanner(rewriteDumpLine);
-    const partBytes = { part1: 0, part2: 0, part3: 0 };
-    let sqlBytes = 0;
-    async function* sql() {
-        const emit = (text) => scanner.push(Buffer.from(text, 'utf8'));
-        const count = (part, buf) => {
-            partBytes[part] += buf.length;
-            sqlBytes += buf.length;
-            return buf;
-        };
-        yield count('part1', emit(fileHeader(input.meta)));
-        yield count('part1', emit(part1Open()));
-        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(input.part1File, { highWaterMark: 1 << 20 })) {
-            yield count('part1', scanner.push(chunk));
-        }
-        yield count('part1', emit(part1Close()));
-        yield count('part2', emit(part2Open(input.plan)));
-        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(input.part2File, { highWaterMark: 1 << 20 })) {
-            yield count('part2', scanner.push(chunk));
-        }
-        yield count('part2', emit(part2Close(input.plan)));
-        yield count('part3', emit(part3(input.plan)));
-        yield count('part3', emit(fileFooter(input.expectedRows)));
-        yield count('part3', scanner.finish());
-    }
-    const digest = new Digest();
-    const stages = [...(input.seal ?? []), digest];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)([external_node_stream_namespaceObject.Readable.from(sql(), { objectMode: false }), ...stages, (0,external_node_fs_namespaceObject.createWriteStream)(input.outFile, { mode: 0o600 })]);
-    return {
-        scan: scanner.report,
-        partBytes,
-        sqlBytes,
-        fileBytes: digest.bytes,
-        sha256: digest.hash.digest('hex'),
-    };
-}
-
-;// CONCATENATED MODULE: ./lib/src/snapshot.js
-/**
- * One exported snapshot, held open on its own connection while every pg_dump imports it with
- * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
- */
-
-
-async function openSnapshot(conn) {
-    const client = new esm.Client(pgClientConfig(conn));
-    try {
-        await client.connect();
-    }
-    catch (error) {
-        throw explainConnectionError(error, conn);
-    }
-    // A dropped connection must surface as a failed backup, not as an unhandled 'error' event.
-    client.on('error', () => undefined);
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // Qualify every name the catalog functions print (pg_get_expr, pg_get_triggerdef).
-    await client.query("SELECT pg_catalog.set_config('search_path', '', true)");
-    const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
-    let released = false;
-    return {
-        id: rows[0].id,
-        client,
-        async release() {
-            if (released)
-                return;
-            released = true;
-            await client.query('ROLLBACK').catch(() => undefined);
-            await client.end().catch(() => undefined);
-        },
-    };
-}
 
 ;// CONCATENATED MODULE: ./lib/src/tools.js
 /**
@@ -17960,7 +18322,7 @@ async function candidateBinDirs(env = process.env) {
 async function readClientVersion(pgDump) {
     try {
         await (0,promises_namespaceObject.access)(pgDump, external_node_fs_namespaceObject.constants.X_OK);
-        const { stdout } = await execa(pgDump, ['--version'], { timeout: 10_000 });
+        const { stdout } = await execa_execa(pgDump, ['--version'], { timeout: 10_000 });
         const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout);
         if (!match)
             return null;
@@ -18107,7 +18469,7 @@ async function onPath(name, env = process.env) {
 }
 /** The version apt would install for `pkg` from the sources already configured, or null. */
 async function aptCandidate(pkg) {
-    const { stdout } = await execa('apt-cache', ['policy', pkg], { reject: false, env: { LC_ALL: 'C' } });
+    const { stdout } = await execa_execa('apt-cache', ['policy', pkg], { reject: false, env: { LC_ALL: 'C' } });
     const candidate = /^\s*Candidate:\s*(\S+)/m.exec(stdout)?.[1];
     return candidate && candidate !== '(none)' ? candidate : null;
 }
@@ -18141,7 +18503,7 @@ function formatCommand(step) {
 async function runInstallPlan(plan, log, options = {}) {
     for (const [index, step] of plan.steps.entries()) {
         log.info(`📦 [${index + 1}/${plan.steps.length}] ${formatCommand(step)}   # ${step.why}`);
-        const result = await execa(step.command, step.args, {
+        const result = await execa_execa(step.command, step.args, {
             env: { DEBIAN_FRONTEND: 'noninteractive', ...options.env },
             stdin: 'ignore',
             all: true,
@@ -18277,7 +18639,7 @@ async function runPsql(options) {
             options.onProgress?.(line.trim());
     });
     const stderrDone = lines(child.stderr, (raw) => {
-        const line = redact(raw, secrets);
+        const line = connection_redact(raw, secrets);
         tail.push(line);
         if (tail.length > TAIL_LINES)
             tail.shift();
@@ -18402,7 +18764,7 @@ async function dumpScratchSchema(input, catalog) {
     const listFile = external_node_path_namespaceObject.join(input.workDir, 'scratch-schema.list');
     const schemaFile = external_node_path_namespaceObject.join(input.workDir, 'scratch-schema.sql');
     const run = async (program, args, what) => {
-        const result = await execa(program, args, {
+        const result = await execa_execa(program, args, {
             env: input.env,
             extendEnv: false,
             stdin: 'ignore',
@@ -18411,7 +18773,7 @@ async function dumpScratchSchema(input, catalog) {
             maxBuffer: 64 * 1024 * 1024,
         });
         if (result.exitCode !== 0 || result.failed) {
-            const why = redact(String(result.stderr ?? '').trim(), input.secrets) || result.shortMessage || `exit code ${result.exitCode}`;
+            const why = connection_redact(String(result.stderr ?? '').trim(), input.secrets) || result.shortMessage || `exit code ${result.exitCode}`;
             throw new ScratchError(`${what} failed: ${why.split('\n').slice(-5).join('\n')}`);
         }
         return String(result.stdout);
@@ -38892,6 +39254,7 @@ function abortableStages(stages, signal) {
 
 
 
+
 async function runBackup(config, log, options = {}) {
     const started = Date.now();
     const now = options.now ?? (() => new Date());
@@ -38939,61 +39302,50 @@ async function runBackup(config, log, options = {}) {
         const plan = await readPlan(snapshot.client, config, server.major);
         plan.warnings.forEach((warning) => log.warning(warning));
         log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
-        const job = (outFile) => ({
+        const job = {
             pgDump: tools.pgDump,
             env: libpqEnv(conn),
             snapshotId: snapshot.id,
-            outFile,
             secrets,
             signal: options.signal,
-        });
-        const part1File = external_node_path_namespaceObject.join(work, 'part1.sql');
-        const part2File = external_node_path_namespaceObject.join(work, 'part2.sql');
-        // pg_dump --file truncates an existing file and keeps its mode: owner-only, like the backup.
-        await Promise.all([part1File, part2File].map((file) => (0,promises_namespaceObject.writeFile)(file, '', { mode: 0o600 })));
+        };
         log.info('Step 1/2: Dumping auth and storage data...');
         log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
-        // The snapshot connection runs one query at a time: the restore check's reads wait for the counts.
-        const counting = countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
-        const [expectedRows, , , reference] = await Promise.all([
-            counting,
-            runPgDump(job(part1File), managedDataArgs(plan, job(part1File)), 'auth and storage data'),
-            runPgDump(job(part2File), userSchemaArgs(plan, job(part2File), config.excludeTables), 'the user schemas'),
-            // verify: restore — what the scratch database needs and every table's checksum, in the same snapshot.
-            restoreCheck
-                ? counting.then(() => captureRestoreReference({
-                    client: snapshot.client,
-                    plan,
-                    tools,
-                    conn,
-                    snapshotId: snapshot.id,
-                    sourceMajor: server.major,
-                    workDir: work,
-                    secrets,
-                    signal: options.signal,
-                }))
-                : undefined,
-        ]);
-        await snapshot.release();
-        options.signal?.throwIfAborted();
-        const generatedAt = now();
         const plainCopy = external_node_path_namespaceObject.join(work, 'backup.sql');
-        const merged = await mergeBackup({
+        const merged = await dumpAndMerge({
+            job,
+            plan,
+            excludeTables: config.excludeTables,
+            countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+            work,
+            outFile: partial,
             meta: {
-                generatedAt,
+                generatedAt: now(),
                 serverVersion: server.version,
                 pgDumpVersion: tools.version,
                 snapshotId: snapshot.id,
                 userSchemas: plan.userSchemas,
             },
-            plan,
-            part1File,
-            part2File,
-            expectedRows,
-            outFile: partial,
             // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
-            seal: abortableStages([...(seal && reference ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])], options.signal),
+            seal: abortableStages([...(seal && restoreCheck ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])], options.signal),
+            signal: options.signal,
         });
+        // verify: restore — what the scratch database needs and every table's checksum, still in the snapshot.
+        const reference = restoreCheck
+            ? await captureRestoreReference({
+                client: snapshot.client,
+                plan,
+                tools,
+                conn,
+                snapshotId: snapshot.id,
+                sourceMajor: server.major,
+                workDir: work,
+                secrets,
+                signal: options.signal,
+            })
+            : undefined;
+        await snapshot.release();
+        const { expectedRows, generatedAt } = merged;
         log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
         log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
         log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
@@ -39066,6 +39418,55 @@ function explainWriteError(error, outputDir) {
         return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
     }
     return error;
+}
+/**
+ * Runs both pg_dumps and the row counts at once, inside the snapshot, and streams the parts straight into
+ * the merge: PART 1 from its pg_dump's stdout, PART 2 from its own, spilled to a temporary file only
+ * for as long as PART 1 (which goes first in the file) is still being written. A failure of either
+ * dump, of the counts or of the merge stops everything else.
+ */
+async function dumpAndMerge(input) {
+    const failure = new AbortController();
+    const fail = (error) => {
+        if (!failure.signal.aborted)
+            failure.abort(error);
+    };
+    const onAbort = () => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
+    input.signal?.addEventListener('abort', onAbort, { once: true });
+    const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
+    const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
+    const counting = input.countRows();
+    for (const settled of [dump1.done, dump2.done, counting])
+        settled.catch(fail);
+    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
+    /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
+    async function* part(chunks, done) {
+        yield* chunks;
+        await done;
+    }
+    try {
+        const merged = await mergeBackup({
+            meta: input.meta,
+            plan: input.plan,
+            part1: part(coalescedReads(dump1.stdout), dump1.done),
+            part2: part(part2, dump2.done),
+            expectedRows: counting,
+            outFile: input.outFile,
+            seal: input.seal,
+            signal: failure.signal,
+        });
+        return { ...merged, expectedRows: await counting, generatedAt: input.meta.generatedAt };
+    }
+    catch (error) {
+        throw failure.signal.aborted ? failure.signal.reason : error;
+    }
+    finally {
+        input.signal?.removeEventListener('abort', onAbort);
+        dump1.kill();
+        dump2.kill();
+        await part2.close();
+        await Promise.allSettled([dump1.done, dump2.done, counting]);
+    }
 }
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
 function backupFileName(at, sha256, suffix) {
@@ -39365,7 +39766,7 @@ async function listDirectory(dir, keys = { identities: [] }) {
 async function resolveBranch(repo, branch) {
     const candidates = branch.includes('/') ? [branch] : [branch, `origin/${branch}`];
     for (const ref of candidates) {
-        const result = await execa('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { reject: false });
+        const result = await execa_execa('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { reject: false });
         if (result.exitCode === 0)
             return ref;
     }
@@ -39374,7 +39775,7 @@ async function resolveBranch(repo, branch) {
 /** The backups on a branch of a git repository (`backups/full_*.sql*`), newest first. */
 async function listBranch(repo, branch, keys = { identities: [] }) {
     const ref = await resolveBranch(repo, branch);
-    const tree = await execa('git', ['-C', repo, 'ls-tree', '-r', '-l', ref], { reject: false });
+    const tree = await execa_execa('git', ['-C', repo, 'ls-tree', '-r', '-l', ref], { reject: false });
     if (tree.exitCode !== 0)
         throw new ListError(`git ls-tree ${ref} failed: ${String(tree.stderr).trim()}`);
     const entries = [];
@@ -39387,7 +39788,7 @@ async function listBranch(repo, branch, keys = { identities: [] }) {
         const time = backupTime(name);
         if (!time)
             continue;
-        const child = execa('git', ['-C', repo, 'cat-file', 'blob', blob], { buffer: false, reject: false, stdout: 'pipe', stderr: 'ignore' });
+        const child = execa_execa('git', ['-C', repo, 'cat-file', 'blob', blob], { buffer: false, reject: false, stdout: 'pipe', stderr: 'ignore' });
         const entry = await describe(child.stdout, { name, time, bytes: Number(size), location: `${ref}:${file}`, blob: blob }, keys);
         child.kill();
         await child.catch(() => undefined);
@@ -39397,7 +39798,7 @@ async function listBranch(repo, branch, keys = { identities: [] }) {
 }
 /** Writes a blob of a repository to a file (a backup taken from a branch, to restore or verify). */
 async function extractBlob(repo, blob, file) {
-    const result = await execa('git', ['-C', repo, 'cat-file', 'blob', blob], { stdout: { file }, reject: false, stderr: 'pipe' });
+    const result = await execa_execa('git', ['-C', repo, 'cat-file', 'blob', blob], { stdout: { file }, reject: false, stderr: 'pipe' });
     if (result.exitCode !== 0)
         throw new ListError(`git cat-file blob ${blob} failed: ${String(result.stderr).trim()}`);
 }
@@ -39407,7 +39808,7 @@ async function extractBlob(repo, blob, file) {
 const CHECKED_TABLES = ['auth.users', 'auth.identities', 'storage.buckets', 'storage.objects'];
 const INSERT = /^INSERT INTO (auth\.users|auth\.identities|storage\.buckets|storage\.objects) \(/;
 const PART2_MARKER = /^-- PART 2: /;
-const SPECIAL = /['";]|--/g;
+const collisions_SPECIAL = /['";]|--/g;
 function hasNonSpace(text, from, to) {
     for (let i = from; i < to; i++) {
         const c = text.charCodeAt(i);
@@ -39474,8 +39875,8 @@ class Part1Rows {
                 }
                 continue;
             }
-            SPECIAL.lastIndex = i;
-            const next = SPECIAL.exec(text);
+            collisions_SPECIAL.lastIndex = i;
+            const next = collisions_SPECIAL.exec(text);
             const at = next ? next.index : n;
             if (this.statementStart && hasNonSpace(text, i, at))
                 this.statementStart = false;

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster, type Cluster } from './cluster.js';
+import { startCluster, type Cluster, type StartClusterOptions } from './cluster.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** test/fixture, whether this module runs from test/helpers (vitest) or lib/test/helpers (demo, bench). */
@@ -68,8 +68,13 @@ export interface SupabaseCluster {
   stop(): Promise<void>;
 }
 
-export async function startSupabaseCluster(): Promise<SupabaseCluster> {
-  const cluster = await startCluster({ superuser: 'supabase_admin', superuserPassword: ROLE_PASSWORDS.supabase_admin });
+/** `settings`: extra postgresql.conf lines (the benchmark tunes memory with them). */
+export async function startSupabaseCluster(options: Pick<StartClusterOptions, 'settings'> = {}): Promise<SupabaseCluster> {
+  const cluster = await startCluster({
+    superuser: 'supabase_admin',
+    superuserPassword: ROLE_PASSWORDS.supabase_admin,
+    settings: options.settings,
+  });
   try {
     await cluster.psqlFile(fixtureFile('roles.sql'), { db: 'template1' });
     for (const [role, password] of Object.entries(ROLE_PASSWORDS)) await cluster.setPassword(role, password);

@@ -1,0 +1,498 @@
+/**
+ * `npm run bench [-- --users N --rows M --bytea-rows K --runs R --out FILE]`
+ *
+ * Builds a Supabase-shaped database of the chosen size on a throwaway PostgreSQL cluster (bench/dataset.ts),
+ * then measures, alternating A B C D in every round:
+ *   A  the action end to end: `node dist/index.js`, destination none, default verification;
+ *   B  Supabase's documented recipe with bare pg_dump: PART 1's tables data-only, then PART 2's schemas
+ *      (schema + data), one after the other, then the two files concatenated (`cat`);
+ *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
+ *   D  A with gzip (level 1) and age encryption to one recipient (bench/sealed-run.ts).
+ * It prints the medians, the ratios A/B, A/C and D/C, the peak RSS of the action's node process (its own
+ * getrusage peak, pg_dump excluded; plus any other non-PostgreSQL child), and the verification throughput
+ * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { execa } from 'execa';
+import pg from 'pg';
+import { readPlan, type BackupPlan } from '../src/catalog.js';
+import { libpqEnv, parseDatabaseUrl, pgClientConfig } from '../src/connection.js';
+import { managedDataArgs, userSchemaArgs, type DumpJob } from '../src/dump.js';
+import { rewriteDumpLine } from '../src/rewrite.js';
+import { SqlScanner } from '../src/sqlscan.js';
+import { parseOutputs } from '../test/helpers/action.js';
+import { startSupabaseCluster } from '../test/helpers/supabase.js';
+import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } from './dataset.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root (this file runs as lib/bench/bench.js). */
+const ROOT = path.resolve(HERE, '../..');
+const ACTION_ENTRY = path.join(ROOT, 'dist/index.js');
+const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.js')).href;
+const SEALED_RUN = path.join(HERE, 'sealed-run.js');
+const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
+
+type Variant = 'A' | 'B' | 'C' | 'D';
+const VARIANTS: Record<Variant, string> = {
+  A: 'action end to end (destination none, basic verification)',
+  B: "Supabase docs recipe: PART 1 data-only pg_dump, then PART 2 pg_dump, then cat",
+  C: 'one bare pg_dump of the same schemas (floor)',
+  D: 'A + gzip (level 1) + age encryption',
+};
+
+interface Measurement {
+  variant: Variant;
+  round: number;
+  seconds: number;
+  /** Bytes of the file produced. */
+  bytes: number;
+  /** Peak RSS of the measured node process (getrusage of that process, children excluded). */
+  nodePeakRssMiB?: number;
+  /** Largest sum of RSS of its other descendants that are not pg_dump/psql/postgres, as sampled. */
+  otherChildrenRssMiB?: number;
+  nodeCpuSeconds?: number;
+  /** MB/s of SqlScanner (with the merge's rewriter) over the file, A only. */
+  verifyMBps?: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function log(line: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+/** Descendant pids of `pid` (via /proc/<pid>/task/<tid>/children). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${current}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const children = readFileSync(`/proc/${current}/task/${tid}/children`, 'utf8');
+        for (const child of children.split(' ').filter(Boolean)) {
+          out.push(Number(child));
+          stack.push(Number(child));
+        }
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
+
+async function statusField(pid: number, field: string): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Runs `node --import rss-probe.js …args`, sampling its non-PostgreSQL descendants every 200 ms. */
+async function runMeasuredNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  work: string,
+  cwd: string,
+): Promise<{ seconds: number; stdout: string; stderr: string; exitCode: number; peakRssMiB: number; othersMiB: number; cpuSeconds: number }> {
+  const rssFile = path.join(work, `rss-${process.hrtime.bigint()}.json`);
+  const started = performance.now();
+  const child = execa('node', ['--import', PROBE, ...args], {
+    env: { ...env, BENCH_RSS_FILE: rssFile },
+    extendEnv: false,
+    reject: false,
+    cwd,
+  });
+  let othersKiB = 0;
+  let sampling = false;
+  const timer = setInterval(() => {
+    if (sampling || child.pid === undefined) return;
+    sampling = true;
+    void (async () => {
+      let sum = 0;
+      for (const pid of descendants(child.pid!)) {
+        const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+        if (comm === '' || comm === 'pg_dump' || comm === 'psql' || comm === 'postgres') continue;
+        sum += await statusField(pid, 'VmRSS');
+      }
+      othersKiB = Math.max(othersKiB, sum);
+    })().finally(() => {
+      sampling = false;
+    });
+  }, 200);
+  const result = await child;
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  const probe = existsSync(rssFile)
+    ? (JSON.parse(await readFile(rssFile, 'utf8')) as { maxRssKiB: number; userCpuUs: number; systemCpuUs: number })
+    : { maxRssKiB: 0, userCpuUs: 0, systemCpuUs: 0 };
+  await rm(rssFile, { force: true });
+  return {
+    seconds,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    exitCode: result.exitCode ?? -1,
+    peakRssMiB: probe.maxRssKiB / 1024,
+    othersMiB: othersKiB / 1024,
+    cpuSeconds: (probe.userCpuUs + probe.systemCpuUs) / 1e6,
+  };
+}
+
+/** Throughput of one SqlScanner pass (with the merge's rewriter) over a file in the page cache. */
+async function scanThroughput(file: string): Promise<number> {
+  const scanner = new SqlScanner(rewriteDumpLine);
+  const started = performance.now();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) scanner.pushParts(chunk as Buffer);
+  scanner.finish();
+  const seconds = (performance.now() - started) / 1000;
+  return scanner.report.bytes / 1e6 / seconds;
+}
+
+interface Context {
+  url: string;
+  plan: BackupPlan;
+  work: string;
+  ageRecipient: string;
+  scanEvery: boolean;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8' };
+}
+
+async function variantA(ctx: Context, round: number): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, 'A-'));
+  const outputFile = path.join(dir, 'github-output');
+  await writeFile(outputFile, '');
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv(),
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_ACTIONS: 'true',
+    RUNNER_TEMP: dir,
+    'INPUT_DATABASE-URL': ctx.url,
+    INPUT_DESTINATION: 'none',
+    'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
+  };
+  const run = await runMeasuredNode([ACTION_ENTRY], env, ctx.work, dir);
+  if (run.exitCode !== 0) throw new Error(`A failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+  const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
+  const file = outputs['backup-path']!;
+  const bytes = Number(outputs['backup-size']);
+  const verifyMBps = ctx.scanEvery || round === 1 ? await scanThroughput(file) : undefined;
+  await rm(dir, { recursive: true, force: true });
+  return {
+    variant: 'A',
+    round,
+    seconds: run.seconds,
+    bytes,
+    nodePeakRssMiB: run.peakRssMiB,
+    otherChildrenRssMiB: run.othersMiB,
+    nodeCpuSeconds: run.cpuSeconds,
+    verifyMBps,
+  };
+}
+
+async function variantD(ctx: Context, round: number): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, 'D-'));
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv(),
+    'INPUT_DATABASE-URL': ctx.url,
+    INPUT_DESTINATION: 'none',
+    'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
+    INPUT_COMPRESSION: 'gzip',
+    BENCH_AGE_RECIPIENT: ctx.ageRecipient,
+  };
+  const run = await runMeasuredNode([SEALED_RUN], env, ctx.work, dir);
+  if (run.exitCode !== 0) throw new Error(`D failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { bytes: number };
+  await rm(dir, { recursive: true, force: true });
+  return {
+    variant: 'D',
+    round,
+    seconds: run.seconds,
+    bytes: result.bytes,
+    nodePeakRssMiB: run.peakRssMiB,
+    otherChildrenRssMiB: run.othersMiB,
+    nodeCpuSeconds: run.cpuSeconds,
+  };
+}
+
+function dumpEnv(ctx: Context): NodeJS.ProcessEnv {
+  return libpqEnv(parseDatabaseUrl(ctx.url), baseEnv());
+}
+
+/** The action's own pg_dump arguments for a part, minus --snapshot (the recipe has no shared snapshot). */
+function recipeArgs(args: string[]): string[] {
+  return args.filter((arg) => !arg.startsWith('--snapshot='));
+}
+
+/** `cat files… > out`, the recipe's join, with cat writing straight to the file. */
+async function concatenate(files: string[], out: string): Promise<void> {
+  const fd = openSync(out, 'w', 0o600);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('cat', files, { stdio: ['ignore', fd, 'inherit'] });
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cat exited with ${code}`))));
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function variantB(ctx: Context, round: number): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, 'B-'));
+  const job = (outFile: string): DumpJob => ({ pgDump: '', env: {}, snapshotId: '', outFile, secrets: [] });
+  const data = path.join(dir, 'data.sql');
+  const schema = path.join(dir, 'schema.sql');
+  const full = path.join(dir, 'full.sql');
+  const env = dumpEnv(ctx);
+  const pgDump = path.join(PG_BIN, 'pg_dump');
+  const started = performance.now();
+  await execa(pgDump, recipeArgs(managedDataArgs(ctx.plan, job(data))), { env, extendEnv: false });
+  await execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(schema), [])), { env, extendEnv: false });
+  await concatenate([data, schema], full);
+  const seconds = (performance.now() - started) / 1000;
+  const bytes = (await stat(full)).size;
+  await rm(dir, { recursive: true, force: true });
+  return { variant: 'B', round, seconds, bytes };
+}
+
+async function variantC(ctx: Context, round: number): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, 'C-'));
+  const out = path.join(dir, 'all.sql');
+  const schemas = ['auth', 'storage', ...ctx.plan.userSchemas];
+  const started = performance.now();
+  await execa(
+    path.join(PG_BIN, 'pg_dump'),
+    [`--file=${out}`, ...schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`])],
+    { env: dumpEnv(ctx), extendEnv: false },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const bytes = (await stat(out)).size;
+  await rm(dir, { recursive: true, force: true });
+  return { variant: 'C', round, seconds, bytes };
+}
+
+const RUNNERS: Record<Variant, (ctx: Context, round: number) => Promise<Measurement>> = {
+  A: variantA,
+  B: variantB,
+  C: variantC,
+  D: variantD,
+};
+
+/** Lets the kernel write back what the last run left dirty, so it does not slow the next one. */
+function settle(): void {
+  execFileSync('sync');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '100000' },
+      rows: { type: 'string', default: '1000000' },
+      'bytea-rows': { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      variants: { type: 'string', default: 'A,B,C,D' },
+      out: { type: 'string', default: path.join(ROOT, 'bench/results.json') },
+      'shared-buffers': { type: 'string', default: '2GB' },
+      'scan-every-run': { type: 'boolean', default: false },
+      /** Measure an existing database (built by an earlier --hold run) instead of building one. */
+      url: { type: 'string' },
+      /** Build the database, print its URL and keep the cluster running until interrupted. */
+      hold: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const rows = Number(values.rows);
+  const size: DatasetSize = {
+    users: Number(values.users),
+    rows,
+    byteaRows: values['bytea-rows'] !== undefined ? Number(values['bytea-rows']) : Math.round(rows / 80),
+  };
+  const runs = Number(values.runs);
+  const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
+  if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D`);
+  if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run bundle first`);
+
+  const work = await mkdtemp(path.join(os.tmpdir(), 'sbbench-'));
+  let stop = async (): Promise<void> => undefined;
+  try {
+    let url: string;
+    let dataset: DatasetStats;
+    if (values.url) {
+      url = values.url;
+      const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
+      await client.connect();
+      dataset = await describeDataset(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]).finally(() => client.end());
+      size.users = (dataset.rows['auth.users'] ?? 0) - 5;
+      size.rows = dataset.rows['public.activity'] ?? 0;
+      size.byteaRows = dataset.rows['public.attachments'] ?? 0;
+      log(`Measuring the existing database at ${parseDatabaseUrl(url).host}:${parseDatabaseUrl(url).port}/${parseDatabaseUrl(url).database}`);
+    } else {
+      log(`Starting a throwaway PostgreSQL cluster (shared_buffers ${values['shared-buffers']}) in ${os.tmpdir()}`);
+      const supabase = await startSupabaseCluster({
+        settings: {
+          shared_buffers: values['shared-buffers'],
+          max_wal_size: '8GB',
+          checkpoint_timeout: '1h',
+          autovacuum: 'off',
+          maintenance_work_mem: '1GB',
+          work_mem: '64MB',
+        },
+      });
+      stop = () => supabase.stop();
+      const db = await supabase.createSource('bench');
+      url = db.url;
+      log(`Building the dataset: ${size.users} users, ${size.rows} activity rows (jsonb), ${size.byteaRows} attachments (64 KB bytea)`);
+      dataset = await buildDataset(supabase.cluster, db.name, size, log);
+      if (values.hold) {
+        const quoted = `'${url.replace(/'/g, `'\\''`)}'`;
+        log(`Holding the cluster: ${url}\n  measure it with: node lib/bench/bench.js --url ${quoted}\n  Ctrl-C stops it`);
+        await new Promise<void>((resolve) => {
+          const keepAlive = setInterval(() => undefined, 60_000);
+          const done = (): void => {
+            clearInterval(keepAlive);
+            resolve();
+          };
+          process.once('SIGINT', done);
+          process.once('SIGTERM', done);
+        });
+        return;
+      }
+    }
+    log(
+      `Dataset: public ${(dataset.publicBytes / 1e9).toFixed(2)} GB, auth+storage ${(dataset.managedBytes / 1e9).toFixed(2)} GB, ` +
+        `database ${(dataset.databaseBytes / 1e9).toFixed(2)} GB on disk (built in ${dataset.seconds.toFixed(0)} s)`,
+    );
+
+    const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
+    await client.connect();
+    const plan = await readPlan(client, { schemas: 'auto', excludeTables: [], includeAuditLog: false }, 15);
+    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    await client.end();
+
+    const identity = await generateIdentity();
+    const ctx: Context = {
+      url,
+      plan,
+      work,
+      ageRecipient: await identityToRecipient(identity),
+      scanEvery: values['scan-every-run'],
+    };
+
+    log('Warm-up (not measured): C once, to bring the tables into memory');
+    await variantC(ctx, 0);
+    settle();
+
+    const measurements: Measurement[] = [];
+    for (let r = 1; r <= runs; r++) {
+      for (const variant of variants) {
+        const m = await RUNNERS[variant](ctx, r);
+        measurements.push(m);
+        const extra = [
+          m.nodePeakRssMiB !== undefined ? `node peak RSS ${m.nodePeakRssMiB.toFixed(0)} MiB` : '',
+          m.otherChildrenRssMiB ? `other children ${m.otherChildrenRssMiB.toFixed(0)} MiB` : '',
+          m.nodeCpuSeconds !== undefined ? `node CPU ${m.nodeCpuSeconds.toFixed(1)} s` : '',
+          m.verifyMBps !== undefined ? `scan ${m.verifyMBps.toFixed(0)} MB/s` : '',
+        ].filter(Boolean);
+        log(`round ${r} ${variant}: ${m.seconds.toFixed(2)} s, ${(m.bytes / 1e9).toFixed(3)} GB${extra.length ? `, ${extra.join(', ')}` : ''}`);
+        settle();
+      }
+    }
+
+    const of = (variant: Variant): Measurement[] => measurements.filter((m) => m.variant === variant);
+    const medians = Object.fromEntries(
+      variants.map((variant) => [variant, round(median(of(variant).map((m) => m.seconds)), 3)]),
+    ) as Partial<Record<Variant, number>>;
+    const ratio = (a: Variant, b: Variant): number | null =>
+      medians[a] !== undefined && medians[b] !== undefined ? round(medians[a]! / medians[b]!, 3) : null;
+    const maxOf = (variant: Variant, key: 'nodePeakRssMiB' | 'otherChildrenRssMiB'): number | null => {
+      const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
+      return list.length > 0 ? round(Math.max(...list), 1) : null;
+    };
+    const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
+    const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
+
+    const results = {
+      generatedAt: new Date().toISOString(),
+      command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+        node: process.version,
+        postgres: serverVersion,
+        pgDump: execFileSync(path.join(PG_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim(),
+      },
+      dataset: {
+        ...size,
+        rowsByTable: dataset.rows,
+        publicBytesOnDisk: dataset.publicBytes,
+        managedBytesOnDisk: dataset.managedBytes,
+        databaseBytesOnDisk: dataset.databaseBytes,
+        buildSeconds: round(dataset.seconds, 0),
+      },
+      variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
+      runs,
+      medianSeconds: medians,
+      ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'D/C': ratio('D', 'C') },
+      fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
+      peakRssMiB: {
+        A: maxOf('A', 'nodePeakRssMiB'),
+        D: maxOf('D', 'nodePeakRssMiB'),
+        otherChildrenA: maxOf('A', 'otherChildrenRssMiB'),
+        otherChildrenD: maxOf('D', 'otherChildrenRssMiB'),
+      },
+      verifyScanMBps: scans.length > 0 ? round(median(scans), 0) : null,
+      measurements: measurements.map((m) => ({
+        ...m,
+        seconds: round(m.seconds, 3),
+        nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
+        otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
+        nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
+        verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
+      })),
+    };
+
+    console.log('\n| Variant | What | Median (s) | File |');
+    console.log('|---|---|---:|---:|');
+    for (const v of variants) {
+      console.log(`| ${v} | ${VARIANTS[v]} | ${medians[v]!.toFixed(2)} | ${((fileBytes(v) ?? 0) / 1e9).toFixed(2)} GB |`);
+    }
+    console.log(`\nA/B = ${results.ratios['A/B']}   A/C = ${results.ratios['A/C']}   D/C = ${results.ratios['D/C']}`);
+    console.log(`Peak RSS of the action's node process: A ${results.peakRssMiB.A} MiB, D ${results.peakRssMiB.D} MiB (pg_dump excluded)`);
+    console.log(`Verification scan: ${results.verifyScanMBps} MB/s`);
+
+    await mkdir(path.dirname(values.out), { recursive: true });
+    await writeFile(values.out, `${JSON.stringify(results, null, 2)}\n`);
+    log(`Wrote ${values.out}`);
+  } finally {
+    await stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`✖ ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,112 @@
+/**
+ * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
+ * starts reading, chunks are appended to a spill file; the consumer then reads the spill file from the
+ * start, and once it has caught up it takes the stream over and reads it directly, so whatever arrives
+ * after that point is never written twice.
+ *
+ * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
+ * its bytes go after PART 1's in the file.
+ */
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+const READ_SIZE = 1 << 20;
+
+export class Spool implements AsyncIterable<Buffer> {
+  /** Bytes that went through the spill file (0 when the consumer was there from the start). */
+  spilledBytes = 0;
+  private readonly source: AsyncIterator<Buffer>;
+  private file: FileHandle | null = null;
+  private readonly producer: Promise<void>;
+  private ended = false;
+  private handoff = false;
+  private handed: Buffer | null = null;
+  private failure: unknown = null;
+  private consumed = false;
+
+  /**
+   * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
+   * given, is how to read it (a wrapper of the stream's own iterator).
+   */
+  constructor(
+    private readonly stream: Readable,
+    private readonly spillPath: string,
+    chunks?: AsyncIterable<Buffer>,
+  ) {
+    this.source = (chunks ?? (stream as AsyncIterable<Buffer>))[Symbol.asyncIterator]();
+    this.producer = this.produce();
+  }
+
+  private async produce(): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.source.next();
+        if (next.done) {
+          this.ended = true;
+          return;
+        }
+        if (this.handoff) {
+          this.handed = next.value;
+          return;
+        }
+        this.file ??= await open(this.spillPath, 'w+', 0o600);
+        let offset = 0;
+        while (offset < next.value.length) {
+          const { bytesWritten } = await this.file.write(next.value, offset, next.value.length - offset, this.spilledBytes + offset);
+          offset += bytesWritten;
+        }
+        this.spilledBytes += next.value.length;
+        if (this.handoff) return;
+      }
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    if (this.consumed) throw new Error('a Spool can be read only once');
+    this.consumed = true;
+    let readPos = 0;
+    const readSpill = async (): Promise<Buffer> => {
+      const want = Math.min(READ_SIZE, this.spilledBytes - readPos);
+      const buffer = Buffer.allocUnsafe(want);
+      const { bytesRead } = await this.file!.read(buffer, 0, want, readPos);
+      if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
+      readPos += bytesRead;
+      return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    };
+    try {
+      // Drain the spill file while the producer goes on appending to it; once caught up, ask it to
+      // stop after its current chunk (the one it is writing, or the next it receives).
+      while (readPos < this.spilledBytes) yield await readSpill();
+      this.handoff = true;
+      await this.producer;
+      if (this.failure !== null) throw this.failure;
+      while (readPos < this.spilledBytes) yield await readSpill();
+      if (this.handed) {
+        const chunk = this.handed;
+        this.handed = null;
+        yield chunk;
+      }
+      if (!this.ended) {
+        for (;;) {
+          const next = await this.source.next();
+          if (next.done) break;
+          yield next.value;
+        }
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Deletes the spill file; stops the stream when it was not read to its end. */
+  async close(): Promise<void> {
+    this.handoff = true;
+    if (!this.stream.readableEnded) this.stream.destroy();
+    await this.producer.catch(() => undefined);
+    await this.file?.close().catch(() => undefined);
+    this.file = null;
+    await rm(this.spillPath, { force: true });
+  }
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Spool } from '../src/spool.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'spool-test-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const chunk = (i: number, size = 1000): Buffer => Buffer.alloc(size, 65 + (i % 26));
+const tick = (ms = 5): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function drain(iterable: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of iterable) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+describe('Spool', () => {
+  it('keeps the stream flowing into the spill file until read, then gives every byte in order', async () => {
+    const source = new PassThrough();
+    const spillPath = path.join(dir, 'spill');
+    const spool = new Spool(source, spillPath);
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 50; i++) {
+      sent.push(chunk(i));
+      source.write(chunk(i));
+    }
+    await tick(50);
+    expect(spool.spilledBytes).toBe(50_000);
+    expect(existsSync(spillPath)).toBe(true);
+
+    // The consumer starts; the producer goes on writing while it catches up, then hands over.
+    const reading = drain(spool);
+    for (let i = 50; i < 3000; i++) {
+      sent.push(chunk(i));
+      source.write(chunk(i));
+      if (i % 100 === 0) await tick(1);
+    }
+    source.end();
+    const got = await reading;
+    expect(got.equals(Buffer.concat(sent))).toBe(true);
+    expect(spool.spilledBytes).toBeLessThan(3_000_000);
+    expect(existsSync(spillPath)).toBe(false);
+  });
+
+  it('spills nothing when it is read from the start', async () => {
+    const data = Array.from({ length: 20 }, (_, i) => chunk(i));
+    const source = new PassThrough();
+    const spool = new Spool(source, path.join(dir, 'spill'));
+    const reading = drain(spool);
+    for (const part of data) {
+      source.write(part);
+      await tick(1);
+    }
+    source.end();
+    expect((await reading).equals(Buffer.concat(data))).toBe(true);
+    expect(spool.spilledBytes).toBeLessThanOrEqual(1000);
+  });
+
+  it('gives everything when the stream ended before the consumer came', async () => {
+    const data = Array.from({ length: 30 }, (_, i) => chunk(i, 70_000));
+    const spool = new Spool(Readable.from(data), path.join(dir, 'spill'));
+    await tick(50);
+    expect((await drain(spool)).equals(Buffer.concat(data))).toBe(true);
+    expect(spool.spilledBytes).toBe(30 * 70_000);
+  });
+
+  it('fails the consumer when the stream fails, and cleans up', async () => {
+    const source = new PassThrough();
+    const spillPath = path.join(dir, 'spill');
+    const spool = new Spool(source, spillPath);
+    source.write(chunk(1));
+    await tick();
+    source.destroy(new Error('the dump broke'));
+    await expect(drain(spool)).rejects.toThrow('the dump broke');
+    expect(existsSync(spillPath)).toBe(false);
+  });
+
+  it('stops the stream and deletes the spill file when closed unread', async () => {
+    const source = new PassThrough();
+    const spillPath = path.join(dir, 'spill');
+    const spool = new Spool(source, spillPath);
+    source.write(chunk(1));
+    await tick();
+    expect(existsSync(spillPath)).toBe(true);
+    await spool.close();
+    expect(source.destroyed).toBe(true);
+    expect(existsSync(spillPath)).toBe(false);
+  });
+});
