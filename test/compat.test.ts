@@ -23,12 +23,12 @@ let fakeBin: string;
 beforeAll(async () => {
   supabase = await startSupabaseCluster();
   fakeBin = await mkdtemp(path.join(tmpdir(), 'pg17-'));
-  const script = `#!/bin/sh
+  // pg_dump writes to stdout (or --file): the stand-in adds pg_dump 17's lines on the way through.
+  const script = `#!/bin/bash
+set -o pipefail
 if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 17.6"; exit 0; fi
-"${REAL_BIN}/pg_dump" "$@" || exit $?
-for arg in "$@"; do case "$arg" in --file=*) out="\${arg#--file=}";; esac; done
-sed -i -e 's/^SET statement_timeout = 0;$/SET statement_timeout = 0;\\nSET transaction_timeout = 0;/' \\
-       -e 's/^-- Dumped by pg_dump version .*/-- Dumped by pg_dump version 17.6/' "$out"
+"${REAL_BIN}/pg_dump" "$@" | sed -e 's/^SET statement_timeout = 0;$/SET statement_timeout = 0;\\nSET transaction_timeout = 0;/' \\
+                                 -e 's/^-- Dumped by pg_dump version .*/-- Dumped by pg_dump version 17.6/'
 `;
   await writeFile(path.join(fakeBin, 'pg_dump'), script);
   await chmod(path.join(fakeBin, 'pg_dump'), 0o755);

@@ -240,10 +240,21 @@ describe('cancellation (SIGTERM while pg_dump runs)', () => {
       await userSchemaDump(watch, running);
       const [work] = (await readdir(actionTmp)).filter((name) => name.startsWith('supabase-backup-'));
       const workDir = path.join(actionTmp, work!);
-      const files = await readdir(workDir);
+      // The dumps stream into the half-written backup in output-dir (a spill file in the work dir only
+      // when PART 2 runs ahead of PART 1): every one of them must be owner-only.
+      const tempFiles = async (): Promise<string[]> => [
+        ...(await readdir(workDir)).map((f) => path.join(workDir, f)),
+        ...(await readdir(outputDir)).filter((f) => f.startsWith('.in-progress-')).map((f) => path.join(outputDir, f)),
+      ];
+      // The merge opens the half-written file as soon as it starts; give it a moment (bounded).
+      let files = await tempFiles();
+      for (let i = 0; i < 100 && files.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        files = await tempFiles();
+      }
       tempModes = {
         dir: (await stat(workDir)).mode & 0o777,
-        files: await Promise.all(files.map(async (f) => (await stat(path.join(workDir, f))).mode & 0o777)),
+        files: await Promise.all(files.map(async (f) => (await stat(f)).mode & 0o777)),
       };
       action.kill('SIGTERM');
       run = await running;
