@@ -20,7 +20,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { createGunzip } from 'node:zlib';
+import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import pg from 'pg';
 import { readPlan, type BackupPlan } from '../src/catalog.js';
@@ -28,6 +32,7 @@ import { libpqEnv, parseDatabaseUrl, pgClientConfig } from '../src/connection.js
 import { managedDataArgs, userSchemaArgs, type DumpJob } from '../src/dump.js';
 import { rewriteDumpLine } from '../src/rewrite.js';
 import { SqlScanner } from '../src/sqlscan.js';
+import { checkScan } from '../src/verify.js';
 import { parseOutputs } from '../test/helpers/action.js';
 import { startSupabaseCluster } from '../test/helpers/supabase.js';
 import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } from './dataset.js';
@@ -172,6 +177,7 @@ interface Context {
   plan: BackupPlan;
   work: string;
   ageRecipient: string;
+  ageIdentity: string;
   scanEvery: boolean;
 }
 
@@ -223,7 +229,9 @@ async function variantD(ctx: Context, round: number): Promise<Measurement> {
   };
   const run = await runMeasuredNode([SEALED_RUN], env, ctx.work, dir);
   if (run.exitCode !== 0) throw new Error(`D failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { bytes: number };
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { bytes: number; path: string };
+  // Once, outside the timing: the sealed file must decrypt, decompress and verify like A's file.
+  if (round === 1) await checkSealed(result.path, ctx.ageIdentity);
   await rm(dir, { recursive: true, force: true });
   return {
     variant: 'D',
@@ -234,6 +242,22 @@ async function variantD(ctx: Context, round: number): Promise<Measurement> {
     otherChildrenRssMiB: run.othersMiB,
     nodeCpuSeconds: run.cpuSeconds,
   };
+}
+
+/** Decrypts (age), gunzips and scans a sealed backup; throws unless it verifies. */
+async function checkSealed(file: string, identity: string): Promise<void> {
+  const decrypter = new Decrypter();
+  decrypter.addIdentity(identity);
+  const encrypted = Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) as unknown as ReadableStream<Uint8Array>;
+  const plain = Readable.fromWeb((await decrypter.decrypt(encrypted)) as unknown as NodeReadableStream);
+  const scanner = new SqlScanner();
+  await pipeline(plain, createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) scanner.pushParts(chunk);
+  });
+  scanner.finish();
+  const outcome = checkScan(scanner.report);
+  if (outcome.problems.length > 0) throw new Error(`D's sealed file does not verify:\n  - ${outcome.problems.join('\n  - ')}`);
+  log(`  D's file decrypts, decompresses and verifies: ${outcome.tables} tables, ${outcome.rows} rows`);
 }
 
 function dumpEnv(ctx: Context): NodeJS.ProcessEnv {
@@ -397,6 +421,7 @@ async function main(): Promise<void> {
       plan,
       work,
       ageRecipient: await identityToRecipient(identity),
+      ageIdentity: identity,
       scanEvery: values['scan-every-run'],
     };
 

@@ -32,14 +32,26 @@ export class Spool implements AsyncIterable<Buffer> {
     private readonly stream: Readable,
     private readonly spillPath: string,
     chunks?: AsyncIterable<Buffer>,
+    /** Stop reading (the producer then waits) once this many bytes are in the spill file. */
+    private readonly limit = Infinity,
   ) {
     this.source = (chunks ?? (stream as AsyncIterable<Buffer>))[Symbol.asyncIterator]();
     this.producer = this.produce();
   }
 
+  private consumerArrived: () => void = () => undefined;
+  private readonly arrival = new Promise<void>((resolve) => {
+    this.consumerArrived = resolve;
+  });
+
   private async produce(): Promise<void> {
     try {
       for (;;) {
+        if (this.spilledBytes >= this.limit) {
+          // Enough on disk: let the stream wait (and its writer block) until the consumer comes.
+          await this.arrival;
+          return;
+        }
         const next = await this.source.next();
         if (next.done) {
           this.ended = true;
@@ -80,6 +92,7 @@ export class Spool implements AsyncIterable<Buffer> {
       // stop after its current chunk (the one it is writing, or the next it receives).
       while (readPos < this.spilledBytes) yield await readSpill();
       this.handoff = true;
+      this.consumerArrived();
       await this.producer;
       if (this.failure !== null) throw this.failure;
       while (readPos < this.spilledBytes) yield await readSpill();
@@ -103,6 +116,7 @@ export class Spool implements AsyncIterable<Buffer> {
   /** Deletes the spill file; stops the stream when it was not read to its end. */
   async close(): Promise<void> {
     this.handoff = true;
+    this.consumerArrived();
     if (!this.stream.readableEnded) this.stream.destroy();
     await this.producer.catch(() => undefined);
     await this.file?.close().catch(() => undefined);

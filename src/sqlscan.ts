@@ -69,6 +69,8 @@ export class SqlScanner {
   private carry: Buffer[] = [];
   private carryLength = 0;
   private inManifest = false;
+  /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
+  private insertHead: { bytes: Buffer; table: string | null } | null = null;
   /** The last answer of nextByte(). */
   private foundIn: Buffer | null = null;
   private foundByte = 0;
@@ -235,8 +237,7 @@ export class SqlScanner {
     if (!mayRewrite) {
       if (first === 0x5c /* \ */) return undefined; // a psql meta-command: a line of its own, not SQL
       if (first === 0x49 /* I */) {
-        this.inspectInsert(buf, start, end);
-        this.lexBytes(buf, start, end);
+        this.insertLine(buf, start, end);
         return undefined;
       }
       if (first !== 0x2d /* - */ && first !== 0x43 /* C */ && first !== 0x42 /* B */) {
@@ -257,15 +258,42 @@ export class SqlScanner {
     return bytes;
   }
 
+  /**
+   * An INSERT statement line that is not rewritten. pg_dump --column-inserts starts every row of a table
+   * with the same `INSERT INTO t (columns) VALUES (` up to the first quote: when that head is byte for
+   * byte the head of the previous line, and it holds nothing the lexer acts on, its table name and the
+   * lexer state after it are the same too, so only the values are lexed.
+   */
+  private insertLine(buf: Buffer, start: number, end: number): void {
+    const head = this.insertHead;
+    if (head !== null) {
+      const quote = start + head.bytes.length;
+      if (quote < end && buf[quote] === 0x27 && buf.compare(head.bytes, 0, head.bytes.length, start, quote) === 0) {
+        if (head.table !== null) this.report.rows.set(head.table, (this.report.rows.get(head.table) ?? 0) + 1);
+        // The head has a token ('I') and no special byte: the statement has begun, in plain SQL.
+        this.statementStart = false;
+        this.lexBytes(buf, start, end, quote);
+        return;
+      }
+    }
+    const table = this.inspectInsert(buf, start, end);
+    this.lexBytes(buf, start, end);
+    this.insertHead = cacheableHead(buf, start, end, table);
+  }
+
   /** The INSERT rule of inspect() on a line that is not rewritten: decodes only the head of the line. */
-  private inspectInsert(buf: Buffer, start: number, end: number): void {
+  private inspectInsert(buf: Buffer, start: number, end: number): { name: string; end: number } | null {
     let insert: RegExpExecArray | null = null;
+    let decoded = '';
     for (const size of INSERT_HEADS) {
       const stop = Math.min(end, start + size);
-      insert = INSERT_LINE.exec(buf.toString('utf8', start, stop));
+      decoded = buf.toString('utf8', start, stop);
+      insert = INSERT_LINE.exec(decoded);
       if (insert || stop === end) break;
     }
-    if (insert) this.report.rows.set(insert[1]!, (this.report.rows.get(insert[1]!) ?? 0) + 1);
+    if (!insert) return null;
+    this.report.rows.set(insert[1]!, (this.report.rows.get(insert[1]!) ?? 0) + 1);
+    return { name: insert[1]!, end: Buffer.byteLength(insert[0], 'utf8') };
   }
 
   /** Looks at a statement line for what the report records. */
@@ -330,8 +358,8 @@ export class SqlScanner {
    * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
    * identifier characters, as PostgreSQL counts them.
    */
-  private lexBytes(buf: Buffer, start: number, end: number): void {
-    let i = start;
+  private lexBytes(buf: Buffer, start: number, end: number, from = start): void {
+    let i = from;
     while (i < end) {
       switch (this.mode) {
         case 'normal': {
@@ -463,6 +491,24 @@ export class SqlScanner {
  * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
  */
 const INSERT_HEADS = [128, 1024, Infinity];
+
+/**
+ * The head of an INSERT line up to its first quote, when the next line with the same head can skip it:
+ * the head holds no byte the lexer acts on, and the INSERT pattern matched (or failed) within it.
+ */
+function cacheableHead(
+  buf: Buffer,
+  start: number,
+  end: number,
+  table: { name: string; end: number } | null,
+): { bytes: Buffer; table: string | null } | null {
+  let quote = start;
+  while (quote < end && SPECIAL[buf[quote]!] === 0 && buf[quote]! < 0x80) quote++;
+  if (quote >= end || buf[quote] !== 0x27) return null;
+  // The pattern must be decided inside the head: a match that ends there, or no INSERT INTO at all.
+  if (table === null || table.end > quote - start) return null;
+  return { bytes: Buffer.from(buf.subarray(start, quote)), table: table.name };
+}
 
 /** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
 const SPECIAL = new Uint8Array(256);

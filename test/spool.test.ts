@@ -73,6 +73,28 @@ describe('Spool', () => {
     expect(spool.spilledBytes).toBe(30 * 70_000);
   });
 
+  it('stops reading at its limit, so the writer waits, and still gives every byte', async () => {
+    const source = new PassThrough({ highWaterMark: 4096 });
+    const spool = new Spool(source, path.join(dir, 'spill'), undefined, 10_000);
+    const sent: Buffer[] = [];
+    let blocked = false;
+    for (let i = 0; i < 100 && !blocked; i++) {
+      sent.push(chunk(i));
+      blocked = !source.write(chunk(i));
+      await tick(2);
+    }
+    expect(blocked).toBe(true);
+    expect(spool.spilledBytes).toBeGreaterThanOrEqual(10_000);
+    expect(spool.spilledBytes).toBeLessThan(12_000);
+    const reading = drain(spool);
+    for (let i = 100; i < 200; i++) {
+      sent.push(chunk(i));
+      if (!source.write(chunk(i))) await new Promise((resolve) => source.once('drain', resolve));
+    }
+    source.end();
+    expect((await reading).equals(Buffer.concat(sent))).toBe(true);
+  });
+
   it('fails the consumer when the stream fails, and cleans up', async () => {
     const source = new PassThrough();
     const spillPath = path.join(dir, 'spill');

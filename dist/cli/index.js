@@ -8304,6 +8304,8 @@ class SqlScanner {
     carry = [];
     carryLength = 0;
     inManifest = false;
+    /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
+    insertHead = null;
     /** The last answer of nextByte(). */
     foundIn = null;
     foundByte = 0;
@@ -8472,8 +8474,7 @@ class SqlScanner {
             if (first === 0x5c /* \ */)
                 return undefined; // a psql meta-command: a line of its own, not SQL
             if (first === 0x49 /* I */) {
-                this.inspectInsert(buf, start, end);
-                this.lexBytes(buf, start, end);
+                this.insertLine(buf, start, end);
                 return undefined;
             }
             if (first !== 0x2d /* - */ && first !== 0x43 /* C */ && first !== 0x42 /* B */) {
@@ -8495,17 +8496,44 @@ class SqlScanner {
             this.lexBytes(bytes, 0, bytes.length);
         return bytes;
     }
+    /**
+     * An INSERT statement line that is not rewritten. pg_dump --column-inserts starts every row of a table
+     * with the same `INSERT INTO t (columns) VALUES (` up to the first quote: when that head is byte for
+     * byte the head of the previous line, and it holds nothing the lexer acts on, its table name and the
+     * lexer state after it are the same too, so only the values are lexed.
+     */
+    insertLine(buf, start, end) {
+        const head = this.insertHead;
+        if (head !== null) {
+            const quote = start + head.bytes.length;
+            if (quote < end && buf[quote] === 0x27 && buf.compare(head.bytes, 0, head.bytes.length, start, quote) === 0) {
+                if (head.table !== null)
+                    this.report.rows.set(head.table, (this.report.rows.get(head.table) ?? 0) + 1);
+                // The head has a token ('I') and no special byte: the statement has begun, in plain SQL.
+                this.statementStart = false;
+                this.lexBytes(buf, start, end, quote);
+                return;
+            }
+        }
+        const table = this.inspectInsert(buf, start, end);
+        this.lexBytes(buf, start, end);
+        this.insertHead = cacheableHead(buf, start, end, table);
+    }
     /** The INSERT rule of inspect() on a line that is not rewritten: decodes only the head of the line. */
     inspectInsert(buf, start, end) {
         let insert = null;
+        let decoded = '';
         for (const size of INSERT_HEADS) {
             const stop = Math.min(end, start + size);
-            insert = INSERT_LINE.exec(buf.toString('utf8', start, stop));
+            decoded = buf.toString('utf8', start, stop);
+            insert = INSERT_LINE.exec(decoded);
             if (insert || stop === end)
                 break;
         }
-        if (insert)
-            this.report.rows.set(insert[1], (this.report.rows.get(insert[1]) ?? 0) + 1);
+        if (!insert)
+            return null;
+        this.report.rows.set(insert[1], (this.report.rows.get(insert[1]) ?? 0) + 1);
+        return { name: insert[1], end: Buffer.byteLength(insert[0], 'utf8') };
     }
     /** Looks at a statement line for what the report records. */
     inspect(line) {
@@ -8574,8 +8602,8 @@ class SqlScanner {
      * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
      * identifier characters, as PostgreSQL counts them.
      */
-    lexBytes(buf, start, end) {
-        let i = start;
+    lexBytes(buf, start, end, from = start) {
+        let i = from;
         while (i < end) {
             switch (this.mode) {
                 case 'normal': {
@@ -8728,6 +8756,21 @@ class SqlScanner {
  * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
  */
 const INSERT_HEADS = [128, 1024, Infinity];
+/**
+ * The head of an INSERT line up to its first quote, when the next line with the same head can skip it:
+ * the head holds no byte the lexer acts on, and the INSERT pattern matched (or failed) within it.
+ */
+function cacheableHead(buf, start, end, table) {
+    let quote = start;
+    while (quote < end && SPECIAL[buf[quote]] === 0 && buf[quote] < 0x80)
+        quote++;
+    if (quote >= end || buf[quote] !== 0x27)
+        return null;
+    // The pattern must be decided inside the head: a match that ends there, or no INSERT INTO at all.
+    if (table === null || table.end > quote - start)
+        return null;
+    return { bytes: Buffer.from(buf.subarray(start, quote)), table: table.name };
+}
 /** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
 const SPECIAL = new Uint8Array(256);
 for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f])
@@ -8958,6 +9001,7 @@ const READ_SIZE = 1 << 20;
 class Spool {
     stream;
     spillPath;
+    limit;
     /** Bytes that went through the spill file (0 when the consumer was there from the start). */
     spilledBytes = 0;
     source;
@@ -8972,15 +9016,27 @@ class Spool {
      * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
      * given, is how to read it (a wrapper of the stream's own iterator).
      */
-    constructor(stream, spillPath, chunks) {
+    constructor(stream, spillPath, chunks, 
+    /** Stop reading (the producer then waits) once this many bytes are in the spill file. */
+    limit = Infinity) {
         this.stream = stream;
         this.spillPath = spillPath;
+        this.limit = limit;
         this.source = (chunks ?? stream)[Symbol.asyncIterator]();
         this.producer = this.produce();
     }
+    consumerArrived = () => undefined;
+    arrival = new Promise((resolve) => {
+        this.consumerArrived = resolve;
+    });
     async produce() {
         try {
             for (;;) {
+                if (this.spilledBytes >= this.limit) {
+                    // Enough on disk: let the stream wait (and its writer block) until the consumer comes.
+                    await this.arrival;
+                    return;
+                }
                 const next = await this.source.next();
                 if (next.done) {
                     this.ended = true;
@@ -9025,6 +9081,7 @@ class Spool {
             while (readPos < this.spilledBytes)
                 yield await readSpill();
             this.handoff = true;
+            this.consumerArrived();
             await this.producer;
             if (this.failure !== null)
                 throw this.failure;
@@ -9051,6 +9108,7 @@ class Spool {
     /** Deletes the spill file; stops the stream when it was not read to its end. */
     async close() {
         this.handoff = true;
+        this.consumerArrived();
         if (!this.stream.readableEnded)
             this.stream.destroy();
         await this.producer.catch(() => undefined);
