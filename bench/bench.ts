@@ -66,6 +66,8 @@ interface Measurement {
   nodeCpuSeconds?: number;
   /** MB/s of SqlScanner (with the merge's rewriter) over the file, A only. */
   verifyMBps?: number;
+  /** Share of the CPU that was idle in the second before the run (other load on the machine). */
+  idleBefore?: number;
 }
 
 const median = (values: number[]): number => {
@@ -329,6 +331,33 @@ function settle(): void {
   execFileSync('sync');
 }
 
+/** Busy and total CPU time so far (jiffies, all CPUs), from /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits (up to `maxSeconds`) until the machine is idle, at least `idle` of its CPU time over a second,
+ * so that other work on a shared machine does not land inside a measurement. Returns the idle share
+ * seen last.
+ */
+async function waitForIdle(idle: number, maxSeconds: number): Promise<number> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const before = cpuTimes();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = cpuTimes();
+    const share = 1 - (after.busy - before.busy) / Math.max(1, after.total - before.total);
+    if (share >= idle || Date.now() >= deadline) {
+      if (share < idle) log(`  the machine is still busy (${(share * 100).toFixed(0)}% idle): measuring anyway`);
+      return share;
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -340,6 +369,10 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join(ROOT, 'bench/results.json') },
       'shared-buffers': { type: 'string', default: '2GB' },
       'scan-every-run': { type: 'boolean', default: false },
+      /** Before each run, wait until this share of the CPU is idle (0 to skip)... */
+      idle: { type: 'string', default: '0.9' },
+      /** ...for at most this many seconds. */
+      'idle-wait': { type: 'string', default: '300' },
       /** Measure an existing database (built by an earlier --hold run) instead of building one. */
       url: { type: 'string' },
       /** Build the database, print its URL and keep the cluster running until interrupted. */
@@ -432,13 +465,15 @@ async function main(): Promise<void> {
     const measurements: Measurement[] = [];
     for (let r = 1; r <= runs; r++) {
       for (const variant of variants) {
-        const m = await RUNNERS[variant](ctx, r);
+        const idleBefore = await waitForIdle(Number(values['idle']), Number(values['idle-wait']));
+        const m = { ...(await RUNNERS[variant](ctx, r)), idleBefore };
         measurements.push(m);
         const extra = [
           m.nodePeakRssMiB !== undefined ? `node peak RSS ${m.nodePeakRssMiB.toFixed(0)} MiB` : '',
           m.otherChildrenRssMiB ? `other children ${m.otherChildrenRssMiB.toFixed(0)} MiB` : '',
           m.nodeCpuSeconds !== undefined ? `node CPU ${m.nodeCpuSeconds.toFixed(1)} s` : '',
           m.verifyMBps !== undefined ? `scan ${m.verifyMBps.toFixed(0)} MB/s` : '',
+          `${(idleBefore * 100).toFixed(0)}% idle before`,
         ].filter(Boolean);
         log(`round ${r} ${variant}: ${m.seconds.toFixed(2)} s, ${(m.bytes / 1e9).toFixed(3)} GB${extra.length ? `, ${extra.join(', ')}` : ''}`);
         settle();
@@ -496,6 +531,7 @@ async function main(): Promise<void> {
         otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
         nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
         verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
+        idleBefore: m.idleBefore !== undefined ? round(m.idleBefore, 2) : undefined,
       })),
     };
 

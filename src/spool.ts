@@ -10,7 +10,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
-const READ_SIZE = 1 << 20;
+const READ_SIZE = 64 * 1024;
 
 export class Spool implements AsyncIterable<Buffer> {
   /** Bytes that went through the spill file (0 when the consumer was there from the start). */

@@ -8997,7 +8997,7 @@ async function mergeBackup(input) {
  * its bytes go after PART 1's in the file.
  */
 
-const READ_SIZE = 1 << 20;
+const READ_SIZE = 64 * 1024;
 class Spool {
     stream;
     spillPath;
