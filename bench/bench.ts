@@ -463,6 +463,65 @@ async function main(): Promise<void> {
     settle();
 
     const measurements: Measurement[] = [];
+    const summarise = (roundsDone: number) => {
+      const of = (variant: Variant): Measurement[] => measurements.filter((m) => m.variant === variant);
+      const medians = Object.fromEntries(
+        variants.map((variant) => [variant, round(median(of(variant).map((m) => m.seconds)), 3)]),
+      ) as Partial<Record<Variant, number>>;
+      const ratio = (a: Variant, b: Variant): number | null =>
+        medians[a] !== undefined && medians[b] !== undefined ? round(medians[a]! / medians[b]!, 3) : null;
+      const maxOf = (variant: Variant, key: 'nodePeakRssMiB' | 'otherChildrenRssMiB'): number | null => {
+        const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
+        return list.length > 0 ? round(Math.max(...list), 1) : null;
+      };
+      const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
+      const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
+
+      const results = {
+        generatedAt: new Date().toISOString(),
+        command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model ?? 'unknown',
+          memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+          node: process.version,
+          postgres: serverVersion,
+          pgDump: execFileSync(path.join(PG_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim(),
+        },
+        dataset: {
+          ...size,
+          rowsByTable: dataset.rows,
+          publicBytesOnDisk: dataset.publicBytes,
+          managedBytesOnDisk: dataset.managedBytes,
+          databaseBytesOnDisk: dataset.databaseBytes,
+          buildSeconds: round(dataset.seconds, 0),
+        },
+        variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
+        runs: roundsDone,
+        complete: roundsDone === runs,
+        medianSeconds: medians,
+        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'D/C': ratio('D', 'C') },
+        fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
+        peakRssMiB: {
+          A: maxOf('A', 'nodePeakRssMiB'),
+          D: maxOf('D', 'nodePeakRssMiB'),
+          otherChildrenA: maxOf('A', 'otherChildrenRssMiB'),
+          otherChildrenD: maxOf('D', 'otherChildrenRssMiB'),
+        },
+        verifyScanMBps: scans.length > 0 ? round(median(scans), 0) : null,
+        measurements: measurements.map((m) => ({
+          ...m,
+          seconds: round(m.seconds, 3),
+          nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
+          otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
+          nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
+          verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
+          idleBefore: m.idleBefore !== undefined ? round(m.idleBefore, 2) : undefined,
+        })),
+      };
+      return { results, medians, fileBytes };
+    };
+
     for (let r = 1; r <= runs; r++) {
       for (const variant of variants) {
         const idleBefore = await waitForIdle(Number(values['idle']), Number(values['idle-wait']));
@@ -478,62 +537,11 @@ async function main(): Promise<void> {
         log(`round ${r} ${variant}: ${m.seconds.toFixed(2)} s, ${(m.bytes / 1e9).toFixed(3)} GB${extra.length ? `, ${extra.join(', ')}` : ''}`);
         settle();
       }
+      // After every round, so that an interrupted run still leaves its figures (marked incomplete).
+      await mkdir(path.dirname(values.out), { recursive: true });
+      await writeFile(values.out, `${JSON.stringify(summarise(r).results, null, 2)}\n`);
     }
-
-    const of = (variant: Variant): Measurement[] => measurements.filter((m) => m.variant === variant);
-    const medians = Object.fromEntries(
-      variants.map((variant) => [variant, round(median(of(variant).map((m) => m.seconds)), 3)]),
-    ) as Partial<Record<Variant, number>>;
-    const ratio = (a: Variant, b: Variant): number | null =>
-      medians[a] !== undefined && medians[b] !== undefined ? round(medians[a]! / medians[b]!, 3) : null;
-    const maxOf = (variant: Variant, key: 'nodePeakRssMiB' | 'otherChildrenRssMiB'): number | null => {
-      const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
-      return list.length > 0 ? round(Math.max(...list), 1) : null;
-    };
-    const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
-    const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
-
-    const results = {
-      generatedAt: new Date().toISOString(),
-      command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
-        node: process.version,
-        postgres: serverVersion,
-        pgDump: execFileSync(path.join(PG_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim(),
-      },
-      dataset: {
-        ...size,
-        rowsByTable: dataset.rows,
-        publicBytesOnDisk: dataset.publicBytes,
-        managedBytesOnDisk: dataset.managedBytes,
-        databaseBytesOnDisk: dataset.databaseBytes,
-        buildSeconds: round(dataset.seconds, 0),
-      },
-      variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
-      runs,
-      medianSeconds: medians,
-      ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'D/C': ratio('D', 'C') },
-      fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
-      peakRssMiB: {
-        A: maxOf('A', 'nodePeakRssMiB'),
-        D: maxOf('D', 'nodePeakRssMiB'),
-        otherChildrenA: maxOf('A', 'otherChildrenRssMiB'),
-        otherChildrenD: maxOf('D', 'otherChildrenRssMiB'),
-      },
-      verifyScanMBps: scans.length > 0 ? round(median(scans), 0) : null,
-      measurements: measurements.map((m) => ({
-        ...m,
-        seconds: round(m.seconds, 3),
-        nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
-        otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
-        nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
-        verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
-        idleBefore: m.idleBefore !== undefined ? round(m.idleBefore, 2) : undefined,
-      })),
-    };
+    const { results, medians, fileBytes } = summarise(runs);
 
     console.log('\n| Variant | What | Median (s) | File |');
     console.log('|---|---|---:|---:|');
@@ -544,13 +552,19 @@ async function main(): Promise<void> {
     console.log(`Peak RSS of the action's node process: A ${results.peakRssMiB.A} MiB, D ${results.peakRssMiB.D} MiB (pg_dump excluded)`);
     console.log(`Verification scan: ${results.verifyScanMBps} MB/s`);
 
-    await mkdir(path.dirname(values.out), { recursive: true });
-    await writeFile(values.out, `${JSON.stringify(results, null, 2)}\n`);
     log(`Wrote ${values.out}`);
   } finally {
     await stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.error(`✖ interrupted by ${signal}`);
+    // The cluster helper's exit hook stops the cluster and deletes its directory.
+    process.exit(128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15));
+  });
 }
 
 main().catch((error: unknown) => {
