@@ -13,7 +13,7 @@
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -392,6 +392,7 @@ async function main(): Promise<void> {
   if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run bundle first`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'sbbench-'));
+  workDir = work;
   let stop = async (): Promise<void> => undefined;
   try {
     let url: string;
@@ -425,15 +426,10 @@ async function main(): Promise<void> {
       if (values.hold) {
         const quoted = `'${url.replace(/'/g, `'\\''`)}'`;
         log(`Holding the cluster: ${url}\n  measure it with: node lib/bench/bench.js --url ${quoted}\n  Ctrl-C stops it`);
-        await new Promise<void>((resolve) => {
-          const keepAlive = setInterval(() => undefined, 60_000);
-          const done = (): void => {
-            clearInterval(keepAlive);
-            resolve();
-          };
-          process.once('SIGINT', done);
-          process.once('SIGTERM', done);
-        });
+        // Until interrupted: the signal handler below removes the scratch directory, the cluster
+        // helper's exit hook stops the cluster.
+        setInterval(() => undefined, 60_000);
+        await new Promise<never>(() => undefined);
         return;
       }
     }
@@ -559,9 +555,13 @@ async function main(): Promise<void> {
   }
 }
 
+/** The bench's scratch directory, removed on the way out even when interrupted. */
+let workDir: string | null = null;
+
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.once(signal, () => {
     console.error(`✖ interrupted by ${signal}`);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
     // The cluster helper's exit hook stops the cluster and deletes its directory.
     process.exit(128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15));
   });
