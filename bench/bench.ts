@@ -40,7 +40,7 @@ import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } fr
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs as lib/bench/bench.js). */
 const ROOT = path.resolve(HERE, '../..');
-const ACTION_ENTRY = path.join(ROOT, 'dist/index.js');
+let actionEntry = path.join(ROOT, 'dist/index.js');
 const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.js')).href;
 const SEALED_RUN = path.join(HERE, 'sealed-run.js');
 const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
@@ -200,7 +200,7 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
     INPUT_DESTINATION: 'none',
     'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
   };
-  const run = await runMeasuredNode([ACTION_ENTRY], env, ctx.work, dir);
+  const run = await runMeasuredNode([actionEntry], env, ctx.work, dir);
   if (run.exitCode !== 0) throw new Error(`A failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
   const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
   const file = outputs['backup-path']!;
@@ -377,6 +377,8 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       /** Build the database, print its URL and keep the cluster running until interrupted. */
       hold: { type: 'boolean', default: false },
+      /** The action entry A runs (default dist/index.js): another build, to compare. */
+      entry: { type: 'string' },
     },
     strict: true,
   });
@@ -389,7 +391,8 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
   if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D`);
-  if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run bundle first`);
+  if (values.entry) actionEntry = path.resolve(values.entry);
+  if (!existsSync(actionEntry)) throw new Error(`${actionEntry} is missing: run npm run bundle first`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'sbbench-'));
   workDir = work;
@@ -441,7 +444,7 @@ async function main(): Promise<void> {
     const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
     await client.connect();
     const plan = await readPlan(client, { schemas: 'auto', excludeTables: [], includeAuditLog: false }, 15);
-    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     await client.end();
 
     const identity = await generateIdentity();
@@ -493,6 +496,7 @@ async function main(): Promise<void> {
           buildSeconds: round(dataset.seconds, 0),
         },
         variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
+        actionEntry: path.relative(ROOT, actionEntry),
         runs: roundsDone,
         complete: roundsDone === runs,
         medianSeconds: medians,
