@@ -13,7 +13,7 @@
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +40,7 @@ import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } fr
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs as lib/bench/bench.js). */
 const ROOT = path.resolve(HERE, '../..');
-const ACTION_ENTRY = path.join(ROOT, 'dist/index.js');
+let actionEntry = path.join(ROOT, 'dist/index.js');
 const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.js')).href;
 const SEALED_RUN = path.join(HERE, 'sealed-run.js');
 const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
@@ -200,7 +200,7 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
     INPUT_DESTINATION: 'none',
     'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
   };
-  const run = await runMeasuredNode([ACTION_ENTRY], env, ctx.work, dir);
+  const run = await runMeasuredNode([actionEntry], env, ctx.work, dir);
   if (run.exitCode !== 0) throw new Error(`A failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
   const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
   const file = outputs['backup-path']!;
@@ -377,6 +377,8 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       /** Build the database, print its URL and keep the cluster running until interrupted. */
       hold: { type: 'boolean', default: false },
+      /** The action entry A runs (default dist/index.js): another build, to compare. */
+      entry: { type: 'string' },
     },
     strict: true,
   });
@@ -389,9 +391,11 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
   if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D`);
-  if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run bundle first`);
+  if (values.entry) actionEntry = path.resolve(values.entry);
+  if (!existsSync(actionEntry)) throw new Error(`${actionEntry} is missing: run npm run bundle first`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'sbbench-'));
+  workDir = work;
   let stop = async (): Promise<void> => undefined;
   try {
     let url: string;
@@ -425,15 +429,10 @@ async function main(): Promise<void> {
       if (values.hold) {
         const quoted = `'${url.replace(/'/g, `'\\''`)}'`;
         log(`Holding the cluster: ${url}\n  measure it with: node lib/bench/bench.js --url ${quoted}\n  Ctrl-C stops it`);
-        await new Promise<void>((resolve) => {
-          const keepAlive = setInterval(() => undefined, 60_000);
-          const done = (): void => {
-            clearInterval(keepAlive);
-            resolve();
-          };
-          process.once('SIGINT', done);
-          process.once('SIGTERM', done);
-        });
+        // Until interrupted: the signal handler below removes the scratch directory, the cluster
+        // helper's exit hook stops the cluster.
+        setInterval(() => undefined, 60_000);
+        await new Promise<never>(() => undefined);
         return;
       }
     }
@@ -445,7 +444,7 @@ async function main(): Promise<void> {
     const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
     await client.connect();
     const plan = await readPlan(client, { schemas: 'auto', excludeTables: [], includeAuditLog: false }, 15);
-    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     await client.end();
 
     const identity = await generateIdentity();
@@ -463,6 +462,66 @@ async function main(): Promise<void> {
     settle();
 
     const measurements: Measurement[] = [];
+    const summarise = (roundsDone: number) => {
+      const of = (variant: Variant): Measurement[] => measurements.filter((m) => m.variant === variant);
+      const medians = Object.fromEntries(
+        variants.map((variant) => [variant, round(median(of(variant).map((m) => m.seconds)), 3)]),
+      ) as Partial<Record<Variant, number>>;
+      const ratio = (a: Variant, b: Variant): number | null =>
+        medians[a] !== undefined && medians[b] !== undefined ? round(medians[a]! / medians[b]!, 3) : null;
+      const maxOf = (variant: Variant, key: 'nodePeakRssMiB' | 'otherChildrenRssMiB'): number | null => {
+        const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
+        return list.length > 0 ? round(Math.max(...list), 1) : null;
+      };
+      const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
+      const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
+
+      const results = {
+        generatedAt: new Date().toISOString(),
+        command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model ?? 'unknown',
+          memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+          node: process.version,
+          postgres: serverVersion,
+          pgDump: execFileSync(path.join(PG_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim(),
+        },
+        dataset: {
+          ...size,
+          rowsByTable: dataset.rows,
+          publicBytesOnDisk: dataset.publicBytes,
+          managedBytesOnDisk: dataset.managedBytes,
+          databaseBytesOnDisk: dataset.databaseBytes,
+          buildSeconds: round(dataset.seconds, 0),
+        },
+        variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
+        actionEntry: path.relative(ROOT, actionEntry),
+        runs: roundsDone,
+        complete: roundsDone === runs,
+        medianSeconds: medians,
+        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'D/C': ratio('D', 'C') },
+        fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
+        peakRssMiB: {
+          A: maxOf('A', 'nodePeakRssMiB'),
+          D: maxOf('D', 'nodePeakRssMiB'),
+          otherChildrenA: maxOf('A', 'otherChildrenRssMiB'),
+          otherChildrenD: maxOf('D', 'otherChildrenRssMiB'),
+        },
+        verifyScanMBps: scans.length > 0 ? round(median(scans), 0) : null,
+        measurements: measurements.map((m) => ({
+          ...m,
+          seconds: round(m.seconds, 3),
+          nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
+          otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
+          nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
+          verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
+          idleBefore: m.idleBefore !== undefined ? round(m.idleBefore, 2) : undefined,
+        })),
+      };
+      return { results, medians, fileBytes };
+    };
+
     for (let r = 1; r <= runs; r++) {
       for (const variant of variants) {
         const idleBefore = await waitForIdle(Number(values['idle']), Number(values['idle-wait']));
@@ -478,62 +537,11 @@ async function main(): Promise<void> {
         log(`round ${r} ${variant}: ${m.seconds.toFixed(2)} s, ${(m.bytes / 1e9).toFixed(3)} GB${extra.length ? `, ${extra.join(', ')}` : ''}`);
         settle();
       }
+      // After every round, so that an interrupted run still leaves its figures (marked incomplete).
+      await mkdir(path.dirname(values.out), { recursive: true });
+      await writeFile(values.out, `${JSON.stringify(summarise(r).results, null, 2)}\n`);
     }
-
-    const of = (variant: Variant): Measurement[] => measurements.filter((m) => m.variant === variant);
-    const medians = Object.fromEntries(
-      variants.map((variant) => [variant, round(median(of(variant).map((m) => m.seconds)), 3)]),
-    ) as Partial<Record<Variant, number>>;
-    const ratio = (a: Variant, b: Variant): number | null =>
-      medians[a] !== undefined && medians[b] !== undefined ? round(medians[a]! / medians[b]!, 3) : null;
-    const maxOf = (variant: Variant, key: 'nodePeakRssMiB' | 'otherChildrenRssMiB'): number | null => {
-      const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
-      return list.length > 0 ? round(Math.max(...list), 1) : null;
-    };
-    const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
-    const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
-
-    const results = {
-      generatedAt: new Date().toISOString(),
-      command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
-        node: process.version,
-        postgres: serverVersion,
-        pgDump: execFileSync(path.join(PG_BIN, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim(),
-      },
-      dataset: {
-        ...size,
-        rowsByTable: dataset.rows,
-        publicBytesOnDisk: dataset.publicBytes,
-        managedBytesOnDisk: dataset.managedBytes,
-        databaseBytesOnDisk: dataset.databaseBytes,
-        buildSeconds: round(dataset.seconds, 0),
-      },
-      variants: Object.fromEntries(variants.map((v) => [v, VARIANTS[v]])),
-      runs,
-      medianSeconds: medians,
-      ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'D/C': ratio('D', 'C') },
-      fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
-      peakRssMiB: {
-        A: maxOf('A', 'nodePeakRssMiB'),
-        D: maxOf('D', 'nodePeakRssMiB'),
-        otherChildrenA: maxOf('A', 'otherChildrenRssMiB'),
-        otherChildrenD: maxOf('D', 'otherChildrenRssMiB'),
-      },
-      verifyScanMBps: scans.length > 0 ? round(median(scans), 0) : null,
-      measurements: measurements.map((m) => ({
-        ...m,
-        seconds: round(m.seconds, 3),
-        nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
-        otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
-        nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
-        verifyMBps: m.verifyMBps !== undefined ? round(m.verifyMBps, 0) : undefined,
-        idleBefore: m.idleBefore !== undefined ? round(m.idleBefore, 2) : undefined,
-      })),
-    };
+    const { results, medians, fileBytes } = summarise(runs);
 
     console.log('\n| Variant | What | Median (s) | File |');
     console.log('|---|---|---:|---:|');
@@ -544,13 +552,23 @@ async function main(): Promise<void> {
     console.log(`Peak RSS of the action's node process: A ${results.peakRssMiB.A} MiB, D ${results.peakRssMiB.D} MiB (pg_dump excluded)`);
     console.log(`Verification scan: ${results.verifyScanMBps} MB/s`);
 
-    await mkdir(path.dirname(values.out), { recursive: true });
-    await writeFile(values.out, `${JSON.stringify(results, null, 2)}\n`);
     log(`Wrote ${values.out}`);
   } finally {
     await stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The bench's scratch directory, removed on the way out even when interrupted. */
+let workDir: string | null = null;
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.error(`✖ interrupted by ${signal}`);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    // The cluster helper's exit hook stops the cluster and deletes its directory.
+    process.exit(128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15));
+  });
 }
 
 main().catch((error: unknown) => {

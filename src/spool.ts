@@ -1,7 +1,7 @@
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
- * starts reading, chunks are appended to a spill file; the consumer then reads the spill file from the
- * start, and once it has caught up it takes the stream over and reads it directly, so whatever arrives
+ * starts reading, chunks are appended to a spill file; then the stream waits while the consumer reads
+ * the spill file, and the consumer takes the stream over and reads it directly, so whatever arrives
  * after that point is never written twice.
  *
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
@@ -88,11 +88,12 @@ export class Spool implements AsyncIterable<Buffer> {
       return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
     };
     try {
-      // Drain the spill file while the producer goes on appending to it; once caught up, ask it to
-      // stop after its current chunk (the one it is writing, or the next it receives).
-      while (readPos < this.spilledBytes) yield await readSpill();
+      // The producer stops at its current chunk (the one it is writing, or the next it receives): a
+      // consumer slower than the stream must not send all of it through the spill file. The stream
+      // waits while the spill file is read.
       this.handoff = true;
       this.consumerArrived();
+      while (readPos < this.spilledBytes) yield await readSpill();
       await this.producer;
       if (this.failure !== null) throw this.failure;
       while (readPos < this.spilledBytes) yield await readSpill();

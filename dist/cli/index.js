@@ -8166,12 +8166,13 @@ function startPgDump(job, args, what) {
 }
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 /**
- * pg_dump writes its output 4 KB at a time, and a reader that is quicker than pg_dump wakes up for
- * every few KB: 150 000 reads for 2.4 GB, each a system call and a trip through the stream machinery,
- * which cost more CPU than the scan and the hash together. After a read of less than `small` bytes
- * (the reader has caught up with pg_dump, so there is little else to do) this blocks the thread for
- * `pauseMs`, well under the time pg_dump needs to fill the socket buffer at any speed (so pg_dump never
- * waits), and the next read finds a full 64 KB: about a third of the reads, and of their CPU.
+ * pg_dump's output in fewer, larger reads. pg_dump writes 4 KB at a time, and a reader quicker than
+ * pg_dump wakes up for every few KB: for 3 GB, 150 000 reads, each a system call, a wake-up and a trip
+ * through the stream machinery, together more CPU than the scan. After a read of less than `small`
+ * bytes (the reader has caught up with pg_dump, there is little else to do) the thread sleeps
+ * `pauseMs`, far less than pg_dump needs to fill the socket buffer at any speed (it never waits), and
+ * the next read finds up to 64 KB: about a third of the reads. (Joining reads into larger chunks
+ * instead costs more than it saves: a copy, and large buffers that come and go.)
  */
 async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
     for await (const chunk of stream) {
@@ -8989,8 +8990,8 @@ async function mergeBackup(input) {
 ;// CONCATENATED MODULE: ./lib/src/spool.js
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
- * starts reading, chunks are appended to a spill file; the consumer then reads the spill file from the
- * start, and once it has caught up it takes the stream over and reads it directly, so whatever arrives
+ * starts reading, chunks are appended to a spill file; then the stream waits while the consumer reads
+ * the spill file, and the consumer takes the stream over and reads it directly, so whatever arrives
  * after that point is never written twice.
  *
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
@@ -9076,12 +9077,13 @@ class Spool {
             return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
         };
         try {
-            // Drain the spill file while the producer goes on appending to it; once caught up, ask it to
-            // stop after its current chunk (the one it is writing, or the next it receives).
-            while (readPos < this.spilledBytes)
-                yield await readSpill();
+            // The producer stops at its current chunk (the one it is writing, or the next it receives): a
+            // consumer slower than the stream must not send all of it through the spill file. The stream
+            // waits while the spill file is read.
             this.handoff = true;
             this.consumerArrived();
+            while (readPos < this.spilledBytes)
+                yield await readSpill();
             await this.producer;
             if (this.failure !== null)
                 throw this.failure;
