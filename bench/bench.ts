@@ -7,7 +7,7 @@
  *   B  Supabase's documented recipe with bare pg_dump: PART 1's tables data-only, then PART 2's schemas
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
- *   D  A with gzip (level 1) and age encryption to one recipient (bench/sealed-run.ts).
+ *   D  A with `compression: gzip` (level 1) and age encryption to one recipient.
  * It prints the medians, the ratios A/B, A/C and D/C, the peak RSS of the action's node process (its own
  * getrusage peak, pg_dump excluded; plus any other non-PostgreSQL child), and the verification throughput
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
@@ -42,7 +42,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 let actionEntry = path.join(ROOT, 'dist/index.js');
 const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.js')).href;
-const SEALED_RUN = path.join(HERE, 'sealed-run.js');
 const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
 
 type Variant = 'A' | 'B' | 'C' | 'D';
@@ -187,8 +186,9 @@ function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8' };
 }
 
-async function variantA(ctx: Context, round: number): Promise<Measurement> {
-  const dir = await mkdtemp(path.join(ctx.work, 'A-'));
+/** The action's entry (`node dist/index.js`, destination none) with extra inputs; its outputs and costs. */
+async function runAction(ctx: Context, name: string, inputs: NodeJS.ProcessEnv) {
+  const dir = await mkdtemp(path.join(ctx.work, `${name}-`));
   const outputFile = path.join(dir, 'github-output');
   await writeFile(outputFile, '');
   const env: NodeJS.ProcessEnv = {
@@ -199,12 +199,16 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
     'INPUT_DATABASE-URL': ctx.url,
     INPUT_DESTINATION: 'none',
     'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
+    ...inputs,
   };
   const run = await runMeasuredNode([actionEntry], env, ctx.work, dir);
-  if (run.exitCode !== 0) throw new Error(`A failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+  if (run.exitCode !== 0) throw new Error(`${name} failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
   const outputs = parseOutputs(await readFile(outputFile, 'utf8'));
-  const file = outputs['backup-path']!;
-  const bytes = Number(outputs['backup-size']);
+  return { run, dir, file: outputs['backup-path']!, bytes: Number(outputs['backup-size']) };
+}
+
+async function variantA(ctx: Context, round: number): Promise<Measurement> {
+  const { run, dir, file, bytes } = await runAction(ctx, 'A', {});
   const verifyMBps = ctx.scanEvery || round === 1 ? await scanThroughput(file) : undefined;
   await rm(dir, { recursive: true, force: true });
   return {
@@ -220,26 +224,18 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
 }
 
 async function variantD(ctx: Context, round: number): Promise<Measurement> {
-  const dir = await mkdtemp(path.join(ctx.work, 'D-'));
-  const env: NodeJS.ProcessEnv = {
-    ...baseEnv(),
-    'INPUT_DATABASE-URL': ctx.url,
-    INPUT_DESTINATION: 'none',
-    'INPUT_OUTPUT-DIR': path.join(dir, 'backups'),
+  const { run, dir, file, bytes } = await runAction(ctx, 'D', {
     INPUT_COMPRESSION: 'gzip',
-    BENCH_AGE_RECIPIENT: ctx.ageRecipient,
-  };
-  const run = await runMeasuredNode([SEALED_RUN], env, ctx.work, dir);
-  if (run.exitCode !== 0) throw new Error(`D failed (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { bytes: number; path: string };
+    'INPUT_ENCRYPTION-RECIPIENTS': ctx.ageRecipient,
+  });
   // Once, outside the timing: the sealed file must decrypt, decompress and verify like A's file.
-  if (round === 1) await checkSealed(result.path, ctx.ageIdentity);
+  if (round === 1) await checkSealed(file, ctx.ageIdentity);
   await rm(dir, { recursive: true, force: true });
   return {
     variant: 'D',
     round,
     seconds: run.seconds,
-    bytes: result.bytes,
+    bytes,
     nodePeakRssMiB: run.peakRssMiB,
     otherChildrenRssMiB: run.othersMiB,
     nodeCpuSeconds: run.cpuSeconds,

@@ -289,7 +289,7 @@ async function dumpAndMerge(
   const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
   const counting = input.countRows();
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
-  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
 
   /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
   async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {

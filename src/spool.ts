@@ -9,7 +9,9 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { BATCH_BYTES, writeAll } from './filewrite.js';
 
+/** Reads of the spill file stay small: large buffers that come and go raise the peak RSS. */
 const READ_SIZE = 64 * 1024;
 
 export class Spool implements AsyncIterable<Buffer> {
@@ -24,18 +26,25 @@ export class Spool implements AsyncIterable<Buffer> {
   private failure: unknown = null;
   private consumed = false;
 
-  /**
-   * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
-   * given, is how to read it (a wrapper of the stream's own iterator).
-   */
+  private readonly limit: number;
+  private readonly batchBytes: number;
+
   constructor(
+    /** The stream to keep flowing (destroyed when the spool is closed unread). */
     private readonly stream: Readable,
     private readonly spillPath: string,
-    chunks?: AsyncIterable<Buffer>,
-    /** Stop reading (the producer then waits) once this many bytes are in the spill file. */
-    private readonly limit = Infinity,
+    options: {
+      /** How to read the stream (a wrapper of its own iterator); default: the stream itself. */
+      chunks?: AsyncIterable<Buffer>;
+      /** Stop reading (the producer then waits) once this many bytes are in the spill file. */
+      limit?: number;
+      /** Chunks are appended to the spill file in batches of this many bytes (see filewrite.ts). */
+      batchBytes?: number;
+    } = {},
   ) {
-    this.source = (chunks ?? (stream as AsyncIterable<Buffer>))[Symbol.asyncIterator]();
+    this.source = (options.chunks ?? (stream as AsyncIterable<Buffer>))[Symbol.asyncIterator]();
+    this.limit = options.limit ?? Infinity;
+    this.batchBytes = Math.min(options.batchBytes ?? BATCH_BYTES, this.limit);
     this.producer = this.produce();
   }
 
@@ -45,6 +54,17 @@ export class Spool implements AsyncIterable<Buffer> {
   });
 
   private async produce(): Promise<void> {
+    // `spilledBytes` counts what is in the file; at most one batch waits in memory.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      this.file ??= await open(this.spillPath, 'w+', 0o600);
+      await writeAll(this.file, batch);
+      this.spilledBytes += batchBytes;
+      batch = [];
+      batchBytes = 0;
+    };
     try {
       for (;;) {
         if (this.spilledBytes >= this.limit) {
@@ -55,19 +75,17 @@ export class Spool implements AsyncIterable<Buffer> {
         const next = await this.source.next();
         if (next.done) {
           this.ended = true;
+          await flush();
           return;
         }
         if (this.handoff) {
+          await flush();
           this.handed = next.value;
           return;
         }
-        this.file ??= await open(this.spillPath, 'w+', 0o600);
-        let offset = 0;
-        while (offset < next.value.length) {
-          const { bytesWritten } = await this.file.write(next.value, offset, next.value.length - offset, this.spilledBytes + offset);
-          offset += bytesWritten;
-        }
-        this.spilledBytes += next.value.length;
+        batch.push(next.value);
+        batchBytes += next.value.length;
+        if (batchBytes >= this.batchBytes || this.handoff) await flush();
         if (this.handoff) return;
       }
     } catch (error) {

@@ -27,7 +27,7 @@ describe('Spool', () => {
   it('keeps the stream flowing into the spill file until read, then gives every byte in order', async () => {
     const source = new PassThrough();
     const spillPath = path.join(dir, 'spill');
-    const spool = new Spool(source, spillPath);
+    const spool = new Spool(source, spillPath, { batchBytes: 1000 });
     const sent: Buffer[] = [];
     for (let i = 0; i < 50; i++) {
       sent.push(chunk(i));
@@ -49,6 +49,24 @@ describe('Spool', () => {
     expect(got.equals(Buffer.concat(sent))).toBe(true);
     expect(spool.spilledBytes).toBeLessThanOrEqual(52_000);
     expect(existsSync(spillPath)).toBe(false);
+  });
+
+  it('appends to the spill file in batches of 1 MiB and keeps at most one batch in memory', async () => {
+    const source = new PassThrough();
+    const spool = new Spool(source, path.join(dir, 'spill'));
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 1100; i++) {
+      sent.push(chunk(i));
+      source.write(chunk(i));
+      if (i % 100 === 0) await tick(1);
+    }
+    await tick(50);
+    // One batch of at least 1 MiB is on disk; the rest of the 1.1 MB waits in memory.
+    expect(spool.spilledBytes).toBeGreaterThanOrEqual(1 << 20);
+    expect(spool.spilledBytes).toBeLessThan(1_100_000);
+    const reading = drain(spool);
+    source.end();
+    expect((await reading).equals(Buffer.concat(sent))).toBe(true);
   });
 
   it('spills nothing when it is read from the start', async () => {
@@ -75,7 +93,7 @@ describe('Spool', () => {
 
   it('stops reading at its limit, so the writer waits, and still gives every byte', async () => {
     const source = new PassThrough({ highWaterMark: 4096 });
-    const spool = new Spool(source, path.join(dir, 'spill'), undefined, 10_000);
+    const spool = new Spool(source, path.join(dir, 'spill'), { limit: 10_000 });
     const sent: Buffer[] = [];
     let blocked = false;
     for (let i = 0; i < 100 && !blocked; i++) {
@@ -109,7 +127,7 @@ describe('Spool', () => {
   it('stops the stream and deletes the spill file when closed unread', async () => {
     const source = new PassThrough();
     const spillPath = path.join(dir, 'spill');
-    const spool = new Spool(source, spillPath);
+    const spool = new Spool(source, spillPath, { batchBytes: 1000 });
     source.write(chunk(1));
     await tick();
     expect(existsSync(spillPath)).toBe(true);

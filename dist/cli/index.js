@@ -8200,10 +8200,42 @@ function formatBytes(bytes) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./lib/src/filewrite.js
+const BATCH_BYTES = 1 << 20;
+/** Writes every buffer whole at the file's current position (writev may write less than asked). */
+async function writeAll(file, buffers) {
+    let rest = buffers;
+    while (rest.length > 0) {
+        let { bytesWritten } = await file.writev(rest);
+        while (rest.length > 0 && bytesWritten >= rest[0].length) {
+            bytesWritten -= rest[0].length;
+            rest = rest.slice(1);
+        }
+        if (bytesWritten > 0)
+            rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
+    }
+}
+/** Writes `chunks` to `file` in batches; returns the number of bytes written. */
+async function writeInBatches(chunks, file) {
+    let batch = [];
+    let batchBytes = 0;
+    let total = 0;
+    for await (const chunk of chunks) {
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= BATCH_BYTES) {
+            await writeAll(file, batch);
+            total += batchBytes;
+            batch = [];
+            batchBytes = 0;
+        }
+    }
+    await writeAll(file, batch);
+    return total + batchBytes;
+}
+
 ;// CONCATENATED MODULE: ./lib/src/rewrite.js
 
 const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
@@ -8842,13 +8874,8 @@ function unicodeSpaceLength(buf, i, end) {
 
 
 
+
 const RULE = '-- =====================================================';
-/**
- * Bytes the file stream may queue while a write is in flight: the queued chunks then go to disk in one
- * writev, which costs far fewer system calls (and thread-pool round trips) than one write per 64 KB
- * pipe read.
- */
-const WRITE_BUFFER = 1 << 20;
 function fileHeader(meta) {
     const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
     return [
@@ -8932,16 +8959,6 @@ function fileFooter(expectedRows) {
         '',
     ].join('\n');
 }
-/** Counts and hashes what passes through. */
-class Digest extends external_node_stream_namespaceObject.Transform {
-    hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    bytes = 0;
-    _transform(chunk, _enc, done) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        done(null, chunk);
-    }
-}
 function chunksOf(source) {
     return typeof source === 'string' ? (0,external_node_fs_namespaceObject.createReadStream)(source, { highWaterMark: 1 << 20 }) : source;
 }
@@ -8973,17 +8990,33 @@ async function mergeBackup(input) {
         yield count('part3', emit(fileFooter(await input.expectedRows)));
         yield count('part3', scanner.finish());
     }
-    const digest = new Digest();
-    const stages = [...(input.seal ?? []), digest];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)([external_node_stream_namespaceObject.Readable.from(sql(), { objectMode: false }), ...stages, (0,external_node_fs_namespaceObject.createWriteStream)(input.outFile, { mode: 0o600, highWaterMark: WRITE_BUFFER })], {
-        signal: input.signal,
-    });
+    // The stored bytes (after sealing) are hashed as they go to the file.
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    async function* hashed(stored) {
+        for await (const chunk of stored) {
+            hash.update(chunk);
+            yield chunk;
+        }
+    }
+    const file = await (0,promises_namespaceObject.open)(input.outFile, 'w', 0o600);
+    let fileBytes = 0;
+    try {
+        const write = async (stored) => {
+            fileBytes = await writeInBatches(hashed(stored), file);
+        };
+        // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
+        // its typings do not cover a spread of stages between the two.
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
+    }
+    finally {
+        await file.close();
+    }
     return {
         scan: scanner.report,
         partBytes,
         sqlBytes,
-        fileBytes: digest.bytes,
-        sha256: digest.hash.digest('hex'),
+        fileBytes,
+        sha256: hash.digest('hex'),
     };
 }
 
@@ -8998,11 +9031,12 @@ async function mergeBackup(input) {
  * its bytes go after PART 1's in the file.
  */
 
+
+/** Reads of the spill file stay small: large buffers that come and go raise the peak RSS. */
 const READ_SIZE = 64 * 1024;
 class Spool {
     stream;
     spillPath;
-    limit;
     /** Bytes that went through the spill file (0 when the consumer was there from the start). */
     spilledBytes = 0;
     source;
@@ -9013,17 +9047,16 @@ class Spool {
     handed = null;
     failure = null;
     consumed = false;
-    /**
-     * `stream` is the stream to keep flowing (destroyed when the spool is closed unread); `chunks`, when
-     * given, is how to read it (a wrapper of the stream's own iterator).
-     */
-    constructor(stream, spillPath, chunks, 
-    /** Stop reading (the producer then waits) once this many bytes are in the spill file. */
-    limit = Infinity) {
+    limit;
+    batchBytes;
+    constructor(
+    /** The stream to keep flowing (destroyed when the spool is closed unread). */
+    stream, spillPath, options = {}) {
         this.stream = stream;
         this.spillPath = spillPath;
-        this.limit = limit;
-        this.source = (chunks ?? stream)[Symbol.asyncIterator]();
+        this.source = (options.chunks ?? stream)[Symbol.asyncIterator]();
+        this.limit = options.limit ?? Infinity;
+        this.batchBytes = Math.min(options.batchBytes ?? BATCH_BYTES, this.limit);
         this.producer = this.produce();
     }
     consumerArrived = () => undefined;
@@ -9031,6 +9064,18 @@ class Spool {
         this.consumerArrived = resolve;
     });
     async produce() {
+        // `spilledBytes` counts what is in the file; at most one batch waits in memory.
+        let batch = [];
+        let batchBytes = 0;
+        const flush = async () => {
+            if (batch.length === 0)
+                return;
+            this.file ??= await (0,promises_namespaceObject.open)(this.spillPath, 'w+', 0o600);
+            await writeAll(this.file, batch);
+            this.spilledBytes += batchBytes;
+            batch = [];
+            batchBytes = 0;
+        };
         try {
             for (;;) {
                 if (this.spilledBytes >= this.limit) {
@@ -9041,19 +9086,18 @@ class Spool {
                 const next = await this.source.next();
                 if (next.done) {
                     this.ended = true;
+                    await flush();
                     return;
                 }
                 if (this.handoff) {
+                    await flush();
                     this.handed = next.value;
                     return;
                 }
-                this.file ??= await (0,promises_namespaceObject.open)(this.spillPath, 'w+', 0o600);
-                let offset = 0;
-                while (offset < next.value.length) {
-                    const { bytesWritten } = await this.file.write(next.value, offset, next.value.length - offset, this.spilledBytes + offset);
-                    offset += bytesWritten;
-                }
-                this.spilledBytes += next.value.length;
+                batch.push(next.value);
+                batchBytes += next.value.length;
+                if (batchBytes >= this.batchBytes || this.handoff)
+                    await flush();
                 if (this.handoff)
                     return;
             }
@@ -14406,6 +14450,8 @@ const getStripFinalNewline = (stripFinalNewline, fdNumber) => fdNumber === 'all'
 	? stripFinalNewline[1] || stripFinalNewline[2]
 	: stripFinalNewline[fdNumber];
 
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/transform/split.js
 // Split chunks line-wise for generators passed to the `std*` options
 const getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped
@@ -39498,7 +39544,7 @@ async function dumpAndMerge(input) {
     const counting = input.countRows();
     for (const settled of [dump1.done, dump2.done, counting])
         settled.catch(fail);
-    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), coalescedReads(dump2.stdout));
+    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
     /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
     async function* part(chunks, done) {
         yield* chunks;
