@@ -6,15 +6,15 @@
  *
  * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
  * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
- * Nothing is buffered whole: gzip is node:zlib, and age encryption is `age-encryption` driven through
+ * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is `age-encryption` driven through
  * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
  * size of the database.
  */
 import { Duplex, PassThrough, addAbortSignal, type Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { Encrypter } from 'age-encryption';
 import { ConfigError, type BackupConfig } from './config.js';
 import type { Logger } from './log.js';
+import { ParallelGzip } from './pgzip.js';
 
 /** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */
 export const GZIP_LEVEL = 1;
@@ -59,7 +59,7 @@ export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>
     }
   }
   return {
-    transforms: () => [...(gzip ? [createGzip({ level: GZIP_LEVEL })] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
+    transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
     suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
     description: steps.join(', then '),
     warnings,

@@ -19282,8 +19282,6 @@ class TeeToFile extends external_node_stream_namespaceObject.Transform {
     }
 }
 
-;// CONCATENATED MODULE: external "node:zlib"
-const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
 /**
  * Checks if something is Uint8Array. Be careful: nodejs Buffer will return true.
@@ -39223,6 +39221,71 @@ function parseBranch(value) {
     return value;
 }
 
+;// CONCATENATED MODULE: external "node:zlib"
+const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+;// CONCATENATED MODULE: ./lib/src/pgzip.js
+/**
+ * gzip on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is compressed on
+ * libuv's thread pool as a gzip member of its own, and the members are written in input order. A file of
+ * concatenated members is a valid gzip file (RFC 1952 §2.2): gunzip, zcat and node's createGunzip read
+ * it whole. node:zlib's createGzip compresses on a single thread, which made `compression: gzip` the
+ * slowest stage of a backup by far (about 85 MB/s at level 1 on the bench machine).
+ *
+ * Memory stays at `inFlight` blocks and their output; blocks lose the dictionary of the previous one,
+ * which costs well under 1% of size at 1 MiB.
+ */
+
+
+
+
+const gzipBlock = (0,external_node_util_namespaceObject.promisify)(external_node_zlib_namespaceObject.gzip);
+const PGZIP_BLOCK = 1 << 20;
+class ParallelGzip extends external_node_stream_namespaceObject.Transform {
+    level;
+    blockSize;
+    inFlight;
+    block = [];
+    blockBytes = 0;
+    /** Members being compressed, oldest first. */
+    pending = [];
+    constructor(level, blockSize = PGZIP_BLOCK, 
+    // The thread pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; file writes use it too.
+    inFlight = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()))) {
+        super();
+        this.level = level;
+        this.blockSize = blockSize;
+        this.inFlight = inFlight;
+    }
+    _transform(chunk, _encoding, done) {
+        this.block.push(chunk);
+        this.blockBytes += chunk.length;
+        if (this.blockBytes < this.blockSize)
+            return done();
+        this.startBlock();
+        this.emitReady(this.inFlight - 1).then(() => done(), done);
+    }
+    _flush(done) {
+        // An empty input still makes one (empty) member: a valid .gz file.
+        if (this.blockBytes > 0 || this.pending.length === 0)
+            this.startBlock();
+        this.emitReady(0).then(() => done(), done);
+    }
+    startBlock() {
+        const input = this.block.length === 1 ? this.block[0] : Buffer.concat(this.block, this.blockBytes);
+        this.block = [];
+        this.blockBytes = 0;
+        const member = gzipBlock(input, { level: this.level });
+        // Awaited in order by emitReady; an early failure must not be an unhandled rejection meanwhile.
+        member.catch(() => undefined);
+        this.pending.push(member);
+    }
+    /** Pushes finished members, oldest first, until at most `keep` are still being compressed. */
+    async emitReady(keep) {
+        while (this.pending.length > keep)
+            this.push(await this.pending.shift());
+    }
+}
+
 ;// CONCATENATED MODULE: ./lib/src/seal.js
 /**
  * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
@@ -39232,7 +39295,7 @@ function parseBranch(value) {
  *
  * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
  * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
- * Nothing is buffered whole: gzip is node:zlib, and age encryption is `age-encryption` driven through
+ * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is `age-encryption` driven through
  * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
  * size of the database.
  */
@@ -39271,7 +39334,7 @@ function sealFor(config) {
         }
     }
     return {
-        transforms: () => [...(gzip ? [(0,external_node_zlib_namespaceObject.createGzip)({ level: GZIP_LEVEL })] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
+        transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
         suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
         description: steps.join(', then '),
         warnings,

@@ -1,0 +1,63 @@
+/**
+ * gzip on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is compressed on
+ * libuv's thread pool as a gzip member of its own, and the members are written in input order. A file of
+ * concatenated members is a valid gzip file (RFC 1952 §2.2): gunzip, zcat and node's createGunzip read
+ * it whole. node:zlib's createGzip compresses on a single thread, which made `compression: gzip` the
+ * slowest stage of a backup by far (about 85 MB/s at level 1 on the bench machine).
+ *
+ * Memory stays at `inFlight` blocks and their output; blocks lose the dictionary of the previous one,
+ * which costs well under 1% of size at 1 MiB.
+ */
+import { availableParallelism } from 'node:os';
+import { Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipBlock = promisify(gzip);
+
+export const PGZIP_BLOCK = 1 << 20;
+
+export class ParallelGzip extends Transform {
+  private block: Buffer[] = [];
+  private blockBytes = 0;
+  /** Members being compressed, oldest first. */
+  private readonly pending: Promise<Buffer>[] = [];
+
+  constructor(
+    private readonly level: number,
+    private readonly blockSize = PGZIP_BLOCK,
+    // The thread pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise; file writes use it too.
+    private readonly inFlight = Math.min(4, Math.max(2, availableParallelism())),
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.block.push(chunk);
+    this.blockBytes += chunk.length;
+    if (this.blockBytes < this.blockSize) return done();
+    this.startBlock();
+    this.emitReady(this.inFlight - 1).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    // An empty input still makes one (empty) member: a valid .gz file.
+    if (this.blockBytes > 0 || this.pending.length === 0) this.startBlock();
+    this.emitReady(0).then(() => done(), done);
+  }
+
+  private startBlock(): void {
+    const input = this.block.length === 1 ? this.block[0]! : Buffer.concat(this.block, this.blockBytes);
+    this.block = [];
+    this.blockBytes = 0;
+    const member = gzipBlock(input, { level: this.level });
+    // Awaited in order by emitReady; an early failure must not be an unhandled rejection meanwhile.
+    member.catch(() => undefined);
+    this.pending.push(member);
+  }
+
+  /** Pushes finished members, oldest first, until at most `keep` are still being compressed. */
+  private async emitReady(keep: number): Promise<void> {
+    while (this.pending.length > keep) this.push(await this.pending.shift()!);
+  }
+}
