@@ -129,12 +129,11 @@ export function excludeMatcher(patterns: string[]): (schema: string, table: stri
 }
 
 /**
- * Extensions installed in a user schema, or owning a type or function that an object of a user schema
- * depends on (a citext column, a uuid_generate_v4() default). pg_dump -n emits none of them.
+ * `members`: the objects each extension owns; `users`: what every object depends on, with the schema of
+ * the dependent object (a column default's schema is its table's). Joined, they tell which schemas use
+ * an extension's types or functions. Shared by the catalog and the scratch-database check.
  */
-async function selectExtensions(client: pg.Client, schemas: string[]): Promise<{ name: string; schema: string }[]> {
-  const { rows } = await client.query<{ name: string; schema: string }>(
-    `WITH members AS (
+export const EXTENSION_USERS_CTE = `WITH members AS (
        SELECT d.classid, d.objid, d.refobjid AS ext
          FROM pg_catalog.pg_depend d
         WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
@@ -147,7 +146,15 @@ async function selectExtensions(client: pg.Client, schemas: string[]): Promise<{
                          WHERE u.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND a.oid = u.objid)) AS schema
          FROM pg_catalog.pg_depend u
         WHERE u.deptype = 'n'
-     )
+     )`;
+
+/**
+ * Extensions installed in a user schema, or owning a type or function that an object of a user schema
+ * depends on (a citext column, a uuid_generate_v4() default). pg_dump -n emits none of them.
+ */
+async function selectExtensions(client: pg.Client, schemas: string[]): Promise<{ name: string; schema: string }[]> {
+  const { rows } = await client.query<{ name: string; schema: string }>(
+    `${EXTENSION_USERS_CTE}
      SELECT DISTINCT e.extname AS name, en.nspname AS schema
        FROM pg_catalog.pg_extension e
        JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace

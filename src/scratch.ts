@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
-import type { BackupPlan } from './catalog.js';
+import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
 import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from './connection.js';
 import { psqlFailure, runPsql } from './psql.js';
 import { REALTIME_PUBLICATION, isManagedSchema } from './supabase.js';
@@ -93,18 +93,7 @@ export async function readScratchCatalog(client: pg.Client): Promise<ScratchCata
   );
   const userTriggers = triggers.rows.filter((row) => !isManagedSchema(row.fn_schema));
   const extensions = await client.query<{ name: string; schema: string }>(
-    `WITH members AS (
-       SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d
-        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
-     ), users AS (
-       SELECT u.refobjid AS member, u.refclassid AS member_class,
-              COALESCE((pg_catalog.pg_identify_object(u.classid, u.objid, 0)).schema,
-                       (SELECT n.nspname FROM pg_catalog.pg_attrdef a
-                          JOIN pg_catalog.pg_class c ON c.oid = a.adrelid
-                          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                         WHERE u.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND a.oid = u.objid)) AS schema
-         FROM pg_catalog.pg_depend u WHERE u.deptype = 'n'
-     )
+    `${EXTENSION_USERS_CTE}
      SELECT DISTINCT e.extname AS name, en.nspname AS schema
        FROM pg_catalog.pg_extension e
        JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace

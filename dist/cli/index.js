@@ -7642,11 +7642,11 @@ function excludeMatcher(patterns) {
     return (schema, table) => regexes.some((regex) => regex.test(`${schema}.${table}`));
 }
 /**
- * Extensions installed in a user schema, or owning a type or function that an object of a user schema
- * depends on (a citext column, a uuid_generate_v4() default). pg_dump -n emits none of them.
+ * `members`: the objects each extension owns; `users`: what every object depends on, with the schema of
+ * the dependent object (a column default's schema is its table's). Joined, they tell which schemas use
+ * an extension's types or functions. Shared by the catalog and the scratch-database check.
  */
-async function selectExtensions(client, schemas) {
-    const { rows } = await client.query(`WITH members AS (
+const EXTENSION_USERS_CTE = `WITH members AS (
        SELECT d.classid, d.objid, d.refobjid AS ext
          FROM pg_catalog.pg_depend d
         WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
@@ -7659,7 +7659,13 @@ async function selectExtensions(client, schemas) {
                          WHERE u.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND a.oid = u.objid)) AS schema
          FROM pg_catalog.pg_depend u
         WHERE u.deptype = 'n'
-     )
+     )`;
+/**
+ * Extensions installed in a user schema, or owning a type or function that an object of a user schema
+ * depends on (a citext column, a uuid_generate_v4() default). pg_dump -n emits none of them.
+ */
+async function selectExtensions(client, schemas) {
+    const { rows } = await client.query(`${EXTENSION_USERS_CTE}
      SELECT DISTINCT e.extname AS name, en.nspname AS schema
        FROM pg_catalog.pg_extension e
        JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace
@@ -18809,6 +18815,7 @@ function psqlFailure(result) {
 
 
 
+
 class ScratchError extends Error {
     name = 'ScratchError';
 }
@@ -18829,18 +18836,7 @@ async function readScratchCatalog(client) {
        JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
       WHERE NOT t.tgisinternal AND n.nspname IN ('auth', 'storage')`);
     const userTriggers = triggers.rows.filter((row) => !isManagedSchema(row.fn_schema));
-    const extensions = await client.query(`WITH members AS (
-       SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d
-        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
-     ), users AS (
-       SELECT u.refobjid AS member, u.refclassid AS member_class,
-              COALESCE((pg_catalog.pg_identify_object(u.classid, u.objid, 0)).schema,
-                       (SELECT n.nspname FROM pg_catalog.pg_attrdef a
-                          JOIN pg_catalog.pg_class c ON c.oid = a.adrelid
-                          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                         WHERE u.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND a.oid = u.objid)) AS schema
-         FROM pg_catalog.pg_depend u WHERE u.deptype = 'n'
-     )
+    const extensions = await client.query(`${EXTENSION_USERS_CTE}
      SELECT DISTINCT e.extname AS name, en.nspname AS schema
        FROM pg_catalog.pg_extension e
        JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace
