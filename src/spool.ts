@@ -1,22 +1,27 @@
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
- * starts reading, chunks are appended to a spill file; then the stream waits while the consumer reads
- * the spill file, and the consumer takes the stream over and reads it directly, so whatever arrives
- * after that point is never written twice.
+ * starts reading, chunks are appended to a spill file. Then the consumer reads the spill file while the
+ * stream goes on filling it, as long as the consumer is catching up (a consumer slower than the stream
+ * must not send all of it through the spill file: then the stream waits); once it has caught up, the
+ * consumer takes the stream over and reads it directly, so whatever arrives after that is never
+ * written twice.
  *
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
  * its bytes go after PART 1's in the file.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BATCH_BYTES, writeAll } from './filewrite.js';
+import { BATCH_BYTES, BatchWriter } from './filewrite.js';
 
-/** Reads of the spill file stay small: large buffers that come and go raise the peak RSS. */
-const READ_SIZE = 64 * 1024;
+/** The spill file is read in pieces of this size, one read ahead of the consumer. */
+const READ_SIZE = 1 << 20;
 
 export class Spool implements AsyncIterable<Buffer> {
   /** Bytes that went through the spill file (0 when the consumer was there from the start). */
-  spilledBytes = 0;
+  get spilledBytes(): number {
+    return this.writer?.written ?? 0;
+  }
+  private writer: BatchWriter | null = null;
   private readonly source: AsyncIterator<Buffer>;
   private file: FileHandle | null = null;
   private readonly producer: Promise<void>;
@@ -25,6 +30,13 @@ export class Spool implements AsyncIterable<Buffer> {
   private handed: Buffer | null = null;
   private failure: unknown = null;
   private consumed = false;
+  /** How far the consumer has read the spill file. */
+  private readPos = 0;
+  /**
+   * The spill file's unread bytes when the consumer arrived. Should they grow by a quarter (the consumer
+   * is slower than the stream), the stream waits until the consumer has read the spill file.
+   */
+  private lagLimit = Infinity;
 
   private readonly limit: number;
   private readonly batchBytes: number;
@@ -54,21 +66,20 @@ export class Spool implements AsyncIterable<Buffer> {
   });
 
   private async produce(): Promise<void> {
-    // `spilledBytes` counts what is in the file; at most one batch waits in memory.
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
+    // `spilledBytes` counts what is in the file; a batch is written while the next one is gathered.
+    const spill = async (chunk: Buffer): Promise<void> => {
       this.file ??= await open(this.spillPath, 'w+', 0o600);
-      await writeAll(this.file, batch);
-      this.spilledBytes += batchBytes;
-      batch = [];
-      batchBytes = 0;
+      this.writer ??= new BatchWriter(this.file, { batchBytes: this.batchBytes });
+      await this.writer.push(chunk);
+    };
+    const flush = async (): Promise<void> => {
+      await this.writer?.flush();
     };
     try {
       for (;;) {
-        if (this.spilledBytes >= this.limit) {
+        if ((this.writer?.accepted ?? 0) >= this.limit) {
           // Enough on disk: let the stream wait (and its writer block) until the consumer comes.
+          await flush();
           await this.arrival;
           return;
         }
@@ -83,38 +94,62 @@ export class Spool implements AsyncIterable<Buffer> {
           this.handed = next.value;
           return;
         }
-        batch.push(next.value);
-        batchBytes += next.value.length;
-        if (batchBytes >= this.batchBytes || this.handoff) await flush();
-        if (this.handoff) return;
+        await spill(next.value);
+        if (this.handoff || this.writer!.accepted - this.readPos > this.lagLimit * 1.25) {
+          // The consumer is not catching up: the stream waits until it has read the spill file.
+          await flush();
+          return;
+        }
       }
     } catch (error) {
       this.failure = error;
     }
   }
 
+  /** The spill file from `readPos` to what is in it, one read ahead of the consumer. */
+  private async *readSpill(): AsyncGenerator<Buffer> {
+    let issued = this.readPos;
+    const readNext = (): Promise<Buffer> | null => {
+      const want = Math.min(READ_SIZE, this.spilledBytes - issued);
+      if (want <= 0) return null;
+      const at = issued;
+      issued += want;
+      return this.readExactly(at, want);
+    };
+    for (let ahead = readNext(); ahead; ) {
+      const chunk = await ahead;
+      ahead = readNext();
+      ahead?.catch(() => undefined);
+      this.readPos += chunk.length;
+      yield chunk;
+    }
+  }
+
+  private async readExactly(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    for (let got = 0; got < length; ) {
+      const { bytesRead } = await this.file!.read(buffer, got, length - got, position + got);
+      if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
+      got += bytesRead;
+    }
+    return buffer;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     if (this.consumed) throw new Error('a Spool can be read only once');
     this.consumed = true;
-    let readPos = 0;
-    const readSpill = async (): Promise<Buffer> => {
-      const want = Math.min(READ_SIZE, this.spilledBytes - readPos);
-      const buffer = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.file!.read(buffer, 0, want, readPos);
-      if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
-      readPos += bytesRead;
-      return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
-    };
     try {
-      // The producer stops at its current chunk (the one it is writing, or the next it receives): a
-      // consumer slower than the stream must not send all of it through the spill file. The stream
-      // waits while the spill file is read.
-      this.handoff = true;
+      this.lagLimit = this.writer?.accepted ?? 0;
+      // Nothing spilled yet: the stream is the consumer's from its next chunk on.
+      if (this.lagLimit === 0) this.handoff = true;
       this.consumerArrived();
-      while (readPos < this.spilledBytes) yield await readSpill();
+      yield* this.readSpill();
+      // Caught up with what is in the file: the producer stops at its current chunk (the one it is
+      // writing, or the next it receives) and the stream is read directly after the rest of the file.
+      this.handoff = true;
       await this.producer;
       if (this.failure !== null) throw this.failure;
-      while (readPos < this.spilledBytes) yield await readSpill();
+      yield* this.readSpill();
       if (this.handed) {
         const chunk = this.handed;
         this.handed = null;
