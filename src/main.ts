@@ -9,6 +9,8 @@ import { parseConfig } from './config.js';
 import { redact, secretForms, urlSecretForms } from './connection.js';
 import { enforcePublicGuard } from './guard.js';
 import type { Logger } from './log.js';
+import type { PublishResult } from './publish/index.js';
+import { localCopy } from './publish/local.js';
 import { scratchSecretForms } from './restorecheck.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
@@ -57,8 +59,10 @@ export async function run(): Promise<void> {
     const result = await runBackup(config, actionLogger, { signal: abort.signal });
     // A backup counts only once stored: when publishing fails, the local file goes too (DESIGN.md §2).
     const published = await Promise.resolve()
-      .then(async () => {
+      .then(async (): Promise<PublishResult> => {
         abort.signal.throwIfAborted();
+        const { artifact, branch } = config.destinations;
+        if (!artifact && !branch) return { destinations: [localCopy(result.path, false)] };
         // Loaded only now: the publishing clients are large, and the backup runs lighter without them.
         const { publishBackup } = await import('./publish/index.js');
         return publishBackup(result, config, actionLogger);

@@ -23,6 +23,7 @@ import {
 } from './artifact.js';
 import { checkBranchFileSize, publishToBranch, resolveBranchRemote, type BranchOptions } from './branch.js';
 import { PublishError } from './error.js';
+import { localCopy } from './local.js';
 
 export { PublishError } from './error.js';
 export type { BranchOptions } from './branch.js';
@@ -103,14 +104,7 @@ export async function publishBackup(
     });
   }
 
-  published.destinations.push({
-    kind: 'local',
-    description:
-      toArtifact || toBranch
-        ? `Also kept on the runner at \`${result.path}\``
-        : `Kept only on the runner at \`${result.path}\` (destination: none): store it in a later step, ` +
-          'the disk of a GitHub-hosted runner is discarded after the job',
-  });
+  published.destinations.push(localCopy(result.path, toArtifact || toBranch));
   return published;
 }
 
