@@ -457,6 +457,8 @@ function fileLink(remote, commitSha, pathOnBranch) {
     return remote.webUrl ? `${remote.webUrl}/blob/${commitSha}/${pathOnBranch}` : undefined;
 }
 
+// EXTERNAL MODULE: ./lib/src/publish/local.js
+var local = __webpack_require__(14977);
 ;// CONCATENATED MODULE: ./lib/src/publish/index.js
 /**
  * The publish stage: the verified backup file stored where `destination` asks (DESIGN.md §2, §4).
@@ -469,6 +471,7 @@ function fileLink(remote, commitSha, pathOnBranch) {
  * checked before anything is stored, and when the branch push fails after the artifact was uploaded,
  * the artifact is deleted again. The local file is the caller's: the action removes it on failure.
  */
+
 
 
 
@@ -518,13 +521,7 @@ async function publishBackup(result, config, log, env = process.env, options = {
             url: pushed.fileUrl,
         });
     }
-    published.destinations.push({
-        kind: 'local',
-        description: toArtifact || toBranch
-            ? `Also kept on the runner at \`${result.path}\``
-            : `Kept only on the runner at \`${result.path}\` (destination: none): store it in a later step, ` +
-                'the disk of a GitHub-hosted runner is discarded after the job',
-    });
+    published.destinations.push((0,local/* localCopy */.l)(result.path, toArtifact || toBranch));
     return published;
 }
 /** The branch failed after the artifact was stored: delete the artifact so the run leaves neither. */

@@ -4017,7 +4017,7 @@ module.exports = ConnectionParameters
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
 const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const stream = __nccwpck_require__(3210)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -5945,7 +5945,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 3210:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -8204,17 +8204,96 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:worker_threads"
+const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+;// CONCATENATED MODULE: ./lib/src/filehash.js
+/**
+ * The sha256 of a file while it is being written, computed on a worker thread that reads it back from
+ * the page cache a little behind the writer. Hashing on the main thread would put 1-2 s per 3 GB on the
+ * thread every byte of the backup already goes through (pipe reads, the scan, the writes): measured
+ * here, it made the whole backup that much slower. Reading back costs far less than that, on another
+ * core, and the digest is of the bytes as they are in the file.
+ */
+
+/** Plain JavaScript, run by the worker (`eval`: nothing to bundle or locate on disk). */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const fd = openSync(workerData.path, 'r');
+const hash = createHash('sha256');
+const buffer = Buffer.allocUnsafe(1 << 20);
+let hashed = 0;
+parentPort.on('message', ({ written, final }) => {
+  try {
+    while (hashed < written) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, written - hashed), hashed);
+      if (n === 0) throw new Error('the file is shorter than what was written to it');
+      hash.update(buffer.subarray(0, n));
+      hashed += n;
+    }
+    if (final) {
+      closeSync(fd);
+      parentPort.postMessage({ digest: hash.digest('hex') });
+    }
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message || error) });
+  }
+});
+`;
+class FileHasher {
+    worker;
+    result;
+    /** `path` must exist (opened, even if empty) before the hasher starts. */
+    constructor(path) {
+        this.worker = new external_node_worker_threads_namespaceObject.Worker(WORKER, {
+            eval: true,
+            workerData: { path },
+            resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+        });
+        this.result = new Promise((resolve, reject) => {
+            this.worker.on('message', (message) => {
+                if (message.digest)
+                    resolve(message.digest);
+                else
+                    reject(new Error(`hashing the backup file failed: ${message.error}`));
+            });
+            this.worker.once('error', reject);
+            this.worker.once('exit', (code) => reject(new Error(`the hashing thread stopped (exit code ${code})`)));
+        });
+        // Seen by digest(); a run that fails earlier must not leave an unhandled rejection.
+        this.result.catch(() => undefined);
+    }
+    /** The first `written` bytes of the file are complete: hash them. */
+    advance(written) {
+        this.worker.postMessage({ written, final: false });
+    }
+    /** The file is complete at `size` bytes: its sha256, in hex. */
+    async digest(size) {
+        this.worker.postMessage({ written: size, final: true });
+        try {
+            return await this.result;
+        }
+        finally {
+            await this.stop();
+        }
+    }
+    async stop() {
+        await this.worker.terminate();
+    }
+}
+
 ;// CONCATENATED MODULE: ./lib/src/filewrite.js
 const BATCH_BYTES = 1 << 20;
-/** Writes every buffer whole at the file's current position (writev may write less than asked). */
-async function writeAll(file, buffers) {
+/** Writes every buffer whole at `position` (writev may write less than asked). */
+async function writeAll(file, buffers, position) {
     let rest = buffers;
+    let at = position;
     while (rest.length > 0) {
-        let { bytesWritten } = await file.writev(rest);
+        let { bytesWritten } = await file.writev(rest, at);
+        at += bytesWritten;
         while (rest.length > 0 && bytesWritten >= rest[0].length) {
             bytesWritten -= rest[0].length;
             rest = rest.slice(1);
@@ -8223,23 +8302,64 @@ async function writeAll(file, buffers) {
             rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
     }
 }
-/** Writes `chunks` to `file` in batches; returns the number of bytes written. */
-async function writeInBatches(chunks, file) {
-    let batch = [];
-    let batchBytes = 0;
-    let total = 0;
-    for await (const chunk of chunks) {
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= BATCH_BYTES) {
-            await writeAll(file, batch);
-            total += batchBytes;
-            batch = [];
-            batchBytes = 0;
-        }
+/**
+ * Writes chunks to a file from offset 0, in batches, up to `maxInFlight` batches at a time (each at
+ * its own offset) while the next one is gathered.
+ */
+class BatchWriter {
+    file;
+    options;
+    /** Bytes from the start of the file whose writes have all completed. */
+    written = 0;
+    /** Bytes handed over so far, written or not. */
+    accepted = 0;
+    batch = [];
+    batchBytes = 0;
+    inFlight = [];
+    /** Completes when every write started so far has completed (in order). */
+    allWritten = Promise.resolve();
+    constructor(file, options = {}) {
+        this.file = file;
+        this.options = options;
     }
-    await writeAll(file, batch);
-    return total + batchBytes;
+    /** Takes a chunk (by reference: it must not change afterwards); waits only when writes are behind. */
+    push(chunk) {
+        this.batch.push(chunk);
+        this.batchBytes += chunk.length;
+        this.accepted += chunk.length;
+        return this.batchBytes >= (this.options.batchBytes ?? BATCH_BYTES) ? this.startWrite() : undefined;
+    }
+    /** Writes what is left and waits until every byte is in the file. */
+    async flush() {
+        await this.startWrite();
+        await this.allWritten;
+    }
+    async startWrite() {
+        while (this.inFlight.length >= (this.options.maxInFlight ?? 2))
+            await this.inFlight.shift();
+        if (this.batchBytes === 0)
+            return;
+        const bytes = this.batchBytes;
+        const write = writeAll(this.file, this.batch, this.accepted - bytes);
+        this.batch = [];
+        this.batchBytes = 0;
+        const done = Promise.all([this.allWritten, write]).then(() => {
+            this.written += bytes;
+            this.options.onWritten?.(this.written);
+        });
+        // A failure is seen by whoever waits next (push or flush); it must not go unhandled meanwhile.
+        done.catch(() => undefined);
+        this.inFlight.push(done);
+        this.allWritten = done;
+    }
+}
+/** Writes `chunks` to `file` in batches; returns the number of bytes written. */
+async function writeInBatches(chunks, file, onWritten) {
+    const writer = new BatchWriter(file, { onWritten });
+    for await (const chunk of chunks)
+        await writer.push(chunk);
+    await writer.flush();
+    return writer.written;
 }
 
 ;// CONCATENATED MODULE: ./lib/src/rewrite.js
@@ -8870,7 +8990,7 @@ function unicodeSpaceLength(buf, i, end) {
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
+ * (gzip, age) and into a 0600 file, hashed (sha256) behind the writes. Nothing is held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
  */
@@ -8996,55 +9116,55 @@ async function mergeBackup(input) {
         yield count('part3', emit(fileFooter(await input.expectedRows)));
         yield count('part3', scanner.finish());
     }
-    // The stored bytes (after sealing) are hashed as they go to the file.
-    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    async function* hashed(stored) {
-        for await (const chunk of stored) {
-            hash.update(chunk);
-            yield chunk;
-        }
-    }
     const file = await (0,promises_namespaceObject.open)(input.outFile, 'w', 0o600);
+    // The stored bytes (after sealing) are hashed from the file, behind the writes.
+    const hasher = new FileHasher(input.outFile);
     let fileBytes = 0;
     try {
         const write = async (stored) => {
-            fileBytes = await writeInBatches(hashed(stored), file);
+            fileBytes = await writeInBatches(stored, file, (written) => hasher.advance(written));
         };
         // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
         // its typings do not cover a spread of stages between the two.
         await (0,external_node_stream_promises_namespaceObject.pipeline)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
+        return {
+            scan: scanner.report,
+            partBytes,
+            sqlBytes,
+            fileBytes,
+            sha256: await hasher.digest(fileBytes),
+        };
     }
     finally {
+        await hasher.stop();
         await file.close();
     }
-    return {
-        scan: scanner.report,
-        partBytes,
-        sqlBytes,
-        fileBytes,
-        sha256: hash.digest('hex'),
-    };
 }
 
 ;// CONCATENATED MODULE: ./lib/src/spool.js
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
- * starts reading, chunks are appended to a spill file; then the stream waits while the consumer reads
- * the spill file, and the consumer takes the stream over and reads it directly, so whatever arrives
- * after that point is never written twice.
+ * starts reading, chunks are appended to a spill file. Then the consumer reads the spill file while the
+ * stream goes on filling it, as long as the consumer is catching up (a consumer slower than the stream
+ * must not send all of it through the spill file: then the stream waits); once it has caught up, the
+ * consumer takes the stream over and reads it directly, so whatever arrives after that is never
+ * written twice.
  *
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
  * its bytes go after PART 1's in the file.
  */
 
 
-/** Reads of the spill file stay small: large buffers that come and go raise the peak RSS. */
-const READ_SIZE = 64 * 1024;
+/** The spill file is read in pieces of this size, one read ahead of the consumer. */
+const READ_SIZE = 1 << 20;
 class Spool {
     stream;
     spillPath;
     /** Bytes that went through the spill file (0 when the consumer was there from the start). */
-    spilledBytes = 0;
+    get spilledBytes() {
+        return this.writer?.written ?? 0;
+    }
+    writer = null;
     source;
     file = null;
     producer;
@@ -9053,6 +9173,13 @@ class Spool {
     handed = null;
     failure = null;
     consumed = false;
+    /** How far the consumer has read the spill file. */
+    readPos = 0;
+    /**
+     * The spill file's unread bytes when the consumer arrived. Should they grow by a quarter (the consumer
+     * is slower than the stream), the stream waits until the consumer has read the spill file.
+     */
+    lagLimit = Infinity;
     limit;
     batchBytes;
     constructor(
@@ -9070,22 +9197,20 @@ class Spool {
         this.consumerArrived = resolve;
     });
     async produce() {
-        // `spilledBytes` counts what is in the file; at most one batch waits in memory.
-        let batch = [];
-        let batchBytes = 0;
-        const flush = async () => {
-            if (batch.length === 0)
-                return;
+        // `spilledBytes` counts what is in the file; a batch is written while the next one is gathered.
+        const spill = async (chunk) => {
             this.file ??= await (0,promises_namespaceObject.open)(this.spillPath, 'w+', 0o600);
-            await writeAll(this.file, batch);
-            this.spilledBytes += batchBytes;
-            batch = [];
-            batchBytes = 0;
+            this.writer ??= new BatchWriter(this.file, { batchBytes: this.batchBytes });
+            await this.writer.push(chunk);
+        };
+        const flush = async () => {
+            await this.writer?.flush();
         };
         try {
             for (;;) {
-                if (this.spilledBytes >= this.limit) {
+                if ((this.writer?.accepted ?? 0) >= this.limit) {
                     // Enough on disk: let the stream wait (and its writer block) until the consumer comes.
+                    await flush();
                     await this.arrival;
                     return;
                 }
@@ -9100,45 +9225,65 @@ class Spool {
                     this.handed = next.value;
                     return;
                 }
-                batch.push(next.value);
-                batchBytes += next.value.length;
-                if (batchBytes >= this.batchBytes || this.handoff)
+                await spill(next.value);
+                if (this.handoff || this.writer.accepted - this.readPos > this.lagLimit * 1.25) {
+                    // The consumer is not catching up: the stream waits until it has read the spill file.
                     await flush();
-                if (this.handoff)
                     return;
+                }
             }
         }
         catch (error) {
             this.failure = error;
         }
     }
+    /** The spill file from `readPos` to what is in it, one read ahead of the consumer. */
+    async *readSpill() {
+        let issued = this.readPos;
+        const readNext = () => {
+            const want = Math.min(READ_SIZE, this.spilledBytes - issued);
+            if (want <= 0)
+                return null;
+            const at = issued;
+            issued += want;
+            return this.readExactly(at, want);
+        };
+        for (let ahead = readNext(); ahead;) {
+            const chunk = await ahead;
+            ahead = readNext();
+            ahead?.catch(() => undefined);
+            this.readPos += chunk.length;
+            yield chunk;
+        }
+    }
+    async readExactly(position, length) {
+        const buffer = Buffer.allocUnsafe(length);
+        for (let got = 0; got < length;) {
+            const { bytesRead } = await this.file.read(buffer, got, length - got, position + got);
+            if (bytesRead === 0)
+                throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
+            got += bytesRead;
+        }
+        return buffer;
+    }
     async *[Symbol.asyncIterator]() {
         if (this.consumed)
             throw new Error('a Spool can be read only once');
         this.consumed = true;
-        let readPos = 0;
-        const readSpill = async () => {
-            const want = Math.min(READ_SIZE, this.spilledBytes - readPos);
-            const buffer = Buffer.allocUnsafe(want);
-            const { bytesRead } = await this.file.read(buffer, 0, want, readPos);
-            if (bytesRead === 0)
-                throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
-            readPos += bytesRead;
-            return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
-        };
         try {
-            // The producer stops at its current chunk (the one it is writing, or the next it receives): a
-            // consumer slower than the stream must not send all of it through the spill file. The stream
-            // waits while the spill file is read.
-            this.handoff = true;
+            this.lagLimit = this.writer?.accepted ?? 0;
+            // Nothing spilled yet: the stream is the consumer's from its next chunk on.
+            if (this.lagLimit === 0)
+                this.handoff = true;
             this.consumerArrived();
-            while (readPos < this.spilledBytes)
-                yield await readSpill();
+            yield* this.readSpill();
+            // Caught up with what is in the file: the producer stops at its current chunk (the one it is
+            // writing, or the next it receives) and the stream is read directly after the rest of the file.
+            this.handoff = true;
             await this.producer;
             if (this.failure !== null)
                 throw this.failure;
-            while (readPos < this.spilledBytes)
-                yield await readSpill();
+            yield* this.readSpill();
             if (this.handed) {
                 const chunk = this.handed;
                 this.handed = null;
