@@ -44,12 +44,7 @@ export class BatchWriter {
 
   constructor(
     private readonly file: FileHandle,
-    private readonly options: {
-      batchBytes?: number;
-      maxInFlight?: number;
-      /** Called with `written` each time it grows. */
-      onWritten?: (written: number) => void;
-    } = {},
+    private readonly options: { batchBytes?: number; maxInFlight?: number } = {},
   ) {}
 
   /** Takes a chunk (by reference: it must not change afterwards); waits only when writes are behind. */
@@ -75,7 +70,6 @@ export class BatchWriter {
     this.batchBytes = 0;
     const done = Promise.all([this.allWritten, write]).then(() => {
       this.written += bytes;
-      this.options.onWritten?.(this.written);
     });
     // A failure is seen by whoever waits next (push or flush); it must not go unhandled meanwhile.
     done.catch(() => undefined);
@@ -84,12 +78,8 @@ export class BatchWriter {
   }
 }
 /** Writes `chunks` to `file` in batches; returns the number of bytes written. */
-export async function writeInBatches(
-  chunks: AsyncIterable<Buffer>,
-  file: FileHandle,
-  onWritten?: (written: number) => void,
-): Promise<number> {
-  const writer = new BatchWriter(file, { onWritten });
+export async function writeInBatches(chunks: AsyncIterable<Buffer>, file: FileHandle): Promise<number> {
+  const writer = new BatchWriter(file);
   for await (const chunk of chunks) await writer.push(chunk);
   await writer.flush();
   return writer.written;

@@ -2,16 +2,16 @@
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age) and into a 0600 file, hashed (sha256) behind the writes. Nothing is held in memory whole.
+ * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
-import { FileHasher } from './filehash.js';
 import { writeInBatches } from './filewrite.js';
 import { rewriteDumpLine } from './rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from './sqlscan.js';
@@ -211,26 +211,31 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
     yield count('part3', scanner.finish());
   }
 
+  // The stored bytes (after sealing) are hashed as they go to the file.
+  const hash = createHash('sha256');
+  async function* hashed(stored: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of stored) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
   const file = await open(input.outFile, 'w', 0o600);
-  // The stored bytes (after sealing) are hashed from the file, behind the writes.
-  const hasher = new FileHasher(input.outFile);
   let fileBytes = 0;
   try {
     const write = async (stored: AsyncIterable<Buffer>): Promise<void> => {
-      fileBytes = await writeInBatches(stored, file, (written) => hasher.advance(written));
+      fileBytes = await writeInBatches(hashed(stored), file);
     };
     // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
     // its typings do not cover a spread of stages between the two.
     await (pipeline as (...stages: unknown[]) => Promise<void>)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
-    return {
-      scan: scanner.report,
-      partBytes,
-      sqlBytes,
-      fileBytes,
-      sha256: await hasher.digest(fileBytes),
-    };
   } finally {
-    await hasher.stop();
     await file.close();
   }
+  return {
+    scan: scanner.report,
+    partBytes,
+    sqlBytes,
+    fileBytes,
+    sha256: hash.digest('hex'),
+  };
 }

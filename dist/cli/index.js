@@ -4017,7 +4017,7 @@ module.exports = ConnectionParameters
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
 const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(3210)
+const stream = __nccwpck_require__(829)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -5945,7 +5945,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 3210:
+/***/ 829:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -8204,87 +8204,10 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: external "node:worker_threads"
-const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-;// CONCATENATED MODULE: ./lib/src/filehash.js
-/**
- * The sha256 of a file while it is being written, computed on a worker thread that reads it back from
- * the page cache a little behind the writer. Hashing on the main thread would put 1-2 s per 3 GB on the
- * thread every byte of the backup already goes through (pipe reads, the scan, the writes): measured
- * here, it made the whole backup that much slower. Reading back costs far less than that, on another
- * core, and the digest is of the bytes as they are in the file.
- */
-
-/** Plain JavaScript, run by the worker (`eval`: nothing to bundle or locate on disk). */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
-const { createHash } = require('node:crypto');
-const fd = openSync(workerData.path, 'r');
-const hash = createHash('sha256');
-const buffer = Buffer.allocUnsafe(1 << 20);
-let hashed = 0;
-parentPort.on('message', ({ written, final }) => {
-  try {
-    while (hashed < written) {
-      const n = readSync(fd, buffer, 0, Math.min(buffer.length, written - hashed), hashed);
-      if (n === 0) throw new Error('the file is shorter than what was written to it');
-      hash.update(buffer.subarray(0, n));
-      hashed += n;
-    }
-    if (final) {
-      closeSync(fd);
-      parentPort.postMessage({ digest: hash.digest('hex') });
-    }
-  } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message || error) });
-  }
-});
-`;
-class FileHasher {
-    worker;
-    result;
-    /** `path` must exist (opened, even if empty) before the hasher starts. */
-    constructor(path) {
-        this.worker = new external_node_worker_threads_namespaceObject.Worker(WORKER, {
-            eval: true,
-            workerData: { path },
-            resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-        });
-        this.result = new Promise((resolve, reject) => {
-            this.worker.on('message', (message) => {
-                if (message.digest)
-                    resolve(message.digest);
-                else
-                    reject(new Error(`hashing the backup file failed: ${message.error}`));
-            });
-            this.worker.once('error', reject);
-            this.worker.once('exit', (code) => reject(new Error(`the hashing thread stopped (exit code ${code})`)));
-        });
-        // Seen by digest(); a run that fails earlier must not leave an unhandled rejection.
-        this.result.catch(() => undefined);
-    }
-    /** The first `written` bytes of the file are complete: hash them. */
-    advance(written) {
-        this.worker.postMessage({ written, final: false });
-    }
-    /** The file is complete at `size` bytes: its sha256, in hex. */
-    async digest(size) {
-        this.worker.postMessage({ written: size, final: true });
-        try {
-            return await this.result;
-        }
-        finally {
-            await this.stop();
-        }
-    }
-    async stop() {
-        await this.worker.terminate();
-    }
-}
-
 ;// CONCATENATED MODULE: ./lib/src/filewrite.js
 const BATCH_BYTES = 1 << 20;
 /** Writes every buffer whole at `position` (writev may write less than asked). */
@@ -8345,7 +8268,6 @@ class BatchWriter {
         this.batchBytes = 0;
         const done = Promise.all([this.allWritten, write]).then(() => {
             this.written += bytes;
-            this.options.onWritten?.(this.written);
         });
         // A failure is seen by whoever waits next (push or flush); it must not go unhandled meanwhile.
         done.catch(() => undefined);
@@ -8354,8 +8276,8 @@ class BatchWriter {
     }
 }
 /** Writes `chunks` to `file` in batches; returns the number of bytes written. */
-async function writeInBatches(chunks, file, onWritten) {
-    const writer = new BatchWriter(file, { onWritten });
+async function writeInBatches(chunks, file) {
+    const writer = new BatchWriter(file);
     for await (const chunk of chunks)
         await writer.push(chunk);
     await writer.flush();
@@ -8990,7 +8912,7 @@ function unicodeSpaceLength(buf, i, end) {
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age) and into a 0600 file, hashed (sha256) behind the writes. Nothing is held in memory whole.
+ * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
  */
@@ -9116,29 +9038,34 @@ async function mergeBackup(input) {
         yield count('part3', emit(fileFooter(await input.expectedRows)));
         yield count('part3', scanner.finish());
     }
+    // The stored bytes (after sealing) are hashed as they go to the file.
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    async function* hashed(stored) {
+        for await (const chunk of stored) {
+            hash.update(chunk);
+            yield chunk;
+        }
+    }
     const file = await (0,promises_namespaceObject.open)(input.outFile, 'w', 0o600);
-    // The stored bytes (after sealing) are hashed from the file, behind the writes.
-    const hasher = new FileHasher(input.outFile);
     let fileBytes = 0;
     try {
         const write = async (stored) => {
-            fileBytes = await writeInBatches(stored, file, (written) => hasher.advance(written));
+            fileBytes = await writeInBatches(hashed(stored), file);
         };
         // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
         // its typings do not cover a spread of stages between the two.
         await (0,external_node_stream_promises_namespaceObject.pipeline)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
-        return {
-            scan: scanner.report,
-            partBytes,
-            sqlBytes,
-            fileBytes,
-            sha256: await hasher.digest(fileBytes),
-        };
     }
     finally {
-        await hasher.stop();
         await file.close();
     }
+    return {
+        scan: scanner.report,
+        partBytes,
+        sqlBytes,
+        fileBytes,
+        sha256: hash.digest('hex'),
+    };
 }
 
 ;// CONCATENATED MODULE: ./lib/src/spool.js
