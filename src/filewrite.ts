@@ -4,9 +4,9 @@
  * more than the same bytes in a few large writev() calls: measured here, 2.7 GB took 6.5 s of system
  * time in 64 KB writes and 2.6 s in 1 MiB batches. Chunks are batched by reference (no copy).
  *
- * One batch is written (on the thread pool) while the next one is gathered: waiting for each write
- * before reading on would put the reading and the writing of every byte one after the other, and the
- * writer of the chunks (pg_dump) would wait for both. Memory stays at a few batches.
+ * Batches are written (on the thread pool, up to two at a time) while the next one is gathered: waiting
+ * for each write before reading on would put the reading and the writing of every byte one after the
+ * other, and the writer of the chunks (pg_dump) would wait for both. Memory stays at a few batches.
  */
 import type { FileHandle } from 'node:fs/promises';
 
@@ -77,6 +77,7 @@ export class BatchWriter {
     this.allWritten = done;
   }
 }
+
 /** Writes `chunks` to `file` in batches; returns the number of bytes written. */
 export async function writeInBatches(chunks: AsyncIterable<Buffer>, file: FileHandle): Promise<number> {
   const writer = new BatchWriter(file);
