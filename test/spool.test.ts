@@ -23,18 +23,21 @@ async function drain(iterable: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** 50 chunks of 1000 bytes, all spilled before anyone reads; returns what was sent. */
+async function sendBeforeReading(source: PassThrough, spool: Spool): Promise<Buffer[]> {
+  const sent = Array.from({ length: 50 }, (_, i) => chunk(i));
+  for (const part of sent) source.write(part);
+  await tick(50);
+  expect(spool.spilledBytes).toBe(50_000);
+  return sent;
+}
+
 describe('Spool', () => {
   it('keeps the stream flowing into the spill file until read, then gives every byte in order', async () => {
     const source = new PassThrough();
     const spillPath = path.join(dir, 'spill');
     const spool = new Spool(source, spillPath, { batchBytes: 1000 });
-    const sent: Buffer[] = [];
-    for (let i = 0; i < 50; i++) {
-      sent.push(chunk(i));
-      source.write(chunk(i));
-    }
-    await tick(50);
-    expect(spool.spilledBytes).toBe(50_000);
+    const sent = await sendBeforeReading(source, spool);
     expect(existsSync(spillPath)).toBe(true);
 
     // The consumer starts; the producer goes on writing while it catches up, then hands over.
@@ -56,13 +59,7 @@ describe('Spool', () => {
   it('lets the stream wait rather than spill more when the consumer reads slower than it arrives', async () => {
     const source = new PassThrough({ highWaterMark: 4000 });
     const spool = new Spool(source, path.join(dir, 'spill'), { batchBytes: 1000 });
-    const sent: Buffer[] = [];
-    for (let i = 0; i < 50; i++) {
-      sent.push(chunk(i));
-      source.write(chunk(i));
-    }
-    await tick(50);
-    expect(spool.spilledBytes).toBe(50_000);
+    const sent = await sendBeforeReading(source, spool);
 
     const got: Buffer[] = [];
     const reading = (async () => {
