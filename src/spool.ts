@@ -1,10 +1,9 @@
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
  * starts reading, chunks are appended to a spill file. Then the consumer reads the spill file while the
- * stream goes on filling it, as long as the consumer is catching up (a consumer slower than the stream
- * must not send all of it through the spill file: then the stream waits); once it has caught up, the
- * consumer takes the stream over and reads it directly, so whatever arrives after that is never
- * written twice.
+ * stream goes on filling it, up to a quarter more (a consumer slower than the stream must not send all
+ * of it through the spill file: past that, the stream waits); once it has caught up, the consumer
+ * takes the stream over and reads it directly, so whatever arrives after that is never written twice.
  *
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
  * its bytes go after PART 1's in the file.
@@ -37,10 +36,11 @@ export class Spool implements AsyncIterable<Buffer> {
   /** How far the consumer has read the spill file. */
   private readPos = 0;
   /**
-   * The spill file's unread bytes when the consumer arrived. Should they grow by a quarter (the consumer
-   * is slower than the stream), the stream waits until the consumer has read the spill file.
+   * How much the spill file may hold in all once the consumer has arrived: what it held then and a
+   * quarter more. A consumer that does not catch up within that (slower than the stream, or barely
+   * faster) would otherwise send the whole stream through the file; the stream waits instead.
    */
-  private lagLimit = Infinity;
+  private spillLimit = Infinity;
 
   private readonly limit: number;
   private readonly batchBytes: number;
@@ -99,7 +99,7 @@ export class Spool implements AsyncIterable<Buffer> {
           return;
         }
         await spill(next.value);
-        if (this.handoff || this.writer!.accepted - this.readPos > this.lagLimit * 1.25) {
+        if (this.handoff || this.writer!.accepted > this.spillLimit) {
           // The consumer has caught up, or is not catching up: it reads the rest of the spill file, then
           // the stream (which waits meanwhile).
           await flush();
@@ -144,9 +144,10 @@ export class Spool implements AsyncIterable<Buffer> {
     if (this.consumed) throw new Error('a Spool can be read only once');
     this.consumed = true;
     try {
-      this.lagLimit = this.writer?.accepted ?? 0;
+      const spilled = this.writer?.accepted ?? 0;
+      this.spillLimit = spilled * 1.25;
       // Nothing spilled yet: the stream is the consumer's from its next chunk on.
-      if (this.lagLimit === 0) this.handoff = true;
+      if (spilled === 0) this.handoff = true;
       this.consumerArrived();
       yield* this.readSpill();
       // Caught up with what is in the file: the producer stops at its current chunk (the one it is

@@ -76,9 +76,9 @@ describe('Spool', () => {
     source.end();
     await reading;
     expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
-    // The spill file ran at most a quarter further ahead of the consumer than at its arrival (50 KB),
-    // then the stream waited: most of the 400 KB never went through the file.
-    expect(spool.spilledBytes).toBeLessThanOrEqual(150_000);
+    // The spill file grew by about a quarter (and the few chunks already on their way) after the
+    // consumer came, then the stream waited: most of the 400 KB never went through the file.
+    expect(spool.spilledBytes).toBeLessThanOrEqual(75_000);
   });
 
   it('appends to the spill file in batches of 1 MiB and keeps at most one batch in memory', async () => {
