@@ -2,7 +2,7 @@
  * Runs the action exactly as GitHub does: `node dist/index.js` with INPUT_* variables, a GITHUB_OUTPUT
  * file and a GITHUB_STEP_SUMMARY file; returns what a workflow would see.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,7 @@ export async function runAction(
   const result = await child;
   const outputsText = await readFile(outputFile, 'utf8');
   const summary = await readFile(summaryFile, 'utf8');
+  await rm(dir, { recursive: true, force: true });
   return {
     exitCode: result.exitCode ?? -1,
     stdout: String(result.stdout),
