@@ -2,17 +2,17 @@
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age), a sha256 and into a 0600 file. Nothing is held in memory whole.
+ * (gzip, age), a sha256 and into a 0600 file (direct I/O where possible, see filewrite.ts). Nothing is
+ * held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
-import { writeInBatches } from './filewrite.js';
+import { BatchWriter, OutputFile, writeInBatches } from './filewrite.js';
 import { rewriteDumpLine } from './rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from './sqlscan.js';
 
@@ -219,7 +219,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
       yield chunk;
     }
   }
-  const file = await open(input.outFile, 'w', 0o600);
+  const file = await OutputFile.create(input.outFile, { alignedBytes: BatchWriter.alignedBytes() });
   let fileBytes = 0;
   try {
     const write = async (stored: AsyncIterable<Buffer>): Promise<void> => {

@@ -1,17 +1,24 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Spool } from '../src/spool.js';
+import { mountRamfs } from './helpers/ramfs.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'spool-test-'));
-});
+/** The spill file is written and read with direct I/O on a disk filesystem, through the page cache on a ramfs. */
+const ramfs = await mountRamfs();
+afterAll(() => ramfs.unmount());
+const FILESYSTEMS = [
+  { name: 'a disk filesystem', root: () => tmpdir(), skipReason: '' },
+  { name: 'a ramfs', root: () => ramfs.dir, skipReason: ramfs.skipReason },
+];
+
+let dir = '';
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = '';
 });
 
 const chunk = (i: number, size = 1000): Buffer => Buffer.alloc(size, 65 + (i % 26));
@@ -32,7 +39,12 @@ async function sendBeforeReading(source: PassThrough, spool: Spool): Promise<Buf
   return sent;
 }
 
-describe('Spool', () => {
+describe.each(FILESYSTEMS)('Spool on $name', ({ root, skipReason }) => {
+  beforeEach(async ({ skip }) => {
+    if (skipReason) skip(skipReason);
+    dir = await mkdtemp(path.join(root(), 'spool-test-'));
+  });
+
   it('keeps the stream flowing into the spill file until read, then gives every byte in order', async () => {
     const source = new PassThrough();
     const spillPath = path.join(dir, 'spill');
@@ -83,7 +95,8 @@ describe('Spool', () => {
 
   it('appends to the spill file in batches of 1 MiB and keeps at most one batch in memory', async () => {
     const source = new PassThrough();
-    const spool = new Spool(source, path.join(dir, 'spill'));
+    const spillPath = path.join(dir, 'spill');
+    const spool = new Spool(source, spillPath);
     const sent: Buffer[] = [];
     for (let i = 0; i < 1100; i++) {
       sent.push(chunk(i));
@@ -91,9 +104,10 @@ describe('Spool', () => {
       if (i % 100 === 0) await tick(1);
     }
     await tick(50);
-    // One batch of at least 1 MiB is on disk; the rest of the 1.1 MB waits in memory.
-    expect(spool.spilledBytes).toBeGreaterThanOrEqual(1 << 20);
-    expect(spool.spilledBytes).toBeLessThan(1_100_000);
+    // All 1.1 MB went to the spill file, but only one batch of at least 1 MiB is in it; the rest waits in memory.
+    expect(spool.spilledBytes).toBe(1_100_000);
+    expect(statSync(spillPath).size).toBeGreaterThanOrEqual(1 << 20);
+    expect(statSync(spillPath).size).toBeLessThan(1_100_000);
     const reading = drain(spool);
     source.end();
     expect((await reading).equals(Buffer.concat(sent))).toBe(true);
