@@ -14,7 +14,7 @@
  * the hypervisor has to hand back to the guest) and 0.3 s direct; on any machine it keeps a backup of
  * many gigabytes from evicting everything else. Direct I/O moves whole aligned blocks from aligned
  * memory, so the chunks are copied into aligned batch buffers, the last block is padded and the file
- * is cut back to its length at the end. Filesystems without it (tmpfs, and any platform without
+ * is cut back to its length at the end. Filesystems without it (ramfs, and any platform without
  * O_DIRECT) get the page cache, with the chunks batched by reference (no copy).
  */
 import { constants, writeSync } from 'node:fs';
@@ -49,7 +49,7 @@ export class OutputFile {
     // `O_DIRECT` is undefined where node has no such flag (macOS, Windows).
     if (constants.O_DIRECT !== undefined) {
       const handle = await open(file, flags | constants.O_DIRECT, 0o600).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'EINVAL') return null; // this filesystem has no direct I/O (tmpfs)
+        if (error.code === 'EINVAL') return null; // this filesystem has no direct I/O (ramfs, tmpfs before Linux 6.6)
         throw error;
       });
       if (handle) {
@@ -85,8 +85,7 @@ export class OutputFile {
  * the kernel takes one (it refuses a misaligned one with EINVAL); the file is emptied again after.
  */
 async function alignedMemory(handle: FileHandle, bytes: number): Promise<Buffer | null> {
-  const raw = Buffer.allocUnsafeSlow(bytes + DIRECT_ALIGN);
-  raw.fill(0, 0, DIRECT_ALIGN * 2);
+  const raw = Buffer.alloc(Math.max(bytes, DIRECT_ALIGN) + DIRECT_ALIGN);
   for (let shift = 0; shift < DIRECT_ALIGN; shift += 8) {
     try {
       writeSync(handle.fd, raw, shift, DIRECT_ALIGN, 0);

@@ -81,7 +81,7 @@ export class Spool implements AsyncIterable<Buffer> {
   });
 
   private async produce(): Promise<void> {
-    // `spilledBytes` counts what is in the file; a batch is written while the next one is gathered.
+    // The writer's `written` counts what is in the file; a batch is written while the next one is gathered.
     const spill = async (chunk: Buffer): Promise<void> => {
       if (!this.file) {
         const batches = { batchBytes: this.batchBytes };
@@ -151,10 +151,15 @@ export class Spool implements AsyncIterable<Buffer> {
     while (reads.length > 0) {
       const block = await reads.shift()!;
       readAhead();
-      // A direct read's buffer is read into again two reads later (after this block is handed on):
+      if (!direct) {
+        this.readPos += block.length;
+        yield block;
+        continue;
+      }
+      // A direct read's buffer is read into again two reads later (once this block is handed on):
       // the consumer gets copies.
       for (let at = 0; at < block.length; at += PIECE) {
-        const piece = direct ? Buffer.from(block.subarray(at, at + PIECE)) : block;
+        const piece = Buffer.from(block.subarray(at, at + PIECE));
         this.readPos += piece.length;
         yield piece;
       }

@@ -8225,7 +8225,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
  * the hypervisor has to hand back to the guest) and 0.3 s direct; on any machine it keeps a backup of
  * many gigabytes from evicting everything else. Direct I/O moves whole aligned blocks from aligned
  * memory, so the chunks are copied into aligned batch buffers, the last block is padded and the file
- * is cut back to its length at the end. Filesystems without it (tmpfs, and any platform without
+ * is cut back to its length at the end. Filesystems without it (ramfs, and any platform without
  * O_DIRECT) get the page cache, with the chunks batched by reference (no copy).
  */
 
@@ -8259,7 +8259,7 @@ class OutputFile {
         if (external_node_fs_namespaceObject.constants.O_DIRECT !== undefined) {
             const handle = await (0,promises_namespaceObject.open)(file, flags | external_node_fs_namespaceObject.constants.O_DIRECT, 0o600).catch((error) => {
                 if (error.code === 'EINVAL')
-                    return null; // this filesystem has no direct I/O (tmpfs)
+                    return null; // this filesystem has no direct I/O (ramfs, tmpfs before Linux 6.6)
                 throw error;
             });
             if (handle) {
@@ -8293,8 +8293,7 @@ class OutputFile {
  * the kernel takes one (it refuses a misaligned one with EINVAL); the file is emptied again after.
  */
 async function alignedMemory(handle, bytes) {
-    const raw = Buffer.allocUnsafeSlow(bytes + DIRECT_ALIGN);
-    raw.fill(0, 0, DIRECT_ALIGN * 2);
+    const raw = Buffer.alloc(Math.max(bytes, DIRECT_ALIGN) + DIRECT_ALIGN);
     for (let shift = 0; shift < DIRECT_ALIGN; shift += 8) {
         try {
             (0,external_node_fs_namespaceObject.writeSync)(handle.fd, raw, shift, DIRECT_ALIGN, 0);
@@ -9297,7 +9296,7 @@ class Spool {
         this.consumerArrived = resolve;
     });
     async produce() {
-        // `spilledBytes` counts what is in the file; a batch is written while the next one is gathered.
+        // The writer's `written` counts what is in the file; a batch is written while the next one is gathered.
         const spill = async (chunk) => {
             if (!this.file) {
                 const batches = { batchBytes: this.batchBytes };
@@ -9369,10 +9368,15 @@ class Spool {
         while (reads.length > 0) {
             const block = await reads.shift();
             readAhead();
-            // A direct read's buffer is read into again two reads later (after this block is handed on):
+            if (!direct) {
+                this.readPos += block.length;
+                yield block;
+                continue;
+            }
+            // A direct read's buffer is read into again two reads later (once this block is handed on):
             // the consumer gets copies.
             for (let at = 0; at < block.length; at += PIECE) {
-                const piece = direct ? Buffer.from(block.subarray(at, at + PIECE)) : block;
+                const piece = Buffer.from(block.subarray(at, at + PIECE));
                 this.readPos += piece.length;
                 yield piece;
             }
