@@ -8,9 +8,9 @@
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
  *   D  A with `compression: gzip` (level 1) and age encryption to one recipient;
- *   E  C with its file written by `dd oflag=direct`: the floor without the page cache, as the action
- *      writes its own file (where filling the page cache is expensive, as on this project's VM, A can
- *      beat C; A/E says what is left when both skip it).
+ *   E  C with pg_dump's output read and written as the action writes its own file (src/filewrite.ts,
+ *      direct I/O): the floor without the page cache. Where filling the page cache is expensive, as on
+ *      this project's VM, A can beat C; A/E says what is left when neither fills it.
  * It prints the medians, the ratios A/B, A/C, A/E and D/C, the peak RSS of the action's node process (its own
  * getrusage peak, pg_dump excluded; plus any other non-PostgreSQL child), and the verification throughput
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
@@ -32,7 +32,8 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { readPlan, type BackupPlan } from '../src/catalog.js';
 import { libpqEnv, parseDatabaseUrl, pgClientConfig } from '../src/connection.js';
-import { managedDataArgs, userSchemaArgs, type DumpJob } from '../src/dump.js';
+import { coalescedReads, managedDataArgs, userSchemaArgs, type DumpJob } from '../src/dump.js';
+import { BatchWriter, OutputFile, writeInBatches } from '../src/filewrite.js';
 import { rewriteDumpLine } from '../src/rewrite.js';
 import { SqlScanner } from '../src/sqlscan.js';
 import { checkScan } from '../src/verify.js';
@@ -53,7 +54,7 @@ const VARIANTS: Record<Variant, string> = {
   B: "Supabase docs recipe: PART 1 data-only pg_dump, then PART 2 pg_dump, then cat",
   C: 'one bare pg_dump of the same schemas (floor)',
   D: 'A + gzip (level 1) + age encryption',
-  E: 'C written with direct I/O (pg_dump | dd oflag=direct): the floor without the page cache',
+  E: "C with its file written as the action writes its own (direct I/O): the floor without the page cache",
 };
 
 interface Measurement {
@@ -329,11 +330,19 @@ async function variantE(ctx: Context, round: number): Promise<Measurement> {
   const out = path.join(dir, 'all.sql');
   const schemas = ['auth', 'storage', ...ctx.plan.userSchemas];
   const started = performance.now();
-  // dd writes whole 1 MiB blocks directly and the last, partial one through the page cache.
-  await execa(path.join(PG_BIN, 'pg_dump'), schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]), {
+  const dump = execa(path.join(PG_BIN, 'pg_dump'), schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]), {
     env: dumpEnv(ctx),
     extendEnv: false,
-  }).pipe('dd', [`of=${out}`, 'bs=1M', 'iflag=fullblock', 'oflag=direct', 'status=none']);
+    buffer: false,
+  });
+  // Read and written as the action reads a pg_dump and writes its file, and nothing else.
+  const file = await OutputFile.create(out, { alignedBytes: BatchWriter.alignedBytes() });
+  try {
+    await writeInBatches(coalescedReads(dump.stdout), file);
+  } finally {
+    await file.close();
+  }
+  await dump;
   const seconds = (performance.now() - started) / 1000;
   const bytes = (await stat(out)).size;
   await rm(dir, { recursive: true, force: true });

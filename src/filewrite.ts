@@ -21,7 +21,7 @@ import { constants, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 export const BATCH_BYTES = 1 << 20;
-/** Direct I/O: offsets, lengths and memory addresses are multiples of this (any device's block size). */
+/** Direct I/O: offsets, lengths and addresses are multiples of this (a device with larger blocks gets the page cache). */
 export const DIRECT_ALIGN = 4096;
 
 const roundUp = (bytes: number, to: number): number => Math.ceil(bytes / to) * to;
