@@ -8231,7 +8231,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 const BATCH_BYTES = 1 << 20;
-/** Direct I/O: offsets, lengths and memory addresses are multiples of this (any device's block size). */
+/** Direct I/O: offsets, lengths and addresses are multiples of this (a device with larger blocks gets the page cache). */
 const DIRECT_ALIGN = 4096;
 const roundUp = (bytes, to) => Math.ceil(bytes / to) * to;
 /** A file opened for writing (and reading back): directly when the filesystem allows it. */
