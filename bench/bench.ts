@@ -309,44 +309,43 @@ async function variantB(ctx: Context, round: number): Promise<Measurement> {
   return { variant: 'B', round, seconds, bytes };
 }
 
-async function variantC(ctx: Context, round: number): Promise<Measurement> {
-  const dir = await mkdtemp(path.join(ctx.work, 'C-'));
+/** C and E: one pg_dump of auth, storage and the user schemas into one file, which `dumpInto` writes. */
+async function floorVariant(
+  ctx: Context,
+  variant: 'C' | 'E',
+  round: number,
+  dumpInto: (pgDump: string, args: string[], out: string) => Promise<void>,
+): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, `${variant}-`));
   const out = path.join(dir, 'all.sql');
   const schemas = ['auth', 'storage', ...ctx.plan.userSchemas];
+  const args = schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]);
   const started = performance.now();
-  await execa(
-    path.join(PG_BIN, 'pg_dump'),
-    [`--file=${out}`, ...schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`])],
-    { env: dumpEnv(ctx), extendEnv: false },
-  );
+  await dumpInto(path.join(PG_BIN, 'pg_dump'), args, out);
   const seconds = (performance.now() - started) / 1000;
   const bytes = (await stat(out)).size;
   await rm(dir, { recursive: true, force: true });
-  return { variant: 'C', round, seconds, bytes };
+  return { variant, round, seconds, bytes };
 }
 
-async function variantE(ctx: Context, round: number): Promise<Measurement> {
-  const dir = await mkdtemp(path.join(ctx.work, 'E-'));
-  const out = path.join(dir, 'all.sql');
-  const schemas = ['auth', 'storage', ...ctx.plan.userSchemas];
-  const started = performance.now();
-  const dump = execa(path.join(PG_BIN, 'pg_dump'), schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]), {
-    env: dumpEnv(ctx),
-    extendEnv: false,
-    buffer: false,
+function variantC(ctx: Context, round: number): Promise<Measurement> {
+  return floorVariant(ctx, 'C', round, async (pgDump, args, out) => {
+    await execa(pgDump, [`--file=${out}`, ...args], { env: dumpEnv(ctx), extendEnv: false });
   });
-  // Read and written as the action reads a pg_dump and writes its file, and nothing else.
-  const file = await OutputFile.create(out, { alignedBytes: BatchWriter.alignedBytes() });
-  try {
-    await writeInBatches(coalescedReads(dump.stdout), file);
-  } finally {
-    await file.close();
-  }
-  await dump;
-  const seconds = (performance.now() - started) / 1000;
-  const bytes = (await stat(out)).size;
-  await rm(dir, { recursive: true, force: true });
-  return { variant: 'E', round, seconds, bytes };
+}
+
+function variantE(ctx: Context, round: number): Promise<Measurement> {
+  return floorVariant(ctx, 'E', round, async (pgDump, args, out) => {
+    const dump = execa(pgDump, args, { env: dumpEnv(ctx), extendEnv: false, buffer: false });
+    // Read and written as the action reads a pg_dump and writes its file, and nothing else.
+    const file = await OutputFile.create(out, { alignedBytes: BatchWriter.alignedBytes() });
+    try {
+      await writeInBatches(coalescedReads(dump.stdout), file);
+    } finally {
+      await file.close();
+    }
+    await dump;
+  });
 }
 
 const RUNNERS: Record<Variant, (ctx: Context, round: number) => Promise<Measurement>> = {
