@@ -24,7 +24,7 @@ export const BATCH_BYTES = 1 << 20;
 /** Direct I/O: offsets, lengths and addresses are multiples of this (a device with larger blocks gets the page cache). */
 export const DIRECT_ALIGN = 4096;
 
-const roundUp = (bytes: number, to: number): number => Math.ceil(bytes / to) * to;
+export const roundUp = (bytes: number, to: number): number => Math.ceil(bytes / to) * to;
 
 /** A file opened for writing (and reading back): directly when the filesystem allows it. */
 export class OutputFile {

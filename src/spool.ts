@@ -10,7 +10,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BATCH_BYTES, BatchWriter, DIRECT_ALIGN, OutputFile } from './filewrite.js';
+import { BATCH_BYTES, BatchWriter, DIRECT_ALIGN, OutputFile, roundUp } from './filewrite.js';
 
 /**
  * The consumer gets the spill file in pieces of this size. Small: at 4x the bench's default size,
@@ -38,6 +38,9 @@ export class Spool implements AsyncIterable<Buffer> {
   /** Direct I/O: the aligned buffers the spill file is read into. */
   private readBuffers: Buffer[] = [];
   private reads = 0;
+  private get direct(): boolean {
+    return this.readBuffers.length > 0;
+  }
   private readonly producer: Promise<void>;
   private ended = false;
   private handoff = false;
@@ -133,12 +136,11 @@ export class Spool implements AsyncIterable<Buffer> {
    * block boundary.
    */
   private async *readSpill(): AsyncGenerator<Buffer> {
-    const direct = this.readBuffers.length > 0;
-    const readSize = direct ? DIRECT_READ : PIECE;
+    const readSize = this.direct ? DIRECT_READ : PIECE;
     let issued = this.readPos;
     const reads: Promise<Buffer>[] = [];
     const readAhead = (): void => {
-      while (reads.length < (direct ? DIRECT_AHEAD : 1)) {
+      while (reads.length < (this.direct ? DIRECT_AHEAD : 1)) {
         const want = Math.min(readSize, (this.writer?.written ?? 0) - issued);
         if (want <= 0) return;
         const read = this.readExactly(issued, want);
@@ -151,7 +153,7 @@ export class Spool implements AsyncIterable<Buffer> {
     while (reads.length > 0) {
       const block = await reads.shift()!;
       readAhead();
-      if (!direct) {
+      if (!this.direct) {
         this.readPos += block.length;
         yield block;
         continue;
@@ -168,9 +170,8 @@ export class Spool implements AsyncIterable<Buffer> {
 
   private async readExactly(position: number, length: number): Promise<Buffer> {
     // Direct: whole blocks into an aligned buffer (the file may end within the last).
-    const direct = this.readBuffers.length > 0;
-    const buffer = direct ? this.readBuffers[this.reads++ % READ_BUFFERS]! : Buffer.allocUnsafe(length);
-    const asked = direct ? Math.ceil(length / DIRECT_ALIGN) * DIRECT_ALIGN : length;
+    const buffer = this.direct ? this.readBuffers[this.reads++ % READ_BUFFERS]! : Buffer.allocUnsafe(length);
+    const asked = this.direct ? roundUp(length, DIRECT_ALIGN) : length;
     for (let got = 0; got < length; ) {
       const { bytesRead } = await this.file!.handle.read(buffer, got, asked - got, position + got);
       if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);

@@ -9265,6 +9265,9 @@ class Spool {
     /** Direct I/O: the aligned buffers the spill file is read into. */
     readBuffers = [];
     reads = 0;
+    get direct() {
+        return this.readBuffers.length > 0;
+    }
     producer;
     ended = false;
     handoff = false;
@@ -9349,12 +9352,11 @@ class Spool {
      * block boundary.
      */
     async *readSpill() {
-        const direct = this.readBuffers.length > 0;
-        const readSize = direct ? DIRECT_READ : PIECE;
+        const readSize = this.direct ? DIRECT_READ : PIECE;
         let issued = this.readPos;
         const reads = [];
         const readAhead = () => {
-            while (reads.length < (direct ? DIRECT_AHEAD : 1)) {
+            while (reads.length < (this.direct ? DIRECT_AHEAD : 1)) {
                 const want = Math.min(readSize, (this.writer?.written ?? 0) - issued);
                 if (want <= 0)
                     return;
@@ -9368,7 +9370,7 @@ class Spool {
         while (reads.length > 0) {
             const block = await reads.shift();
             readAhead();
-            if (!direct) {
+            if (!this.direct) {
                 this.readPos += block.length;
                 yield block;
                 continue;
@@ -9384,9 +9386,8 @@ class Spool {
     }
     async readExactly(position, length) {
         // Direct: whole blocks into an aligned buffer (the file may end within the last).
-        const direct = this.readBuffers.length > 0;
-        const buffer = direct ? this.readBuffers[this.reads++ % READ_BUFFERS] : Buffer.allocUnsafe(length);
-        const asked = direct ? Math.ceil(length / DIRECT_ALIGN) * DIRECT_ALIGN : length;
+        const buffer = this.direct ? this.readBuffers[this.reads++ % READ_BUFFERS] : Buffer.allocUnsafe(length);
+        const asked = this.direct ? roundUp(length, DIRECT_ALIGN) : length;
         for (let got = 0; got < length;) {
             const { bytesRead } = await this.file.handle.read(buffer, got, asked - got, position + got);
             if (bytesRead === 0)
