@@ -151,7 +151,9 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       meta: {
         generatedAt: now(),
         serverVersion: server.version,
+        serverMajor: server.major,
         pgDumpVersion: tools.version,
+        pgDumpMajor: tools.major,
         snapshotId: snapshot.id,
         userSchemas: plan.userSchemas,
       },

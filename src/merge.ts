@@ -13,13 +13,16 @@ import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
 import { BatchWriter, OutputFile, writeInBatches } from './filewrite.js';
-import { rewriteDumpLine } from './rewrite.js';
+import { dumpLineRewriter } from './rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from './sqlscan.js';
 
 export interface FileMeta {
   generatedAt: Date;
   serverVersion: string;
+  /** The source server's major version (the file refuses to restore into an older one). */
+  serverMajor: number;
   pgDumpVersion: string;
+  pgDumpMajor: number;
   snapshotId: string;
   userSchemas: string[];
 }
@@ -65,8 +68,29 @@ export function fileHeader(meta: FileMeta): string {
     '--   psql "$DATABASE_URL" -f <this file>',
     RULE,
     '\\set ON_ERROR_STOP on',
+    versionGuard(meta),
     'BEGIN;',
     '',
+  ].join('\n');
+}
+
+/**
+ * Stops the restore before its first change when the server is older than the source: plain SQL from
+ * a newer major does not restore into an older one, and it would fail somewhere in the middle.
+ */
+export function versionGuard(meta: Pick<FileMeta, 'serverVersion' | 'serverMajor'>): string {
+  const source = /^\d+(?:\.\d+)*/.exec(meta.serverVersion)?.[0] ?? String(meta.serverMajor);
+  return [
+    '-- The target must run the same major version as the source, or a newer one.',
+    'DO $version_check$',
+    'BEGIN',
+    `  IF pg_catalog.current_setting('server_version_num')::int < ${meta.serverMajor * 10000} THEN`,
+    `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
+    "      pg_catalog.current_setting('server_version')",
+    `      USING HINT = 'Restore it into a database on PostgreSQL ${meta.serverMajor} or newer (new Supabase projects run PostgreSQL 17).';`,
+    '  END IF;',
+    'END',
+    '$version_check$;',
   ].join('\n');
 }
 
@@ -184,7 +208,7 @@ function chunksOf(source: PartSource): AsyncIterable<Buffer> {
 }
 
 export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
-  const scanner = new SqlScanner(rewriteDumpLine);
+  const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
   const partBytes = { part1: 0, part2: 0, part3: 0 };
   let sqlBytes = 0;
 

@@ -19,7 +19,7 @@ import { SqlScanner, type ScanReport } from './sqlscan.js';
 import { findPgTools, type PgTools } from './tools.js';
 import { manualAdvice } from './install.js';
 import { openPlain, type Keys, type Sealing } from './unseal.js';
-import { checkScan } from './verify.js';
+import { checkScan, olderTargetProblem } from './verify.js';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
@@ -80,6 +80,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
   const client = await connect(conn);
   let tools: PgTools;
   let serverVersion: string;
+  let targetMajor: number;
   let scan: ScanReport;
   let sealing: Sealing;
   try {
@@ -91,6 +92,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     const { num, version, missing } = server.rows[0]!;
     serverVersion = version.split(' ')[0]!;
     const major = Math.floor(Number(num) / 10000);
+    targetMajor = major;
     if (missing.length > 0) {
       throw new RestoreError(
         `database '${conn.database}' on ${conn.host}:${conn.port} is not a Supabase database (it has no ${missing.join(', ')}). ` +
@@ -132,6 +134,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     await collisions.check(part1.take());
     scan = scanner.report;
 
+    const tooOld = olderTargetProblem(scan.header, targetMajor, serverVersion);
+    if (tooOld) throw new RestoreError(`${tooOld}. Nothing was written.`);
     const outcome = checkScan(scan);
     if (outcome.problems.length > 0) {
       throw new RestoreError(

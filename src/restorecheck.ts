@@ -114,6 +114,8 @@ export interface RestoreCheckResult {
   tables: number;
   rows: number;
   scratch: { version: string; user: string };
+  /** The role the file was restored as (`postgres`, not a superuser, when the scratch server allows it). */
+  restoredAs: string;
   createdRoles: string[];
   seconds: number;
 }
@@ -136,19 +138,31 @@ export async function verifyByRestore(options: RestoreCheckOptions): Promise<Res
 
   log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);
   const server = await checkScratch(conn, reference.recipe.sourceMajor);
-  const { createdRoles } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
+  const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
   log.info(
     `   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
       `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
       `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`,
   );
 
-  log.info(`   restoring with: psql -f ${options.label ?? path.basename(options.file)} (as ${server.user})`);
+  if (!restoreRole) {
+    log.warning(
+      `the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
+        "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
+        'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase',
+    );
+  }
+  const restorer = restoreRole ?? server.user;
+  log.info(
+    `   restoring with: psql -f ${options.label ?? path.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
+      'behind the gatekeeping of a hosted project)',
+  );
   const restore = await runPsql({
     psql: options.tools.psql,
     conn,
     input: { file: options.file },
-    env: { PGOPTIONS: '-c client_min_messages=warning' },
+    // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
+    env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
     secrets,
     signal: options.signal,
   });
@@ -174,7 +188,7 @@ export async function verifyByRestore(options: RestoreCheckOptions): Promise<Res
   if (problems.length > 0) throw new RestoreCheckError(problems);
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
-  return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, createdRoles, seconds };
+  return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
 }
 
 /** Checksums of the tables that exist in the scratch database (a missing table is left out). */

@@ -20,7 +20,8 @@ import pg from 'pg';
 import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
 import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from './connection.js';
 import { psqlFailure, runPsql } from './psql.js';
-import { REALTIME_PUBLICATION, isManagedSchema } from './supabase.js';
+import { gatekeeperSql } from './gatekeeper.js';
+import { PRIVILEGED_EXTENSIONS, REALTIME_PUBLICATION, isManagedSchema } from './supabase.js';
 import type { PgTools } from './tools.js';
 
 export class ScratchError extends Error {
@@ -34,7 +35,10 @@ export interface ScratchRecipe {
   roles: string[];
   /** Managed schemas to create before the auth/storage schema (homes of extensions). */
   schemas: string[];
-  /** Extensions the auth/storage schema depends on. */
+  /**
+   * Extensions created before the restore: those the auth/storage schema depends on, and those of the
+   * user schemas that hosted supautils creates for `postgres` although they are not trusted.
+   */
   extensions: { name: string; schema: string }[];
   /** Publications the backup adds tables to. */
   publications: string[];
@@ -184,7 +188,12 @@ export async function dumpScratchSchema(input: CaptureInput, catalog: ScratchCat
     sourceMajor: input.sourceMajor,
     roles: catalog.roles,
     schemas: [...schemas].sort(),
-    extensions: catalog.extensions,
+    extensions: [
+      ...catalog.extensions,
+      ...plan.extensions.filter(
+        (ext) => PRIVILEGED_EXTENSIONS.has(ext.name) && !catalog.extensions.some((have) => have.name === ext.name),
+      ),
+    ],
     publications: plan.publication.length > 0 && catalog.publication ? [REALTIME_PUBLICATION] : [],
     schemaFile,
     left: { policies, triggers: leftTriggers },
@@ -271,7 +280,7 @@ export async function prepareScratch(
   recipe: ScratchRecipe,
   tools: PgTools,
   options: { secrets?: string[]; signal?: AbortSignal } = {},
-): Promise<{ createdRoles: string[] }> {
+): Promise<{ createdRoles: string[]; restoreRole: string | null }> {
   const client = new pg.Client(pgClientConfig(conn, 15_000));
   await client.connect();
   client.on('error', () => undefined);
@@ -323,5 +332,55 @@ export async function prepareScratch(
   if (result.exitCode !== 0) {
     throw new ScratchError(`loading the source's auth and storage schema into the scratch database failed:\n${psqlFailure(result)}`);
   }
-  return { createdRoles };
+
+  const gated = new pg.Client(pgClientConfig(conn, 15_000));
+  await gated.connect();
+  gated.on('error', () => undefined);
+  try {
+    await gated.query('BEGIN');
+    const restoreRole = (await makeHostedPostgres(gated)) ? 'postgres' : null;
+    await gated.query(gatekeeperSql());
+    await gated.query('COMMIT');
+    return { createdRoles, restoreRole };
+  } catch (error) {
+    await gated.query('ROLLBACK').catch(() => undefined);
+    throw new ScratchError(`preparing the scratch database's hosted gatekeeping failed: ${(error as Error).message}`);
+  } finally {
+    await gated.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Gives the scratch server's `postgres` what it has on a hosted project: not a superuser; CREATEROLE,
+ * CREATEDB, BYPASSRLS; the API roles; owner of the database (so of `public`) and of `extensions`; allowed
+ * to SET session_replication_role. It also gets the auth and storage service roles, standing in for
+ * supautils' grant lists (policies on storage.objects, triggers on auth.users); the gatekeeper takes back
+ * what that ownership allows beyond them. False when `postgres` is the scratch server's superuser (a
+ * `postgres` service container without POSTGRES_USER) or the server is older than PostgreSQL 15: the
+ * restore then runs as the superuser, still behind the gatekeeper.
+ */
+async function makeHostedPostgres(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ superuser: boolean | null; num: string; roles: string[] }>(
+    `SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'postgres') AS superuser,
+            pg_catalog.current_setting('server_version_num') AS num,
+            ARRAY(SELECT rolname FROM pg_catalog.pg_roles) AS roles`,
+  );
+  const { superuser, num, roles } = rows[0]!;
+  const major = Math.floor(Number(num) / 10000);
+  if (superuser !== false || major < 15) return false;
+  const have = (names: string[]): string[] => names.filter((name) => roles.includes(name)).map(ident);
+  await client.query('ALTER ROLE postgres NOSUPERUSER INHERIT CREATEROLE CREATEDB BYPASSRLS');
+  const apiRoles = have(['anon', 'authenticated', 'service_role']);
+  if (apiRoles.length > 0) await client.query(`GRANT ${apiRoles.join(', ')} TO postgres${major >= 16 ? ' WITH ADMIN OPTION' : ''}`);
+  const builtIn = have(['pg_read_all_data', 'pg_monitor', 'pg_signal_backend']);
+  if (builtIn.length > 0) await client.query(`GRANT ${builtIn.join(', ')} TO postgres`);
+  const owners = have(['supabase_auth_admin', 'supabase_storage_admin']);
+  if (owners.length > 0) await client.query(`GRANT ${owners.join(', ')} TO postgres`);
+  await client.query('GRANT SET ON PARAMETER session_replication_role TO postgres');
+  const database = await client.query<{ name: string }>('SELECT pg_catalog.current_database() AS name');
+  await client.query(`ALTER DATABASE ${ident(database.rows[0]!.name)} OWNER TO postgres`);
+  await client.query(
+    "DO $owner$ BEGIN IF pg_catalog.to_regnamespace('extensions') IS NOT NULL THEN ALTER SCHEMA extensions OWNER TO postgres; END IF; END $owner$",
+  );
+  return true;
 }

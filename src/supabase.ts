@@ -102,3 +102,30 @@ export function isReservedRole(name: string): boolean {
 
 /** The publication Supabase Realtime listens to; `pg_dump -n` never emits its membership. */
 export const REALTIME_PUBLICATION = 'supabase_realtime';
+
+/**
+ * The managed tables on which hosted supautils lets `postgres` create, alter and drop policies
+ * (`policy_grants`) and drop triggers (`drop_trigger_grants`): the same list for both (2026).
+ */
+export const POLICY_AND_TRIGGER_GRANT_TABLES: readonly string[] = [
+  'auth.audit_log_entries', 'auth.flow_state', 'auth.identities', 'auth.instances', 'auth.mfa_amr_claims',
+  'auth.mfa_challenges', 'auth.mfa_factors', 'auth.oauth_clients', 'auth.one_time_tokens', 'auth.refresh_tokens',
+  'auth.saml_providers', 'auth.saml_relay_states', 'auth.sessions', 'auth.sso_domains', 'auth.sso_providers',
+  'auth.users', 'realtime.messages', 'realtime.subscription', 'storage.buckets', 'storage.buckets_analytics',
+  'storage.objects', 'storage.prefixes', 'storage.s3_multipart_uploads', 'storage.s3_multipart_uploads_parts',
+];
+
+/** The ledgers of Supabase's services: nobody but the service writes them. */
+export const LEDGER_TABLES: readonly string[] = ['auth.schema_migrations', 'storage.migrations'];
+
+/**
+ * Extensions hosted supautils creates on behalf of `postgres` (`privileged_extensions`) although they
+ * are not trusted: `postgres` may `CREATE EXTENSION` them. Trusted extensions need no such help.
+ */
+export const PRIVILEGED_EXTENSIONS: ReadonlySet<string> = new Set([
+  'address_standardizer', 'address_standardizer_data_us', 'dblink', 'hypopg', 'index_advisor', 'pg_buffercache',
+  'pg_cron', 'pg_graphql', 'pg_hashids', 'pg_jsonschema', 'pg_net', 'pg_prewarm', 'pg_repack', 'pg_stat_monitor',
+  'pg_stat_statements', 'pg_walinspect', 'pgaudit', 'pgjwt', 'pgroonga', 'pgrouting', 'pgrowlocks', 'pgsodium',
+  'pgstattuple', 'pgtap', 'plpgsql_check', 'postgis', 'postgis_raster', 'postgis_sfcgal', 'postgis_tiger_geocoder',
+  'postgis_topology', 'postgres_fdw', 'rum', 'sslinfo', 'supabase_vault', 'timescaledb', 'vector', 'wrappers',
+]);

@@ -70,3 +70,23 @@ export function checkScan(scan: ScanReport, snapshotRows?: Map<string, number>):
   const rows = [...scan.rows.values()].reduce((sum, n) => sum + n, 0);
   return { problems, warnings, tables: expected.size, rows, authUsers };
 }
+
+/** The source's PostgreSQL version from the header's `-- Source: PostgreSQL 17.6 · ...` line, or null. */
+export function sourceVersionOf(header: readonly string[]): { major: number; version: string } | null {
+  for (const line of header) {
+    const match = /^-- Source: PostgreSQL (\d+)((?:\.\d+)*)/.exec(line);
+    if (match) return { major: Number(match[1]), version: `${match[1]}${match[2]}` };
+  }
+  return null;
+}
+
+/** The refusal of a restore into a server older than the backup's source, or null when it fits. */
+export function olderTargetProblem(header: readonly string[], targetMajor: number, targetVersion: string): string | null {
+  const source = sourceVersionOf(header);
+  if (!source || source.major <= targetMajor) return null;
+  return (
+    `this backup was taken from PostgreSQL ${source.version} and the target runs PostgreSQL ${targetVersion}, an older major ` +
+    `version: a backup restores only into the same major version or a newer one. Restore it into a project on PostgreSQL ` +
+    `${source.major} or newer (new Supabase projects run PostgreSQL 17)`
+  );
+}

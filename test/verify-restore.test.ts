@@ -1,11 +1,13 @@
 /**
  * `verify: restore`: the backup of a Supabase-shaped SOURCE is restored into an empty scratch database
- * (a plain PostgreSQL cluster whose superuser is `postgres`, like a `services: postgres` container) and
- * compared table by table with the snapshot. A good backup passes; a tampered one (a row deleted inside
+ * (a plain PostgreSQL cluster whose superuser is `supabase_admin`, like a `services: postgres` container
+ * with POSTGRES_USER: supabase_admin), as the non-superuser `postgres` behind a hosted project's
+ * gatekeeping, and compared table by table with the snapshot. A statement a hosted project refuses fails
+ * the backup. A good backup passes; a tampered one (a row deleted inside
  * a COPY block, a truncated file, a marker removed, a table's data duplicated, a value changed) fails,
  * names the tables, and nothing is published.
  */
-import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGzip, gunzipSync } from 'node:zlib';
@@ -27,8 +29,9 @@ const USER_TABLES = ['public.profiles', 'public.notes', 'public.tricky', 'public
 const RULE = '-- =====================================================';
 
 let supabase: SupabaseCluster;
-/** The "postgres service container": a plain cluster, superuser `postgres`, nothing Supabase in it. */
+/** The "postgres service container": a plain cluster, superuser `supabase_admin`, nothing Supabase in it. */
 let scratchServer: Cluster;
+const SCRATCH_SUPERUSER = 'supabase_admin';
 let sourceUrl: string;
 let scratchUrl: string;
 let outputDir: string;
@@ -38,10 +41,11 @@ let goodFile: string;
 beforeAll(async () => {
   [supabase, scratchServer] = await Promise.all([
     startSupabaseCluster(),
-    startCluster({ superuser: 'postgres', superuserPassword: 'postgres' }),
+    startCluster({ superuser: SCRATCH_SUPERUSER, superuserPassword: 'sc-pw-9f3e' }),
   ]);
   sourceUrl = (await supabase.createSource('source')).url;
-  scratchUrl = scratchServer.url('postgres', 'postgres');
+  await scratchServer.createDatabase('postgres').catch(() => undefined);
+  scratchUrl = scratchServer.url('postgres', SCRATCH_SUPERUSER);
   outputDir = await mkdtemp(path.join(tmpdir(), 'verify-restore-'));
   run = await runAction({
     'database-url': sourceUrl,
@@ -61,13 +65,25 @@ describe('verify: restore through the action (node dist/index.js)', () => {
   it('passes on a good backup: restored with psql -f into the scratch database and compared table by table', () => {
     expect(run.exitCode, run.visible).toBe(0);
     expect(run.stdout).toMatch(/Restore check: scratch database postgres on 127\.0\.0\.1:\d+/);
-    expect(run.stdout).toContain(`restoring with: psql -f ${path.basename(goodFile)} (as postgres)`);
+    expect(run.stdout).toContain(
+      `restoring with: psql -f ${path.basename(goodFile)} (as postgres, not a superuser, behind the gatekeeping of a hosted project)`,
+    );
+    expect(run.stdout).not.toContain('::warning::');
     expect(run.stdout).toMatch(/✅ Restore check passed: 21 tables, 59 rows, row counts and content checksums equal to the snapshot/);
     expect(run.summary).toContain('Restore check passed');
     expect(path.dirname(goodFile)).toBe(outputDir);
-    // The scratch URL is never printed; its password 'postgres' is not masked (it would hide the word everywhere).
-    expect(run.visible).not.toContain('postgres:postgres@');
-    expect(run.stdout).not.toContain('::add-mask::postgres\n');
+    expect(run.visible).not.toContain(`${SCRATCH_SUPERUSER}:sc-pw-9f3e@`);
+  });
+
+  it("made the scratch server's postgres a hosted project's postgres: not a superuser, owner of the database", async () => {
+    const role = await withClient(scratchUrl, (c) =>
+      c.query(
+        `SELECT r.rolsuper, r.rolcreaterole, r.rolbypassrls, d.datdba::regrole::text AS owner,
+                pg_has_role('postgres', 'anon', 'MEMBER') AS anon
+           FROM pg_roles r, pg_database d WHERE r.rolname = 'postgres' AND d.datname = current_database()`,
+      ),
+    );
+    expect(role.rows).toEqual([{ rolsuper: false, rolcreaterole: true, rolbypassrls: true, owner: 'postgres', anon: true }]);
   });
 
   it('left in the scratch database exactly the rows of the source', async () => {
@@ -80,12 +96,12 @@ describe('verify: restore through the action (node dist/index.js)', () => {
     const roles = await withClient(scratchUrl, (c) =>
       c.query<{ rolname: string; rolcanlogin: boolean; nopassword: boolean }>(
         `SELECT rolname, rolcanlogin, rolpassword IS NULL AS nopassword FROM pg_authid
-          WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator', 'supabase_admin',
+          WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator',
                             'supabase_auth_admin', 'supabase_storage_admin') ORDER BY 1`,
       ),
     );
     expect(roles.rows.map((r) => r.rolname)).toEqual([
-      'anon', 'authenticated', 'authenticator', 'service_role', 'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin',
+      'anon', 'authenticated', 'authenticator', 'service_role', 'supabase_auth_admin', 'supabase_storage_admin',
     ]);
     expect(roles.rows.every((r) => !r.rolcanlogin && r.nopassword)).toBe(true);
   });
@@ -116,7 +132,7 @@ describe('verify: restore of a sealed backup', () => {
       destination: 'none',
       'output-dir': dir,
       verify: 'restore',
-      'verify-database-url': scratchServer.url('scratch_sealed', 'postgres'),
+      'verify-database-url': scratchServer.url('scratch_sealed', SCRATCH_SUPERUSER),
     };
     let checked = '';
     const result = await runBackup(parseConfig((input) => inputs[input] ?? ''), recordingLogger(), {
@@ -180,7 +196,7 @@ async function backupTamperedWith(name: string, tamper: (sql: Buffer) => Buffer)
     destination: 'none',
     'output-dir': dir,
     verify: 'restore',
-    'verify-database-url': scratchServer.url(`scratch_${name}`, 'postgres'),
+    'verify-database-url': scratchServer.url(`scratch_${name}`, SCRATCH_SUPERUSER),
   };
   const log = recordingLogger();
   const error = await runBackup(parseConfig((input) => inputs[input] ?? ''), log, {
@@ -264,5 +280,61 @@ describe('verify: restore fails on a tampered file, names the tables, and publis
     expect(result.files).toEqual([]);
     // The file checks alone cannot tell: counts and markers are intact.
     expect((await cliVerify(result.copy)).exitCode).toBe(0);
+  });
+});
+
+/** Inserts `statement` as the first statement of PART 2 (right after its banner). */
+function atPart2(statement: string): (sql: string) => string {
+  return (sql) => {
+    const banner = '\\echo PART 2: user schemas (schema + data)\n';
+    expect(sql).toContain(banner);
+    return sql.replace(banner, `${banner}${statement}\n`);
+  };
+}
+
+describe('verify: restore refuses what a hosted project refuses (supautils), and publishes nothing', () => {
+  it.each([
+    ['a DROP POLICY IF EXISTS on a table a fresh project does not have', 'droppolicy',
+      'DROP POLICY IF EXISTS "own notes" ON public.notes;', 'relation "public.notes" does not exist'],
+    ['a DROP TRIGGER IF EXISTS on a table a fresh project does not have', 'droptrigger',
+      'DROP TRIGGER IF EXISTS touch ON public."Mixed Case";', 'relation "public."Mixed Case"" does not exist'],
+    ['a policy on a managed table outside the grant list', 'ledgerpolicy',
+      'CREATE POLICY sneaky ON auth.schema_migrations FOR SELECT USING (true);', 'must be owner of table schema_migrations'],
+    ['DDL on a managed table', 'altertable', 'ALTER TABLE auth.users ADD COLUMN sneaky text;', 'must be owner of table auth.users'],
+    ['a write to a service ledger', 'ledgerwrite',
+      "INSERT INTO storage.migrations (id, name, hash) VALUES (999, 'x', 'x');", 'permission denied for table migrations'],
+  ])('%s', async (_what, name, statement, error) => {
+    const result = await backupTamperedWith(name, text(atPart2(statement)));
+    expect(result.error).toBeInstanceOf(RestoreCheckError);
+    const message = (result.error as Error).message;
+    expect(message).toMatch(/the restore stopped \(psql exit code 3\); nothing was restored/);
+    expect(message).toContain(`ERROR:  ${error}`);
+    expect(result.files).toEqual([]);
+  });
+});
+
+describe("verify: restore with a scratch server whose superuser is 'postgres' (a plain postgres service container)", () => {
+  let plainServer: Cluster;
+  beforeAll(async () => {
+    plainServer = await startCluster({ superuser: 'postgres', superuserPassword: 'postgres' });
+  });
+  afterAll(async () => {
+    await plainServer?.stop();
+  });
+
+  it('restores as that superuser behind the same gatekeeping, and says how to get a non-superuser restore', async () => {
+    const url = plainServer.url('postgres', 'postgres');
+    const dir = await mkdtemp(path.join(tmpdir(), 'verify-restore-plain-'));
+    const plain = await runAction({ 'database-url': sourceUrl, destination: 'none', 'output-dir': dir, verify: 'restore', 'verify-database-url': url });
+    expect(plain.exitCode, plain.visible).toBe(0);
+    expect(plain.stdout).toMatch(/::warning::the scratch server's role 'postgres' is its superuser .* POSTGRES_USER: supabase_admin/);
+    expect(plain.stdout).toMatch(/restoring with: psql -f full_\S+ \(as postgres, behind the gatekeeping of a hosted project\)/);
+    expect(plain.stdout).toMatch(/✅ Restore check passed: 21 tables, 59 rows/);
+    // The scratch URL is never printed; its password 'postgres' is not masked (it would hide the word everywhere).
+    expect(plain.visible).not.toContain('postgres:postgres@');
+    expect(plain.stdout).not.toContain('::add-mask::postgres\n');
+    const gates = await withClient(url, (c) => c.query("SELECT evtname FROM pg_event_trigger WHERE evtname LIKE 'scratch_gatekeeper%' ORDER BY 1"));
+    expect(gates.rows.map((r) => r.evtname)).toEqual(['scratch_gatekeeper_ddl_end', 'scratch_gatekeeper_drop_start', 'scratch_gatekeeper_sql_drop']);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -14,6 +14,8 @@
  */
 
 const NEWLINE = 0x0a;
+/** The leading comment lines kept as the header: the banner and the Generated/Includes/Source lines. */
+const HEADER_LINES = 8;
 
 type Mode = 'normal' | 'squote' | 'equote' | 'dquote' | 'dollar' | 'block';
 
@@ -25,7 +27,7 @@ interface ScanReport {
   rows: Map<string, number>;
   /** Part numbers in the order their markers were seen as statement lines. */
   markers: number[];
-  /** The first line of the file when it is the banner of the format. */
+  /** The comments among the first lines of the file (the banner, Generated, Includes, Source). */
   header: string[];
   /** Rows per table as the closing manifest declares them; null when there is no manifest. */
   manifest: Map<string, number> | null;
@@ -234,7 +236,7 @@ export class ReferenceSqlScanner {
   }
 
   private inspectComment(line: string): void {
-    if (this.report.lines <= 3 && this.report.header.length < 3) this.report.header.push(line.trimEnd());
+    if (this.report.lines <= HEADER_LINES && this.report.header.length < HEADER_LINES) this.report.header.push(line.trimEnd());
     const marker = MARKER_LINE.exec(line);
     if (marker) {
       this.report.markers.push(Number(marker[1]));
