@@ -25,7 +25,7 @@ export interface ActionRun {
 
 export async function runAction(
   inputs: Record<string, string>,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (child: ResultPromise) => void } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (child: ResultPromise) => void; node?: string } = {},
 ): Promise<ActionRun> {
   const dir = await mkdtemp(path.join(tmpdir(), 'action-run-'));
   const outputFile = path.join(dir, 'output');
@@ -42,7 +42,7 @@ export async function runAction(
     ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = execa('node', [ACTION_ENTRY], {
+  const child = execa(options.node ?? 'node', [ACTION_ENTRY], {
     cwd: options.cwd ?? dir,
     env,
     extendEnv: false,
