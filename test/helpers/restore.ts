@@ -10,10 +10,13 @@ export interface PsqlRun {
   stderr: string;
 }
 
-/** Runs `psql -f file` against `url` (password through PGPASSWORD, never argv); `input` feeds stdin instead. */
-export async function psqlFile(url: string, file: string | null, input?: string): Promise<PsqlRun> {
+/**
+ * Runs `psql -f file` against `url` (password through PGPASSWORD, never argv); `input` feeds stdin
+ * instead; `psql` is another client's psql (default: PostgreSQL 15's).
+ */
+export async function psqlFile(url: string, file: string | null, input?: string, psql = PSQL): Promise<PsqlRun> {
   const args = ['-X', '--no-psqlrc', ...(file ? ['-f', file] : [])];
-  const result = await execa(PSQL, args, {
+  const result = await execa(psql, args, {
     env: libpqEnv(parseDatabaseUrl(url)),
     extendEnv: false,
     reject: false,
