@@ -6,16 +6,60 @@
  * `postgres` OS user and the temp dir is handed to that user.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
 const execFileAsync = promisify(execFile);
 
 export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Where scripts/install-postgres-17.sh puts the PostgreSQL 17 wrappers. */
+export const DEFAULT_PG17_BIN = '/var/cache/supabase-complete-backup/pg17/pg/usr/lib/postgresql/17/bin';
+
+/** The server majors the tests run against: hosted projects run 17 (new) or 15 (older). */
+export const TEST_MAJORS = [15, 17] as const;
+export type PgMajor = (typeof TEST_MAJORS)[number];
+
+/** bin dir of a major: 15 = $PG_BIN or Debian's; 17 = $PG17_BIN or install-postgres-17.sh's. */
+export function pgBinDir(major: PgMajor = 15): string {
+  if (major === 15) return process.env.PG_BIN || DEFAULT_PG_BIN;
+  const binDir = process.env.PG17_BIN || DEFAULT_PG17_BIN;
+  if (!existsSync(join(binDir, 'initdb'))) {
+    throw new Error(`PostgreSQL 17 not found in ${binDir}: run scripts/install-postgres-17.sh `
+      + '(prints the bin dir; export it as PG17_BIN if not the default)');
+  }
+  return binDir;
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The repository root, whether this module runs from test/helpers (vitest) or lib/test/helpers. */
+const REPO_ROOT = [join(HERE, '..', '..'), join(HERE, '..', '..', '..')]
+  .find((dir) => existsSync(join(dir, 'scripts', 'build-fixture-extension.sh'))) ?? join(HERE, '..', '..');
+const supautilsLibraries = new Map<PgMajor, string>();
+
+/**
+ * Absolute path of the fixture's supautils emulation (test/fixture/supautils_emulation.c) built for
+ * `major`, by scripts/build-fixture-extension.sh (cached by source hash: fast after the first build).
+ */
+export function supautilsEmulationLibrary(major: PgMajor = 15): string {
+  let library = supautilsLibraries.get(major);
+  if (library === undefined) {
+    const script = join(REPO_ROOT, 'scripts', 'build-fixture-extension.sh');
+    try {
+      const out = execFileSync('bash', [script, String(major)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      library = out.trim().split('\n').at(-1) ?? '';
+    } catch (error) {
+      const e = error as { stderr?: string; message: string };
+      throw new Error(`${script} ${major} failed: ${e.stderr || e.message}`);
+    }
+    supautilsLibraries.set(major, library);
+  }
+  return library;
+}
 const HOST = '127.0.0.1';
 
 export interface ConnectOptions {
@@ -45,6 +89,8 @@ export interface Cluster {
   readonly superuser: string;
   /** Directory holding psql, pg_dump, ... of the server's version. */
   readonly binDir: string;
+  /** Server major (15 or 17). */
+  readonly major: PgMajor;
   /** postgres:// URL over TCP, with the role's (URL-encoded) password if one was set. */
   url(db: string, user?: string): string;
   /** Set a role's password and remember it for url(). */
@@ -64,6 +110,10 @@ export interface StartClusterOptions {
   superuserPassword?: string;
   /** Extra postgresql.conf lines. */
   settings?: Readonly<Record<string, string>>;
+  /** Server major: 15 (default) or 17. */
+  major?: PgMajor;
+  /** Preload the fixture's supautils emulation (default true; a no-op for superusers). */
+  supautils?: boolean;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -158,7 +208,9 @@ function killWatchdog(entry: RunningCluster): void {
 }
 
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
-  const binDir = process.env.PG_BIN || DEFAULT_PG_BIN;
+  const major = options.major ?? 15;
+  const binDir = pgBinDir(major);
+  const preload = options.supautils === false ? [] : [supautilsEmulationLibrary(major)];
   const superuser = options.superuser ?? 'supabase_admin';
   const superuserPassword = options.superuserPassword ?? 'bootstrap-superuser-password';
   const baseDir = mkdtempSync(join(tmpdir(), 'sbpg-'));
@@ -202,6 +254,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       synchronous_commit: 'off',
       full_page_writes: 'off',
       max_connections: '60',
+      ...(preload.length ? { shared_preload_libraries: `'${preload.join(',')}'` } : {}),
       ...options.settings,
     };
     appendFileSync(
@@ -212,7 +265,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     installExitHook();
     startWatchdog(entry);
     await runServerProgram('pg_ctl', ['-D', dataDir, '-l', join(baseDir, 'server.log'), '-w', '-t', '60', 'start']);
-    return makeCluster({ port, socketDir, superuser, superuserPassword, binDir, entry });
+    return makeCluster({ port, socketDir, superuser, superuserPassword, binDir, major, entry });
   } catch (error) {
     running.delete(entry);
     stopSync(entry);
@@ -226,9 +279,10 @@ function makeCluster(init: {
   superuser: string;
   superuserPassword: string;
   binDir: string;
+  major: PgMajor;
   entry: RunningCluster;
 }): Cluster {
-  const { port, socketDir, superuser, binDir, entry } = init;
+  const { port, socketDir, superuser, binDir, major, entry } = init;
   const passwords = new Map<string, string>([[superuser, init.superuserPassword]]);
 
   const query = async <R extends pg.QueryResultRow>(sql: string, options: QueryOptions): Promise<R[]> => {
@@ -250,6 +304,7 @@ function makeCluster(init: {
     socketDir,
     superuser,
     binDir,
+    major,
     url(db, user = superuser) {
       const password = passwords.get(user);
       const auth = password === undefined

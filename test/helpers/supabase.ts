@@ -1,5 +1,5 @@
 /**
- * A Supabase-shaped PostgreSQL 15 cluster for tests (supabase-reference.md), built from the
+ * A Supabase-shaped PostgreSQL 15 or 17 cluster for tests (supabase-reference.md), built from the
  * project's own fixture SQL in test/fixture:
  *   - roles.sql once per cluster;
  *   - template `tpl_target` = managed.sql (a fresh project, §11);
@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type Cluster, type StartClusterOptions } from './cluster.js';
+
+export { TEST_MAJORS, type PgMajor } from './cluster.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** test/fixture, whether this module runs from test/helpers (vitest) or lib/test/helpers (demo, bench). */
@@ -68,12 +70,18 @@ export interface SupabaseCluster {
   stop(): Promise<void>;
 }
 
-/** `settings`: extra postgresql.conf lines (the benchmark tunes memory with them). */
-export async function startSupabaseCluster(options: Pick<StartClusterOptions, 'settings'> = {}): Promise<SupabaseCluster> {
+/**
+ * `settings`: extra postgresql.conf lines (the benchmark tunes memory with them); `major`: 15
+ * (default) or 17. The supautils emulation (test/fixture/supautils_emulation.c) is always preloaded.
+ */
+export async function startSupabaseCluster(
+  options: Pick<StartClusterOptions, 'settings' | 'major'> = {},
+): Promise<SupabaseCluster> {
   const cluster = await startCluster({
     superuser: 'supabase_admin',
     superuserPassword: ROLE_PASSWORDS.supabase_admin,
     settings: options.settings,
+    major: options.major,
   });
   try {
     await cluster.psqlFile(fixtureFile('roles.sql'), { db: 'template1' });
