@@ -86,7 +86,7 @@ export function versionGuard(meta: Pick<FileMeta, 'serverVersion' | 'serverMajor
     'BEGIN',
     `  IF pg_catalog.current_setting('server_version_num')::int < ${meta.serverMajor * 10000} THEN`,
     `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
-    "      pg_catalog.current_setting('server_version')",
+    "      pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1)",
     `      USING HINT = 'Restore it into a database on PostgreSQL ${meta.serverMajor} or newer (new Supabase projects run PostgreSQL 17).';`,
     '  END IF;',
     'END',

@@ -49,7 +49,7 @@ async function backup(source: SupabaseDatabase, postgresVersion: string, name: s
 async function defaultAcls(url: string): Promise<string[]> {
   const { rows } = await withClient(url, (c) =>
     c.query<{ line: string }>(
-      `SELECT defaclrole::regrole || ' ' || coalesce(defaclnamespace::regnamespace::text, '-') || ' ' || defaclobjtype
+      `SELECT defaclrole::regrole || ' ' || coalesce(defaclnamespace::regnamespace::text, '-') || ' ' || defaclobjtype::text
               || ' ' || defaclacl::text AS line
          FROM pg_default_acl ORDER BY 1`,
     ),
@@ -117,7 +117,7 @@ describe('PostgreSQL 17 project → PostgreSQL 15 server: refused before anythin
     const restore = await psqlFile(target.url, file);
     expect(restore.exitCode).toBe(3);
     expect(restore.stderr).toMatch(
-      /ERROR: {2}this backup was taken from PostgreSQL 17\.\d+; this server runs PostgreSQL 15\.\d+\S*, an older major version, so nothing was restored/,
+      /ERROR: {2}this backup was taken from PostgreSQL 17\.\d+; this server runs PostgreSQL 15\.\d+, an older major version, so nothing was restored/,
     );
     expect(restore.stderr).toContain('HINT:  Restore it into a database on PostgreSQL 17 or newer');
     expect(await rowCount(target.url, 'auth.users')).toBe(0);
