@@ -4,14 +4,14 @@
  */
 import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
-import { runBackup } from './backup.js';
-import { parseConfig } from './config.js';
-import { redact, secretForms, urlSecretForms } from './connection.js';
-import { enforcePublicGuard } from './guard.js';
-import type { Logger } from './log.js';
-import type { PublishResult } from './publish/index.js';
-import { localCopy } from './publish/local.js';
-import { scratchSecretForms } from './restorecheck.js';
+import { runBackup } from '../backup/pipeline.js';
+import { parseConfig } from '../config.js';
+import { redact, secretForms, urlSecretForms } from '../postgres/connection.js';
+import { enforcePublicGuard } from '../publish/guard.js';
+import type { Logger } from '../log.js';
+import type { PublishResult } from '../publish/index.js';
+import { localCopy } from '../publish/local.js';
+import { scratchSecretForms } from '../backup/restorecheck.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
@@ -64,7 +64,7 @@ export async function run(): Promise<void> {
         const { artifact, branch } = config.destinations;
         if (!artifact && !branch) return { destinations: [localCopy(result.path, false)] };
         // Loaded only now: the publishing clients are large, and the backup runs lighter without them.
-        const { publishBackup } = await import('./publish/index.js');
+        const { publishBackup } = await import('../publish/index.js');
         return publishBackup(result, config, actionLogger);
       })
       .catch(async (error: unknown) => {

@@ -1,6 +1,6 @@
 /** What the user reads after a run: the outputs and the job summary. */
-import type { BackupResult } from './backup.js';
-import { formatBytes } from './log.js';
+import type { BackupResult } from '../backup/pipeline.js';
+import { formatBytes } from '../log.js';
 
 export interface Destination {
   kind: 'artifact' | 'branch' | 'local';

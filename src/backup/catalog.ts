@@ -11,7 +11,7 @@ import {
   REALTIME_PUBLICATION,
   isCustomRole,
   isManagedSchema,
-} from './supabase.js';
+} from '../postgres/supabase.js';
 
 export interface TableRef {
   schema: string;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { BackupPlan } from './catalog.js';
-import { redact } from './connection.js';
+import { redact } from '../postgres/connection.js';
 
 export class DumpError extends Error {
   override name = 'DumpError';

@@ -12,9 +12,9 @@ import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
-import { BatchWriter, OutputFile, writeInBatches } from './filewrite.js';
-import { rewriteDumpLine } from './rewrite.js';
-import { MARKER, SqlScanner, type ScanReport } from './sqlscan.js';
+import { BatchWriter, OutputFile, writeInBatches } from '../streams/filewrite.js';
+import { rewriteDumpLine } from '../sql/rewrite.js';
+import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
 
 export interface FileMeta {
   generatedAt: Date;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
 import { countRows, readPlan, type BackupPlan } from './catalog.js';
-import { removeOnExit } from './cleanup.js';
-import type { BackupConfig } from './config.js';
+import { removeOnExit } from '../streams/cleanup.js';
+import type { BackupConfig } from '../config.js';
 import {
   checkConnectionTarget,
   checkHostResolves,
@@ -18,13 +18,13 @@ import {
   probeServer,
   type Resolver,
   urlSecretForms,
-} from './connection.js';
+} from '../postgres/connection.js';
 import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
-import { formatBytes, type Logger } from './log.js';
+import { formatBytes, type Logger } from '../log.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
-import { Spool } from './spool.js';
+import { Spool } from '../streams/spool.js';
 import { openSnapshot } from './snapshot.js';
-import { requiredMajor, resolvePgTools } from './install.js';
+import { requiredMajor, resolvePgTools } from '../postgres/install.js';
 import {
   TeeToFile,
   captureRestoreReference,
@@ -32,9 +32,9 @@ import {
   type RestoreCheckResult,
 } from './restorecheck.js';
 import { checkScratch } from './scratch.js';
-import { abortableStages, sealAndLog } from './seal.js';
-import type { PgTools } from './tools.js';
-import { VerifyError, checkScan } from './verify.js';
+import { abortableStages, sealAndLog } from '../streams/seal.js';
+import type { PgTools } from '../postgres/tools.js';
+import { VerifyError, checkScan } from '../sql/verify.js';
 
 export interface BackupOptions {
   /** Resolves host names (tests stand in for public DNS). */

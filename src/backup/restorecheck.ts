@@ -18,13 +18,13 @@ import {
   pgClientConfig,
   urlSecretForms,
   type ConnectionInfo,
-} from './connection.js';
-import type { Logger } from './log.js';
-import { psqlFailure, runPsql } from './psql.js';
+} from '../postgres/connection.js';
+import type { Logger } from '../log.js';
+import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { checkScratch, dumpScratchSchema, prepareScratch, readScratchCatalog, type ScratchRecipe } from './scratch.js';
-import { SqlScanner } from './sqlscan.js';
-import type { PgTools } from './tools.js';
-import { VerifyError, checkScan } from './verify.js';
+import { SqlScanner } from '../sql/sqlscan.js';
+import type { PgTools } from '../postgres/tools.js';
+import { VerifyError, checkScan } from '../sql/verify.js';
 
 /** What the snapshot says the restored database must hold. */
 export interface RestoreReference {

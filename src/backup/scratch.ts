@@ -18,10 +18,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
-import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from './connection.js';
-import { psqlFailure, runPsql } from './psql.js';
-import { REALTIME_PUBLICATION, isManagedSchema } from './supabase.js';
-import type { PgTools } from './tools.js';
+import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from '../postgres/connection.js';
+import { psqlFailure, runPsql } from '../postgres/psql.js';
+import { REALTIME_PUBLICATION, isManagedSchema } from '../postgres/supabase.js';
+import type { PgTools } from '../postgres/tools.js';
 
 export class ScratchError extends Error {
   override name = 'ScratchError';

@@ -3,7 +3,7 @@
  * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
  */
 import pg from 'pg';
-import { type ConnectionInfo, explainConnectionError, pgClientConfig } from './connection.js';
+import { type ConnectionInfo, explainConnectionError, pgClientConfig } from '../postgres/connection.js';
 
 export interface Snapshot {
   id: string;

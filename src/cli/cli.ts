@@ -12,14 +12,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBackup } from './backup.js';
-import { INPUT_NAMES, parseConfig } from './config.js';
-import { type BackupEntry, extractBlob, listBranch, listDirectory } from './listing.js';
-import { consoleLogger, formatBytes } from './log.js';
-import { RestoreRefusedError, restoreBackup } from './restore.js';
-import { SqlScanner } from './sqlscan.js';
-import { type Keys, openPlain, readIdentityFile } from './unseal.js';
-import { checkScan } from './verify.js';
+import { runBackup } from '../backup/pipeline.js';
+import { INPUT_NAMES, parseConfig } from '../config.js';
+import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../restore/listing.js';
+import { consoleLogger, formatBytes } from '../log.js';
+import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
+import { SqlScanner } from '../sql/sqlscan.js';
+import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
+import { checkScan } from '../sql/verify.js';
 
 const USAGE = `supabase-complete-backup — back up, check, list and restore Supabase databases
 

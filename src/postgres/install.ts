@@ -8,7 +8,7 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import { candidateBinDirs, findPgTools, ToolsError, type PgTools } from './tools.js';
 
 /** Ships with postgresql-common; adds apt.postgresql.org (PGDG), which carries every supported major. */

@@ -10,8 +10,8 @@
  * repository known to be public (see docs/security.md, "When visibility is unknown", for why).
  */
 import { readFile } from 'node:fs/promises';
-import type { BackupConfig } from './config.js';
-import type { Logger } from './log.js';
+import type { BackupConfig } from '../config.js';
+import type { Logger } from '../log.js';
 
 export type Visibility = 'public' | 'private' | 'internal';
 

@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises';
 import type { BackupConfig } from '../config.js';
 import { formatBytes, type Logger } from '../log.js';
-import type { Destination } from '../report.js';
+import type { Destination } from '../action/report.js';
 import {
   checkArtifactName,
   checkArtifactRuntime,

@@ -1,5 +1,5 @@
 /** The line of the job summary about the copy on the runner (light: main.ts uses it without the publishing clients). */
-import type { Destination } from '../report.js';
+import type { Destination } from '../action/report.js';
 
 export function localCopy(path: string, alsoStored: boolean): Destination {
   return {

@@ -8,7 +8,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { MARKER } from './sqlscan.js';
+import { MARKER } from '../sql/sqlscan.js';
 import { peek, plainStream, sealingOf, type Keys, type Sealing } from './unseal.js';
 
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz][.age]` */

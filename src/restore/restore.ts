@@ -12,14 +12,14 @@
 import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
-import { explainConnectionError, parseDatabaseUrl, pgClientConfig, urlSecretForms, type ConnectionInfo } from './connection.js';
-import type { Logger } from './log.js';
-import { psqlFailure, runPsql } from './psql.js';
-import { SqlScanner, type ScanReport } from './sqlscan.js';
-import { findPgTools, type PgTools } from './tools.js';
-import { manualAdvice } from './install.js';
+import { explainConnectionError, parseDatabaseUrl, pgClientConfig, urlSecretForms, type ConnectionInfo } from '../postgres/connection.js';
+import type { Logger } from '../log.js';
+import { psqlFailure, runPsql } from '../postgres/psql.js';
+import { SqlScanner, type ScanReport } from '../sql/sqlscan.js';
+import { findPgTools, type PgTools } from '../postgres/tools.js';
+import { manualAdvice } from '../postgres/install.js';
 import { openPlain, type Keys, type Sealing } from './unseal.js';
-import { checkScan } from './verify.js';
+import { checkScan } from '../sql/verify.js';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';

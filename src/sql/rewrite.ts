@@ -4,7 +4,7 @@
  * function bodies (SqlScanner decides what is a statement line).
  */
 import type { LineRewriter } from './sqlscan.js';
-import { isReservedRole } from './supabase.js';
+import { isReservedRole } from '../postgres/supabase.js';
 
 const ROLE = String.raw`("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const OWNER_TO = new RegExp(String.raw`^ALTER .+ OWNER TO ${ROLE};\s*$`);

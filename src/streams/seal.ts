@@ -12,8 +12,8 @@
  */
 import { Duplex, PassThrough, addAbortSignal, type Transform } from 'node:stream';
 import { Encrypter } from 'age-encryption';
-import { ConfigError, type BackupConfig } from './config.js';
-import type { Logger } from './log.js';
+import { ConfigError, type BackupConfig } from '../config.js';
+import type { Logger } from '../log.js';
 import { ParallelGzip } from './pgzip.js';
 
 /** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */

@@ -7,9 +7,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INPUT_NAMES, parseConfig } from '../src/config.js';
-import { backupOutputs } from '../src/report.js';
-import type { BackupResult } from '../src/backup.js';
+import { INPUT_NAMES, parseConfig } from '../../src/config.js';
+import { backupOutputs } from '../../src/action/report.js';
+import type { BackupResult } from '../../src/backup/pipeline.js';
 import {
   extractBetweenMarkers,
   findRoot,
@@ -18,7 +18,7 @@ import {
   readActionMetadata,
   renderTables,
   tableDrift,
-} from '../scripts/readme-tables.js';
+} from '../../scripts/readme-tables.js';
 
 const root = findRoot();
 const action = readActionMetadata(path.join(root, 'action.yml'));

@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAction, type ActionRun } from './helpers/action.js';
+import { runAction, type ActionRun } from '../helpers/action.js';
 import {
   DURABLE_TABLES,
   LEDGER_TABLES,
@@ -23,10 +23,10 @@ import {
   rowCount,
   tableRows,
   withClient,
-} from './helpers/compare.js';
-import { psqlFile, type PsqlRun } from './helpers/restore.js';
-import { statementText } from './helpers/sql-oracle.js';
-import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+} from '../helpers/compare.js';
+import { psqlFile, type PsqlRun } from '../helpers/restore.js';
+import { statementText } from '../helpers/sql-oracle.js';
+import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 const USER_TABLES = [
   'public.profiles',

@@ -14,15 +14,15 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runBackup } from '../src/backup.js';
-import { parseConfig } from '../src/config.js';
-import { secretForms } from '../src/connection.js';
-import { runAction, type ActionRun } from './helpers/action.js';
-import { recordingLogger } from './helpers/publish.js';
-import { ageKeygen } from './helpers/age.js';
-import { watchProcessTree, stillRunning, type ProcessWatch } from './helpers/procwatch.js';
-import { PSQL } from './helpers/restore.js';
-import { POSTGRES_PASSWORD, startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runBackup } from '../../src/backup/pipeline.js';
+import { parseConfig } from '../../src/config.js';
+import { secretForms } from '../../src/postgres/connection.js';
+import { runAction, type ActionRun } from '../helpers/action.js';
+import { recordingLogger } from '../helpers/publish.js';
+import { ageKeygen } from '../helpers/age.js';
+import { watchProcessTree, stillRunning, type ProcessWatch } from '../helpers/procwatch.js';
+import { PSQL } from '../helpers/restore.js';
+import { POSTGRES_PASSWORD, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 const PASSPHRASE = "pass phrase with é, %25 and 'quotes' #1";
 

@@ -11,11 +11,11 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup, type BackupResult } from '../src/backup.js';
-import { parseConfig } from '../src/config.js';
-import type { Logger } from '../src/log.js';
-import { findPgTools, type PgTools } from '../src/tools.js';
-import { startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runBackup, type BackupResult } from '../../src/backup/pipeline.js';
+import { parseConfig } from '../../src/config.js';
+import type { Logger } from '../../src/log.js';
+import { findPgTools, type PgTools } from '../../src/postgres/tools.js';
+import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 let supabase: SupabaseCluster;
 let sourceUrl: string;

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runBackup } from '../src/backup.js';
-import { parseConfig } from '../src/config.js';
-import type { Logger } from '../src/log.js';
-import { rowCount, withClient } from './helpers/compare.js';
-import { psqlFile } from './helpers/restore.js';
-import { startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runBackup } from '../../src/backup/pipeline.js';
+import { parseConfig } from '../../src/config.js';
+import type { Logger } from '../../src/log.js';
+import { rowCount, withClient } from '../helpers/compare.js';
+import { psqlFile } from '../helpers/restore.js';
+import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 let supabase: SupabaseCluster;
 

@@ -4,8 +4,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runAction } from './helpers/action.js';
-import { startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runAction } from '../helpers/action.js';
+import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 let supabase: SupabaseCluster;
 let smallDisk: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coalescedReads, startPgDump, type DumpJob } from '../src/dump.js';
+import { coalescedReads, startPgDump, type DumpJob } from '../../src/backup/dump.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,12 +3,12 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup, type BackupResult } from '../src/backup.js';
-import { parseConfig } from '../src/config.js';
-import type { Logger } from '../src/log.js';
-import { rowCount, tableRows, withClient } from './helpers/compare.js';
-import { psqlFile } from './helpers/restore.js';
-import { startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runBackup, type BackupResult } from '../../src/backup/pipeline.js';
+import { parseConfig } from '../../src/config.js';
+import type { Logger } from '../../src/log.js';
+import { rowCount, tableRows, withClient } from '../helpers/compare.js';
+import { psqlFile } from '../helpers/restore.js';
+import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 let supabase: SupabaseCluster;
 let sourceUrl: string;

@@ -11,9 +11,9 @@ import { gzipSync } from 'node:zlib';
 import { Encrypter } from 'age-encryption';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runAction } from './helpers/action.js';
-import { DURABLE_TABLES, listPolicies, listTriggers, rowCount, tableRows, withClient } from './helpers/compare.js';
-import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { ROOT, runAction } from '../helpers/action.js';
+import { DURABLE_TABLES, listPolicies, listTriggers, rowCount, tableRows, withClient } from '../helpers/compare.js';
+import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 const CLI = path.join(ROOT, 'bin/supabase-complete-backup.js');
 const USER_TABLES = [

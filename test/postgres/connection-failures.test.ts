@@ -6,12 +6,12 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup } from '../src/backup.js';
-import { parseConfig } from '../src/config.js';
-import { secretForms } from '../src/connection.js';
-import type { Logger } from '../src/log.js';
-import { runAction } from './helpers/action.js';
-import { POSTGRES_PASSWORD, startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { runBackup } from '../../src/backup/pipeline.js';
+import { parseConfig } from '../../src/config.js';
+import { secretForms } from '../../src/postgres/connection.js';
+import type { Logger } from '../../src/log.js';
+import { runAction } from '../helpers/action.js';
+import { POSTGRES_PASSWORD, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 let supabase: SupabaseCluster;
 let sourceUrl: string;

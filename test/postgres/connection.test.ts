@@ -7,7 +7,7 @@ import {
   parseDatabaseUrl,
   redact,
   urlSecretForms,
-} from '../src/connection.js';
+} from '../../src/postgres/connection.js';
 
 const NASTY = 'p@ss:w/rd %#?é';
 const URL_WITH_NASTY = `postgresql://postgres.abcdefghijklmnop:${encodeURIComponent(NASTY)}@aws-0-eu-west-1.pooler.supabase.com:5432/postgres`;

@@ -7,9 +7,9 @@
  */
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aptCandidate, readHostFacts, resolvePgTools } from '../src/install.js';
-import type { Logger } from '../src/log.js';
-import { findPgTools } from '../src/tools.js';
+import { aptCandidate, readHostFacts, resolvePgTools } from '../../src/postgres/install.js';
+import type { Logger } from '../../src/log.js';
+import { findPgTools } from '../../src/postgres/tools.js';
 
 async function dpkgInstalled(pkg: string): Promise<boolean> {
   const { stdout } = await execa('dpkg-query', ['-W', '-f=${db:Status-Abbrev}', pkg], { reject: false });

@@ -18,9 +18,9 @@ import {
   runInstallPlan,
   type HostFacts,
   type InstallPlan,
-} from '../src/install.js';
-import type { Logger } from '../src/log.js';
-import { ToolsError } from '../src/tools.js';
+} from '../../src/postgres/install.js';
+import type { Logger } from '../../src/log.js';
+import { ToolsError } from '../../src/postgres/tools.js';
 
 const ubuntuRunner: HostFacts = {
   platform: 'linux',

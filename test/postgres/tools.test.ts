@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { candidateBinDirs, findPgTools, isWrapper, readClientVersion, requirePgTools, ToolsError } from '../src/tools.js';
+import { candidateBinDirs, findPgTools, isWrapper, readClientVersion, requirePgTools, ToolsError } from '../../src/postgres/tools.js';
 
 let root: string;
 

@@ -11,9 +11,9 @@ import {
   checkArtifactRuntime,
   defaultArtifactName,
   uploadBackupArtifact,
-} from '../src/publish/artifact.js';
-import { readZip, startArtifactService, type ArtifactService } from './helpers/artifact-service.js';
-import { recordingLogger, writeBackup } from './helpers/publish.js';
+} from '../../src/publish/artifact.js';
+import { readZip, startArtifactService, type ArtifactService } from '../helpers/artifact-service.js';
+import { recordingLogger, writeBackup } from '../helpers/publish.js';
 
 let service: ArtifactService;
 let dir: string;

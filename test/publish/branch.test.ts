@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GITHUB_FILE_LIMIT, GITHUB_FILE_WARNING, publishToBranch, resolveBranchRemote, type BranchOptions } from '../src/publish/branch.js';
-import { startGitHttp, type GitHttpServer } from './helpers/git-http.js';
-import { publishConfig, recordingLogger, writeBackup, type RecordingLogger } from './helpers/publish.js';
+import { GITHUB_FILE_LIMIT, GITHUB_FILE_WARNING, publishToBranch, resolveBranchRemote, type BranchOptions } from '../../src/publish/branch.js';
+import { startGitHttp, type GitHttpServer } from '../helpers/git-http.js';
+import { publishConfig, recordingLogger, writeBackup, type RecordingLogger } from '../helpers/publish.js';
 
 let root: string;
 let origin: string;

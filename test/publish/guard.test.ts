@@ -9,10 +9,10 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupConfig } from '../src/config.js';
-import { guardVerdict, repositoryFacts, visibilityFromPayload, type RepositoryFacts, type Visibility } from '../src/guard.js';
-import { runAction } from './helpers/action.js';
-import { publishConfig } from './helpers/publish.js';
+import type { BackupConfig } from '../../src/config.js';
+import { guardVerdict, repositoryFacts, visibilityFromPayload, type RepositoryFacts, type Visibility } from '../../src/publish/guard.js';
+import { runAction } from '../helpers/action.js';
+import { publishConfig } from '../helpers/publish.js';
 
 const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 const DESTINATIONS = {

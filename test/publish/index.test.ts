@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { BackupConfig } from '../src/config.js';
-import { GITHUB_FILE_LIMIT } from '../src/publish/branch.js';
-import { publishBackup } from '../src/publish/index.js';
-import { readZip, startArtifactService, type ArtifactService } from './helpers/artifact-service.js';
-import { publishConfig, recordingLogger, writeBackup } from './helpers/publish.js';
+import type { BackupConfig } from '../../src/config.js';
+import { GITHUB_FILE_LIMIT } from '../../src/publish/branch.js';
+import { publishBackup } from '../../src/publish/index.js';
+import { readZip, startArtifactService, type ArtifactService } from '../helpers/artifact-service.js';
+import { publishConfig, recordingLogger, writeBackup } from '../helpers/publish.js';
 
 let root: string;
 let origin: string;

@@ -4,7 +4,7 @@
  * look-alike inside a string, not anything after the PART 2 marker.
  */
 import { describe, expect, it } from 'vitest';
-import { Part1Rows, parseInsert } from '../src/collisions.js';
+import { Part1Rows, parseInsert } from '../../src/restore/collisions.js';
 
 function read(sql: string): Part1Rows {
   const rows = new Part1Rows();

@@ -5,9 +5,9 @@
  * helpers/sqlscan-reference.ts) does when fed the same input in one piece.
  */
 import { describe, expect, it } from 'vitest';
-import { rewriteDumpLine } from '../src/rewrite.js';
-import { SqlScanner } from '../src/sqlscan.js';
-import { ReferenceSqlScanner } from './helpers/sqlscan-reference.js';
+import { rewriteDumpLine } from '../../src/sql/rewrite.js';
+import { SqlScanner } from '../../src/sql/sqlscan.js';
+import { ReferenceSqlScanner } from '../helpers/sqlscan-reference.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed from its seed. */
 function prng(seed: number): () => number {

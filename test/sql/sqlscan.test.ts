@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteDumpLine } from '../src/rewrite.js';
-import { SqlScanner } from '../src/sqlscan.js';
+import { rewriteDumpLine } from '../../src/sql/rewrite.js';
+import { SqlScanner } from '../../src/sql/sqlscan.js';
 
 /** Feeds `text` in chunks of `size` bytes and returns the output and the report. */
 function scan(text: string, size: number, rewrite = false): { out: string; scanner: SqlScanner } {

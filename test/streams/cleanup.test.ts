@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeAllNow, removeOnExit } from '../src/cleanup.js';
+import { removeAllNow, removeOnExit } from '../../src/streams/cleanup.js';
 
 describe('removeOnExit', () => {
   it('removes registered files and directories on exit, and not those forgotten', async () => {

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchWriter, DIRECT_ALIGN, OutputFile, writeInBatches } from '../src/filewrite.js';
-import { mountRamfs } from './helpers/ramfs.js';
+import { BatchWriter, DIRECT_ALIGN, OutputFile, writeInBatches } from '../../src/streams/filewrite.js';
+import { mountRamfs } from '../helpers/ramfs.js';
 
 /** The temporary directory is on a disk filesystem (ext4 here); a ramfs has no direct I/O. */
 const ramfs = await mountRamfs();

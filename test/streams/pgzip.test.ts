@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParallelGzip } from '../src/pgzip.js';
+import { ParallelGzip } from '../../src/streams/pgzip.js';
 
 let dir: string;
 beforeAll(async () => {

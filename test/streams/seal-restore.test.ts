@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { libpqEnv, parseDatabaseUrl } from '../src/connection.js';
-import { runAction, type ActionRun } from './helpers/action.js';
-import { ageDecryptWithPassphrase, ageKeygen, gunzipFile, type AgeKey } from './helpers/age.js';
-import { DURABLE_TABLES, rowCount, tableRows, withClient } from './helpers/compare.js';
-import { PSQL, psqlFile } from './helpers/restore.js';
-import { startSupabaseCluster, type SupabaseCluster } from './helpers/supabase.js';
+import { libpqEnv, parseDatabaseUrl } from '../../src/postgres/connection.js';
+import { runAction, type ActionRun } from '../helpers/action.js';
+import { ageDecryptWithPassphrase, ageKeygen, gunzipFile, type AgeKey } from '../helpers/age.js';
+import { DURABLE_TABLES, rowCount, tableRows, withClient } from '../helpers/compare.js';
+import { PSQL, psqlFile } from '../helpers/restore.js';
+import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 const USER_TABLES = ['public.profiles', 'public.notes', 'public.tricky', 'public.app_settings', 'private.settings'];
 const PASSPHRASE = "a long backup passphrase é%25 'with' quotes";

@@ -12,9 +12,9 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { Decrypter, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, type BackupConfig } from '../src/config.js';
-import { SHORT_PASSPHRASE, abortableStages, sealFor } from '../src/seal.js';
-import { ageDecryptWithKey, ageDecryptWithPassphrase, ageKeygen, gunzipFile, type AgeKey } from './helpers/age.js';
+import { ConfigError, parseConfig, type BackupConfig } from '../../src/config.js';
+import { SHORT_PASSPHRASE, abortableStages, sealFor } from '../../src/streams/seal.js';
+import { ageDecryptWithKey, ageDecryptWithPassphrase, ageKeygen, gunzipFile, type AgeKey } from '../helpers/age.js';
 
 const SQL = Buffer.from(
   Array.from({ length: 20_000 }, (_, i) => `INSERT INTO public.notes (id, body) VALUES (${i}, 'note ${i} é ''quoted''');\n`).join(''),

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Spool } from '../src/spool.js';
-import { mountRamfs } from './helpers/ramfs.js';
+import { Spool } from '../../src/streams/spool.js';
+import { mountRamfs } from '../helpers/ramfs.js';
 
 /** The spill file is written and read with direct I/O on a disk filesystem, through the page cache on a ramfs. */
 const ramfs = await mountRamfs();
