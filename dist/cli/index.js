@@ -7478,7 +7478,7 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./lib/src/supabase.js
+;// CONCATENATED MODULE: ./lib/src/postgres/supabase.js
 /**
  * What a hosted Supabase database looks like, as far as a backup must know it.
  * Facts and reasons: ../shared/supabase-reference.md (§0 classes, §2 roles, §3 schemas).
@@ -7570,7 +7570,7 @@ function isReservedRole(name) {
 /** The publication Supabase Realtime listens to; `pg_dump -n` never emits its membership. */
 const REALTIME_PUBLICATION = 'supabase_realtime';
 
-;// CONCATENATED MODULE: ./lib/src/catalog.js
+;// CONCATENATED MODULE: ./lib/src/backup/catalog.js
 
 class PlanError extends Error {
     name = 'PlanError';
@@ -7770,7 +7770,7 @@ async function countRows(client, tables) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./lib/src/cleanup.js
+;// CONCATENATED MODULE: ./lib/src/streams/cleanup.js
 /**
  * Temporary files that must not outlive the process, whatever way it ends. The pipeline removes its
  * own in `finally` blocks; this is the last line for the ways a `finally` never runs: process.exit()
@@ -7830,7 +7830,7 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: ./lib/src/connection.js
+;// CONCATENATED MODULE: ./lib/src/postgres/connection.js
 /**
  * The database URL: parsed once, its secrets registered for masking, checked for the mistakes users
  * make with Supabase (transaction pooler, IPv6-only direct host), then probed with one short connection.
@@ -8068,7 +8068,7 @@ function explainConnectionError(error, conn) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./lib/src/dump.js
+;// CONCATENATED MODULE: ./lib/src/backup/dump.js
 /**
  * The pg_dump runs of PART 1 (auth and storage data) and PART 2 (user schemas), both importing the held
  * snapshot. Each streams its SQL on stdout (startPgDump) straight into the merge, or to a file of its own
@@ -8208,7 +8208,7 @@ function formatBytes(bytes) {
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./lib/src/filewrite.js
+;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
 /**
  * Writing a stream of chunks to a file in batches of about 1 MiB, with direct I/O where the
  * filesystem allows it.
@@ -8441,7 +8441,7 @@ async function writeInBatches(chunks, file, options) {
     return writer.written;
 }
 
-;// CONCATENATED MODULE: ./lib/src/rewrite.js
+;// CONCATENATED MODULE: ./lib/src/sql/rewrite.js
 
 const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const OWNER_TO = new RegExp(String.raw `^ALTER .+ OWNER TO ${ROLE};\s*$`);
@@ -8501,7 +8501,7 @@ const rewriteDumpLine = Object.assign((line) => {
     return rule ? rule(line) : line;
 }, { firstChars: Object.keys(RULES).join('') });
 
-;// CONCATENATED MODULE: ./lib/src/sqlscan.js
+;// CONCATENATED MODULE: ./lib/src/sql/sqlscan.js
 /**
  * A streaming reader of pg_dump-style SQL that knows, for every line, whether it is a statement of its
  * own, text inside a string/identifier/dollar-quote/comment, or a row inside a COPY block. It counts rows
@@ -9064,7 +9064,7 @@ function unicodeSpaceLength(buf, i, end) {
     return 0;
 }
 
-;// CONCATENATED MODULE: ./lib/src/merge.js
+;// CONCATENATED MODULE: ./lib/src/backup/merge.js
 /**
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
@@ -9225,7 +9225,7 @@ async function mergeBackup(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./lib/src/spool.js
+;// CONCATENATED MODULE: ./lib/src/streams/spool.js
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
  * starts reading, chunks are appended to a spill file. Then the consumer reads the spill file while the
@@ -9446,7 +9446,7 @@ class Spool {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/snapshot.js
+;// CONCATENATED MODULE: ./lib/src/backup/snapshot.js
 /**
  * One exported snapshot, held open on its own connection while every pg_dump imports it with
  * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
@@ -18669,7 +18669,7 @@ const {
 } = getIpcExport();
 
 
-;// CONCATENATED MODULE: ./lib/src/tools.js
+;// CONCATENATED MODULE: ./lib/src/postgres/tools.js
 /**
  * Finding a pg_dump and psql whose major version is at least the server's. A client is always called by
  * its full path: /usr/bin/pg_dump on Debian/Ubuntu is a wrapper that may pick another cluster's version.
@@ -18758,7 +18758,7 @@ async function requirePgTools(requiredMajor, dirs) {
     return tools;
 }
 
-;// CONCATENATED MODULE: ./lib/src/install.js
+;// CONCATENATED MODULE: ./lib/src/postgres/install.js
 /**
  * Getting a PostgreSQL client of the right major version onto the runner. What to run is decided by a
  * pure function of facts about the host (planInstall), so the exact command lines are testable; the
@@ -18950,7 +18950,7 @@ async function resolvePgTools(options) {
     return choose(installed, `installed just now with ${plan.method}`, plan.method);
 }
 
-;// CONCATENATED MODULE: ./lib/src/checksum.js
+;// CONCATENATED MODULE: ./lib/src/backup/checksum.js
 const SETTINGS = [
     ['TimeZone', 'UTC'],
     ['DateStyle', 'ISO, MDY'],
@@ -18982,7 +18982,7 @@ async function tableChecksums(client, tables) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./lib/src/psql.js
+;// CONCATENATED MODULE: ./lib/src/postgres/psql.js
 /**
  * Running psql on a backup the way a user does (`psql "$URL" -f FILE`), from a file or a stream
  * (a `.gz`/`.age` file decoded on the fly), with the connection in the environment only. Output is
@@ -19068,7 +19068,7 @@ function psqlFailure(result) {
     return lines.join('\n') || `psql exited with code ${result.exitCode}`;
 }
 
-;// CONCATENATED MODULE: ./lib/src/scratch.js
+;// CONCATENATED MODULE: ./lib/src/backup/scratch.js
 /**
  * The scratch database of `verify: restore`, made into a fresh Supabase-shaped target from the source
  * itself, in the backup's own snapshot:
@@ -19317,7 +19317,7 @@ async function prepareScratch(conn, recipe, tools, options = {}) {
     return { createdRoles };
 }
 
-;// CONCATENATED MODULE: ./lib/src/verify.js
+;// CONCATENATED MODULE: ./lib/src/sql/verify.js
 class VerifyError extends Error {
     problems;
     name = 'VerifyError';
@@ -19374,7 +19374,7 @@ function checkScan(scan, snapshotRows) {
     return { problems, warnings, tables: expected.size, rows, authUsers };
 }
 
-;// CONCATENATED MODULE: ./lib/src/restorecheck.js
+;// CONCATENATED MODULE: ./lib/src/backup/restorecheck.js
 /**
  * `verify: restore`: prove the backup restores. While the backup's snapshot is held, capture what a
  * scratch database needs to look like a fresh Supabase project (scratch.ts) and every table's row count
@@ -39495,7 +39495,7 @@ function parseBranch(value) {
 
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-;// CONCATENATED MODULE: ./lib/src/pgzip.js
+;// CONCATENATED MODULE: ./lib/src/streams/pgzip.js
 /**
  * gzip on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is compressed on
  * libuv's thread pool as a gzip member of its own, and the members are written in input order. A file of
@@ -39559,7 +39559,7 @@ class ParallelGzip extends external_node_stream_namespaceObject.Transform {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/seal.js
+;// CONCATENATED MODULE: ./lib/src/streams/seal.js
 /**
  * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
  *
@@ -39675,7 +39675,7 @@ function abortableStages(stages, signal) {
     return signal ? [(0,external_node_stream_namespaceObject.addAbortSignal)(signal, new external_node_stream_namespaceObject.PassThrough()), ...stages] : stages;
 }
 
-;// CONCATENATED MODULE: ./lib/src/backup.js
+;// CONCATENATED MODULE: ./lib/src/backup/pipeline.js
 /**
  * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
  * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
@@ -39924,7 +39924,7 @@ function summariseParts(plan, rows, bytes) {
     ];
 }
 
-;// CONCATENATED MODULE: ./lib/src/unseal.js
+;// CONCATENATED MODULE: ./lib/src/restore/unseal.js
 /**
  * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.age`,
  * `.sql.gz.age`. What a file is comes from its first bytes (age's header line, gzip's magic number),
@@ -40048,7 +40048,7 @@ async function decrypt(stream, label, keys) {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/listing.js
+;// CONCATENATED MODULE: ./lib/src/restore/listing.js
 /**
  * The backups in a directory or on a backups branch, newest first, with their size and what their
  * manifests say (tables, rows, users). The manifest is the file's last lines: read from the tail of a
@@ -40245,7 +40245,7 @@ async function extractBlob(repo, blob, file) {
         throw new ListError(`git cat-file blob ${blob} failed: ${String(result.stderr).trim()}`);
 }
 
-;// CONCATENATED MODULE: ./lib/src/collisions.js
+;// CONCATENATED MODULE: ./lib/src/restore/collisions.js
 /** The tables whose keys are checked, as PART 1 names them. */
 const CHECKED_TABLES = ['auth.users', 'auth.identities', 'storage.buckets', 'storage.objects'];
 const INSERT = /^INSERT INTO (auth\.users|auth\.identities|storage\.buckets|storage\.objects) \(/;
@@ -40597,7 +40597,7 @@ class CollisionCheck {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/restore.js
+;// CONCATENATED MODULE: ./lib/src/restore/restore.js
 /**
  * `supabase-complete-backup restore`: a backup file (plain, gzip, age) into a Supabase database, the
  * careful way. Before anything is written:
@@ -40824,7 +40824,7 @@ async function countTables(conn, manifest) {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/cli.js
+;// CONCATENATED MODULE: ./lib/src/cli/cli.js
 /**
  * The command line: the same core as the action, without GitHub.
  *
