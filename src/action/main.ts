@@ -1,6 +1,6 @@
 /**
  * The GitHub Action's entry: inputs, masking, outputs, job summary. Everything else is the core
- * (backup.ts), which runs the same from the CLI and the tests.
+ * (backup/pipeline.ts), which runs the same from the CLI and the tests.
  */
 import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';

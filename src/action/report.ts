@@ -1,12 +1,7 @@
 /** What the user reads after a run: the outputs and the job summary. */
 import type { BackupResult } from '../backup/pipeline.js';
 import { formatBytes } from '../log.js';
-
-export interface Destination {
-  kind: 'artifact' | 'branch' | 'local';
-  description: string;
-  url?: string;
-}
+import type { Destination } from '../publish/local.js';
 
 export function backupOutputs(result: BackupResult): Record<string, string> {
   return {

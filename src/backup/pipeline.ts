@@ -1,6 +1,6 @@
 /**
  * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
- * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
+ * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
