@@ -8,7 +8,7 @@
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
  *   D  A with `compression: gzip` (level 1) and age encryption to one recipient;
- *   E  C with pg_dump's output read and written as the action writes its own file (src/filewrite.ts,
+ *   E  C with pg_dump's output read and written as the action writes its own file (src/streams/filewrite.ts,
  *      direct I/O): the floor without the page cache. Where filling the page cache is expensive, as on
  *      this project's VM, A can beat C; A/E says what is left when neither fills it.
  * It prints the medians, the ratios A/B, A/C, A/E and D/C, the peak RSS of the action's node process (its own
