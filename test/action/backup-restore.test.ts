@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,12 +43,13 @@ let run: ActionRun;
 let file: string;
 let sql: string;
 let restore: PsqlRun;
+let outputDir: string | undefined;
 
 beforeAll(async () => {
   supabase = await startSupabaseCluster();
   sourceUrl = (await supabase.createSource('source')).url;
   targetUrl = (await supabase.createTarget('target')).url;
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'backups-'));
+  outputDir = await mkdtemp(path.join(tmpdir(), 'backups-'));
   run = await runAction({ 'database-url': sourceUrl, destination: 'none', 'output-dir': outputDir });
   expect(run.exitCode, run.visible).toBe(0);
   file = run.outputs['backup-path']!;
@@ -58,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supabase?.stop();
+  if (outputDir) await rm(outputDir, { recursive: true, force: true });
 });
 
 describe('the backup file', () => {

@@ -4,10 +4,10 @@
  * lines (older psql rejects them). Stand-in: a pg_dump "17.6" that runs the real pg_dump 15 and adds
  * what pg_dump 17 adds to its output.
  */
-import { chmod, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { runBackup } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
@@ -37,14 +37,22 @@ if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 17.6"; exit 0; fi
 
 afterAll(async () => {
   await supabase?.stop();
+  if (fakeBin) await rm(fakeBin, { recursive: true, force: true });
 });
 
 const quiet: Logger = { info: () => undefined, warning: () => undefined, secret: () => undefined };
 
+/** An empty output-dir, removed when the test ends. */
+async function outputDirForTest(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 it('a pg_dump 17 file with \\restrict lines restores with psql 15 into PostgreSQL 15', async () => {
   const source = await supabase.createSource('compat_source');
   const target = await supabase.createTarget('compat_target');
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'compat-'));
+  const outputDir = await outputDirForTest('compat-');
   const config = parseConfig((name) => ({ 'database-url': source.url, destination: 'none', 'output-dir': outputDir })[name] ?? '');
   const result = await runBackup(config, quiet, {
     findTools: async () => ({ binDir: fakeBin, pgDump: path.join(fakeBin, 'pg_dump'), psql: path.join(fakeBin, 'psql'), major: 17, version: '17.6' }),

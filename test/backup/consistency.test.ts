@@ -3,11 +3,11 @@
  * (the on_auth_user_created trigger gives each a profile). After the restore every profile has its user
  * and every user its profile — whichever moment the snapshot caught.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { runBackup } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
@@ -26,6 +26,13 @@ afterAll(async () => {
 });
 
 const quiet: Logger = { info: () => undefined, warning: () => undefined, secret: () => undefined };
+
+/** An empty output-dir, removed when the test ends. */
+async function outputDirForTest(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** Signs users up one transaction at a time until stopped; returns how many it created. */
 function keepSigningUp(url: string): { stop: () => Promise<number>; created: () => number } {
@@ -61,7 +68,7 @@ function keepSigningUp(url: string): { stop: () => Promise<number>; created: () 
 it('users and their profiles come from the same instant, while sign-ups continue during the backup', async () => {
   const source = await supabase.createSource('busy_source');
   const target = await supabase.createTarget('busy_target');
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'busy-'));
+  const outputDir = await outputDirForTest('busy-');
   const signups = keepSigningUp(source.url);
   while (signups.created() < 50) await new Promise((resolve) => setTimeout(resolve, 5));
 

@@ -1,8 +1,8 @@
 /** What the dump options change, end to end: backup with runBackup, restore with psql, compare. */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runBackup, type BackupResult } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
@@ -24,8 +24,15 @@ afterAll(async () => {
   await supabase?.stop();
 });
 
+/** An empty output-dir, removed when the test ends. */
+async function outputDirForTest(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 async function backupAndRestore(inputs: Record<string, string>, target: string): Promise<{ result: BackupResult; targetUrl: string; sql: string }> {
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'options-'));
+  const outputDir = await outputDirForTest('options-');
   const all: Record<string, string> = { 'database-url': sourceUrl, destination: 'none', 'output-dir': outputDir, ...inputs };
   const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
   const targetUrl = (await supabase.createTarget(target)).url;
@@ -63,7 +70,7 @@ describe('dump options', () => {
     const source = await supabase.createSource('roles_source');
     await admin.query('CREATE ROLE "Report Reader" NOLOGIN', { db: 'template1' });
     await admin.query('GRANT SELECT ON public.notes TO "Report Reader"', { db: source.name });
-    const outputDir = await mkdtemp(path.join(tmpdir(), 'options-'));
+    const outputDir = await outputDirForTest('options-');
     const all: Record<string, string> = { 'database-url': source.url, destination: 'none', 'output-dir': outputDir };
     const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
     // The role is gone from the cluster, as it would be on a fresh project.
@@ -83,7 +90,7 @@ describe('dump options', () => {
   });
 
   it('refuses a managed or unknown schema in schemas, naming the user schemas', async () => {
-    const outputDir = await mkdtemp(path.join(tmpdir(), 'options-'));
+    const outputDir = await outputDirForTest('options-');
     for (const [schemas, message] of [
       ['public,auth', /'auth', which Supabase manages.*this database has: private, public/s],
       ['public,nope', /'nope', which does not exist/],

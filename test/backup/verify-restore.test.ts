@@ -5,12 +5,12 @@
  * a COPY block, a truncated file, a marker removed, a table's data duplicated, a value changed) fails,
  * names the tables, and nothing is published.
  */
-import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runBackup } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import { RestoreCheckError } from '../../src/backup/restorecheck.js';
@@ -31,7 +31,7 @@ let supabase: SupabaseCluster;
 let scratchServer: Cluster;
 let sourceUrl: string;
 let scratchUrl: string;
-let outputDir: string;
+let outputDir: string | undefined;
 let run: ActionRun;
 let goodFile: string;
 
@@ -55,7 +55,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([supabase?.stop(), scratchServer?.stop()]);
+  if (outputDir) await rm(outputDir, { recursive: true, force: true });
 });
+
+/** A folder in the temp directory, removed when the test ends. */
+async function tempDirForTest(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 describe('verify: restore through the action (node dist/index.js)', () => {
   it('passes on a good backup: restored with psql -f into the scratch database and compared table by table', () => {
@@ -91,7 +99,7 @@ describe('verify: restore through the action (node dist/index.js)', () => {
   });
 
   it('refuses the now non-empty scratch database before dumping anything, and publishes nothing', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'verify-restore-busy-'));
+    const dir = await tempDirForTest('verify-restore-busy-');
     const again = await runAction({
       'database-url': sourceUrl,
       destination: 'none',
@@ -110,7 +118,7 @@ describe('verify: restore through the action (node dist/index.js)', () => {
 describe('verify: restore of a sealed backup', () => {
   it('checks the plain SQL, written beside the sealed file in the same pass, and keeps only the sealed file', async () => {
     await scratchServer.createDatabase('scratch_sealed');
-    const dir = await mkdtemp(path.join(tmpdir(), 'verify-restore-sealed-'));
+    const dir = await tempDirForTest('verify-restore-sealed-');
     const inputs: Record<string, string> = {
       'database-url': sourceUrl,
       destination: 'none',
@@ -173,8 +181,8 @@ interface Tampered {
 /** Runs the backup (in process, same pipeline as the action) with the file tampered just before the restore check. */
 async function backupTamperedWith(name: string, tamper: (sql: Buffer) => Buffer): Promise<Tampered> {
   await scratchServer.createDatabase(`scratch_${name}`);
-  const dir = await mkdtemp(path.join(tmpdir(), `tampered-${name}-`));
-  const copy = path.join(await mkdtemp(path.join(tmpdir(), 'tampered-copy-')), `full_2026-11-29T23-45-00-000Z_0000000${name.length % 10}.sql`);
+  const dir = await tempDirForTest(`tampered-${name}-`);
+  const copy = path.join(await tempDirForTest('tampered-copy-'), `full_2026-11-29T23-45-00-000Z_0000000${name.length % 10}.sql`);
   const inputs: Record<string, string> = {
     'database-url': sourceUrl,
     destination: 'none',

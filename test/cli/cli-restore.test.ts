@@ -4,7 +4,7 @@
  * refusal on a target that already has a colliding user or bucket; `verify` and `list` of directories
  * and of a backups branch.
  */
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -85,6 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supabase?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
 describe('restore into a fresh project', () => {

@@ -2,10 +2,10 @@
  * Each way step 1 can fail, met as a user meets it: through the action's real entry, with a clear
  * message, exit code 1, no file in output-dir, and no form of the password anywhere a user can see.
  */
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runBackup } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import { secretForms } from '../../src/postgres/connection.js';
@@ -26,6 +26,13 @@ afterAll(async () => {
   await supabase?.stop();
 });
 
+/** An empty output-dir, removed when the test ends. */
+async function outputDirForTest(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'failed-backup-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function withPassword(url: string, password: string): string {
   const parsed = new URL(url);
   parsed.password = encodeURIComponent(password);
@@ -33,7 +40,7 @@ function withPassword(url: string, password: string): string {
 }
 
 async function expectCleanFailure(databaseUrl: string, message: RegExp, secrets: string[]): Promise<void> {
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'failed-backup-'));
+  const outputDir = await outputDirForTest();
   const run = await runAction({ 'database-url': databaseUrl, destination: 'none', 'output-dir': outputDir });
   expect(run.exitCode, run.visible).toBe(1);
   expect(run.stdout).toMatch(message);
@@ -79,7 +86,7 @@ describe('step 1 fails fast with an actionable message and leaves nothing behind
 
   it('a direct db.<ref>.supabase.co host that resolves only to IPv6', async () => {
     // Public DNS cannot be reached here: a stand-in resolver answers as Supabase's DNS does.
-    const outputDir = await mkdtemp(path.join(tmpdir(), 'failed-backup-'));
+    const outputDir = await outputDirForTest();
     const url = `postgresql://postgres:${encodeURIComponent(POSTGRES_PASSWORD)}@db.abcdefghijklmnop.supabase.co:5432/postgres`;
     const config = parseConfig((name) => ({ 'database-url': url, destination: 'none', 'output-dir': outputDir })[name] ?? '');
     const logged: string[] = [];
