@@ -432,13 +432,14 @@ async function main(): Promise<void> {
     let dataset: DatasetStats;
     if (values.url) {
       url = values.url;
-      const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
+      const conn = parseDatabaseUrl(url);
+      const client = new pg.Client(pgClientConfig(conn));
       await client.connect();
       dataset = await describeDataset(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]).finally(() => client.end());
       size.users = (dataset.rows['auth.users'] ?? 0) - 5;
       size.rows = dataset.rows['public.activity'] ?? 0;
       size.byteaRows = dataset.rows['public.attachments'] ?? 0;
-      log(`Measuring the existing database at ${parseDatabaseUrl(url).host}:${parseDatabaseUrl(url).port}/${parseDatabaseUrl(url).database}`);
+      log(`Measuring the existing database at ${conn.host}:${conn.port}/${conn.database}`);
     } else {
       log(`Starting a throwaway PostgreSQL cluster (shared_buffers ${values['shared-buffers']}) in ${os.tmpdir()}`);
       const supabase = await startSupabaseCluster({

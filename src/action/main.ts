@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
-import { runBackup } from '../backup/pipeline.js';
+import { backupDatabases, runBackup } from '../backup/pipeline.js';
 import { parseConfig } from '../config.js';
 import { redact, secretForms, urlSecretForms } from '../postgres/connection.js';
 import { enforcePublicGuard } from '../publish/guard.js';
@@ -56,7 +56,9 @@ export async function run(): Promise<void> {
     const config = parseConfig((name) => core.getInput(name));
     // Before dumping: refuse to publish an unencrypted backup in a public repository.
     await enforcePublicGuard(config, process.env, actionLogger);
-    const result = await runBackup(config, actionLogger, { signal: abort.signal });
+    // The URLs, parsed once here; the pipeline receives the connections.
+    const databases = backupDatabases(config);
+    const result = await runBackup(config, actionLogger, { signal: abort.signal, databases });
     // A backup counts only once stored: when publishing fails, the local file goes too (DESIGN.md §2).
     const published = await Promise.resolve()
       .then(async (): Promise<PublishResult> => {

@@ -14,10 +14,10 @@ import {
   checkConnectionTarget,
   checkHostResolves,
   libpqEnv,
-  parseDatabaseUrl,
+  parseDatabase,
   probeServer,
+  type Database,
   type Resolver,
-  urlSecretForms,
 } from '../postgres/connection.js';
 import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
 import { formatBytes, type Logger } from '../log.js';
@@ -36,7 +36,26 @@ import { abortableStages, sealAndLog } from '../streams/seal.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
 
+/** The databases of a backup, parsed once from their URLs at the edge (backupDatabases). */
+export interface BackupDatabases {
+  /** database-url */
+  source: Database;
+  /** verify-database-url, with `verify: restore` */
+  scratch?: Database;
+}
+
+/** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
+export function backupDatabases(config: BackupConfig): BackupDatabases {
+  const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+  return {
+    source: parseDatabase(config.databaseUrl),
+    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl) } : {}),
+  };
+}
+
 export interface BackupOptions {
+  /** The databases, parsed at the edge; parsed here from the config when absent (tests, bench). */
+  databases?: BackupDatabases;
   /** Resolves host names (tests stand in for public DNS). */
   resolve?: Resolver;
   /** Finds the PostgreSQL client for a server major instead of the default lookup-or-install. */
@@ -85,12 +104,11 @@ export interface BackupResult {
 export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now();
   const now = options.now ?? (() => new Date());
-  const secrets = urlSecretForms(config.databaseUrl);
-  const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
   // Built first: a recipient that is not a valid age key fails before anything is dumped.
   const seal = options.seal ?? sealAndLog(config, log);
 
-  const conn = parseDatabaseUrl(config.databaseUrl);
+  const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
+  const { conn, secrets } = source;
   checkConnectionTarget(conn);
   await checkHostResolves(conn, options.resolve);
   log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -98,7 +116,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   options.signal?.throwIfAborted();
   log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
   // verify: restore — refuse an unusable scratch database before spending time on the dumps.
-  if (restoreCheck) await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
+  if (restoreCheck) await checkScratch(restoreCheck.conn, server.major);
 
   const tools = options.findTools
     ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
@@ -193,7 +211,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
         ? await verifyByRestore({
             file: sqlFile,
             reference,
-            scratchUrl: restoreCheck,
+            scratch: restoreCheck,
             tools,
             log,
             label: backupFileName(generatedAt, merged.sha256, suffix),

@@ -14,10 +14,11 @@ import { pinOutputSettings, tableChecksums, type TableChecksum } from './checksu
 import {
   explainConnectionError,
   libpqEnv,
-  parseDatabaseUrl,
+  parseDatabase,
   pgClientConfig,
   urlSecretForms,
   type ConnectionInfo,
+  type Database,
 } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
@@ -49,14 +50,20 @@ export class RestoreCheckError extends VerifyError {
  * `postgres` all over the log, so it is left out.
  */
 export function scratchSecretForms(url: string): string[] {
-  let plain: string[] = [];
+  let scratch: Database;
   try {
-    const conn = parseDatabaseUrl(url);
-    plain = [conn.user, conn.database, 'postgres'];
+    scratch = parseDatabase(url);
   } catch {
     // unparsable: mask everything the URL holds
+    return urlSecretForms(url);
   }
-  return urlSecretForms(url).filter((form) => !plain.includes(form));
+  return maskedScratchSecrets(scratch);
+}
+
+/** scratchSecretForms of a parsed scratch database. */
+export function maskedScratchSecrets(scratch: Database): string[] {
+  const plain = [scratch.conn.user, scratch.conn.database, 'postgres'];
+  return scratch.secrets.filter((form) => !plain.includes(form));
 }
 
 export interface CaptureReferenceInput {
@@ -100,7 +107,7 @@ export interface RestoreCheckOptions {
   file: string;
   reference: RestoreReference;
   /** The empty scratch database (verify-database-url). */
-  scratchUrl: string;
+  scratch: Database;
   tools: PgTools;
   log: Logger;
   /** The name to show for the file (default: its base name). */
@@ -121,9 +128,8 @@ export interface RestoreCheckResult {
 export async function verifyByRestore(options: RestoreCheckOptions): Promise<RestoreCheckResult> {
   const started = Date.now();
   const { reference, log } = options;
-  const secrets = urlSecretForms(options.scratchUrl);
-  scratchSecretForms(options.scratchUrl).forEach((secret) => log.secret(secret));
-  const conn = parseDatabaseUrl(options.scratchUrl);
+  const { conn, secrets } = options.scratch;
+  maskedScratchSecrets(options.scratch).forEach((secret) => log.secret(secret));
   const problems: string[] = [];
 
   if (options.checkFile !== false) {

@@ -12,10 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBackup } from '../backup/pipeline.js';
+import { backupDatabases, runBackup } from '../backup/pipeline.js';
 import { INPUT_NAMES, parseConfig } from '../config.js';
 import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../restore/listing.js';
 import { consoleLogger, formatBytes } from '../log.js';
+import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
 import { SqlScanner } from '../sql/sqlscan.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
@@ -115,6 +116,8 @@ async function backupCommand(args: string[]): Promise<number> {
   for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
     if (flags[flag]) consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
   }
+  // The URLs, parsed once here; the pipeline receives the connections.
+  const databases = backupDatabases(config);
   // Ctrl-C / SIGTERM: stop pg_dump and remove temporary files; a second one exits at once (cleanup.ts).
   const abort = new AbortController();
   const onSignal = (): void => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
@@ -123,6 +126,7 @@ async function backupCommand(args: string[]): Promise<number> {
   const result = await runBackup(config, consoleLogger, {
     installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
     signal: abort.signal,
+    databases,
   }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
   console.log(result.path);
   return 0;
@@ -174,13 +178,14 @@ async function restoreCommand(args: string[]): Promise<number> {
   }
   const databaseUrl = values['database-url'] ?? process.env.RESTORE_DATABASE_URL;
   if (!databaseUrl) throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
+  const target = parseDatabase(databaseUrl);
   const keys = await keysFrom(values);
   const picked = await pickBackup(values, keys);
   try {
     const outcome = await restoreBackup({
       file: picked.file,
       label: picked.label,
-      databaseUrl,
+      target,
       keys: await onceAsked(keys),
       force: values.force ?? false,
       log: consoleLogger,

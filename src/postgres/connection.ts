@@ -15,6 +15,16 @@ export interface ConnectionInfo {
   sslmode: string | undefined;
 }
 
+/**
+ * A database URL parsed once, at the edge (action/main.ts, cli/cli.ts): where to connect, and every
+ * form of its password, to mask in the log and redact from messages. The stages receive this.
+ */
+export interface Database {
+  conn: ConnectionInfo;
+  /** urlSecretForms of the URL it came from. */
+  secrets: string[];
+}
+
 export interface ServerInfo {
   /** e.g. 150018 */
   versionNum: number;
@@ -68,6 +78,12 @@ export function parseDatabaseUrl(url: string): ConnectionInfo {
   };
 }
 
+/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
+export function parseDatabase(url: string): Database {
+  const conn = parseDatabaseUrl(url);
+  return { conn, secrets: passwordForms(url, conn.password) };
+}
+
 function decode(value: string): string {
   try {
     return decodeURIComponent(value);
@@ -92,16 +108,21 @@ export function secretForms(secret: string): string[] {
 
 /** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
 export function urlSecretForms(url: string): string[] {
-  // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
-  // cut short) is still masked whole.
-  const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
-  const written = match?.[1] ?? '';
   let password = '';
   try {
     password = parseDatabaseUrl(url).password;
   } catch {
     // unparsable URL: mask what the regex found
   }
+  return passwordForms(url, password);
+}
+
+/** The password as written in the URL and as parsed, in all their forms. */
+function passwordForms(url: string, password: string): string[] {
+  // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+  // cut short) is still masked whole.
+  const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
+  const written = match?.[1] ?? '';
   return [...new Set([...secretForms(written), ...secretForms(password)])];
 }
 

@@ -12,7 +12,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
-import { explainConnectionError, parseDatabaseUrl, pgClientConfig, urlSecretForms, type ConnectionInfo } from '../postgres/connection.js';
+import { explainConnectionError, pgClientConfig, type ConnectionInfo, type Database } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { SqlScanner, type ScanReport } from '../sql/sqlscan.js';
@@ -41,7 +41,8 @@ export interface RestoreOptions {
   file: string;
   /** How to name the file in messages (default: its path). */
   label?: string;
-  databaseUrl: string;
+  /** The database to restore into, parsed from its URL by the caller (parseDatabase). */
+  target: Database;
   keys: Keys;
   /** Go ahead despite collisions and tables that would be replaced. */
   force?: boolean;
@@ -73,9 +74,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
   const started = Date.now();
   const { log } = options;
   const label = options.label ?? options.file;
-  const secrets = urlSecretForms(options.databaseUrl);
+  const { conn, secrets } = options.target;
   secrets.forEach((secret) => log.secret(secret));
-  const conn = parseDatabaseUrl(options.databaseUrl);
 
   const client = await connect(conn);
   let tools: PgTools;
