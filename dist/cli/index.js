@@ -7873,6 +7873,11 @@ function parseDatabaseUrl(url) {
         sslmode: parsed.searchParams.get('sslmode') ?? undefined,
     };
 }
+/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
+function connection_parseDatabase(url) {
+    const conn = parseDatabaseUrl(url);
+    return { conn, secrets: passwordForms(url, conn.password) };
+}
 function decode(value) {
     try {
         return decodeURIComponent(value);
@@ -7895,11 +7900,7 @@ function secretForms(secret) {
     return [...forms].filter((form) => form.length > 0);
 }
 /** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
-function urlSecretForms(url) {
-    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
-    // cut short) is still masked whole.
-    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
-    const written = match?.[1] ?? '';
+function connection_urlSecretForms(url) {
     let password = '';
     try {
         password = parseDatabaseUrl(url).password;
@@ -7907,6 +7908,14 @@ function urlSecretForms(url) {
     catch {
         // unparsable URL: mask what the regex found
     }
+    return passwordForms(url, password);
+}
+/** The password as written in the URL and as parsed, in all their forms. */
+function passwordForms(url, password) {
+    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+    // cut short) is still masked whole.
+    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
+    const written = match?.[1] ?? '';
     return [...new Set([...secretForms(written), ...secretForms(password)])];
 }
 /** Replaces every secret form in a message; used on every error that may quote a URL or a server message. */
@@ -19407,15 +19416,20 @@ class RestoreCheckError extends VerifyError {
  * `postgres` all over the log, so it is left out.
  */
 function scratchSecretForms(url) {
-    let plain = [];
+    let scratch;
     try {
-        const conn = parseDatabaseUrl(url);
-        plain = [conn.user, conn.database, 'postgres'];
+        scratch = parseDatabase(url);
     }
     catch {
         // unparsable: mask everything the URL holds
+        return urlSecretForms(url);
     }
-    return urlSecretForms(url).filter((form) => !plain.includes(form));
+    return maskedScratchSecrets(scratch);
+}
+/** scratchSecretForms of a parsed scratch database. */
+function maskedScratchSecrets(scratch) {
+    const plain = [scratch.conn.user, scratch.conn.database, 'postgres'];
+    return scratch.secrets.filter((form) => !plain.includes(form));
 }
 /** Runs inside the snapshot, alongside the dumps: the scratch recipe and every table's checksum. */
 async function captureRestoreReference(input) {
@@ -19442,9 +19456,8 @@ async function captureRestoreReference(input) {
 async function verifyByRestore(options) {
     const started = Date.now();
     const { reference, log } = options;
-    const secrets = urlSecretForms(options.scratchUrl);
-    scratchSecretForms(options.scratchUrl).forEach((secret) => log.secret(secret));
-    const conn = parseDatabaseUrl(options.scratchUrl);
+    const { conn, secrets } = options.scratch;
+    maskedScratchSecrets(options.scratch).forEach((secret) => log.secret(secret));
     const problems = [];
     if (options.checkFile !== false) {
         const expected = new Map([...reference.tables].map(([table, sum]) => [table, sum.rows]));
@@ -39678,7 +39691,7 @@ function abortableStages(stages, signal) {
 ;// CONCATENATED MODULE: ./lib/src/backup/pipeline.js
 /**
  * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
- * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
+ * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
 
@@ -39697,14 +39710,21 @@ function abortableStages(stages, signal) {
 
 
 
+/** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
+function backupDatabases(config) {
+    const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+    return {
+        source: connection_parseDatabase(config.databaseUrl),
+        ...(scratchUrl ? { scratch: connection_parseDatabase(scratchUrl) } : {}),
+    };
+}
 async function runBackup(config, log, options = {}) {
     const started = Date.now();
     const now = options.now ?? (() => new Date());
-    const secrets = urlSecretForms(config.databaseUrl);
-    const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
     // Built first: a recipient that is not a valid age key fails before anything is dumped.
     const seal = options.seal ?? sealAndLog(config, log);
-    const conn = parseDatabaseUrl(config.databaseUrl);
+    const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
+    const { conn, secrets } = source;
     checkConnectionTarget(conn);
     await checkHostResolves(conn, options.resolve);
     log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -39713,7 +39733,7 @@ async function runBackup(config, log, options = {}) {
     log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
     // verify: restore — refuse an unusable scratch database before spending time on the dumps.
     if (restoreCheck)
-        await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
+        await checkScratch(restoreCheck.conn, server.major);
     const tools = options.findTools
         ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
         : await resolvePgTools({
@@ -39803,7 +39823,7 @@ async function runBackup(config, log, options = {}) {
             ? await verifyByRestore({
                 file: sqlFile,
                 reference,
-                scratchUrl: restoreCheck,
+                scratch: restoreCheck,
                 tools,
                 log,
                 label: backupFileName(generatedAt, merged.sha256, suffix),
@@ -40640,9 +40660,8 @@ async function restoreBackup(options) {
     const started = Date.now();
     const { log } = options;
     const label = options.label ?? options.file;
-    const secrets = urlSecretForms(options.databaseUrl);
+    const { conn, secrets } = options.target;
     secrets.forEach((secret) => log.secret(secret));
-    const conn = parseDatabaseUrl(options.databaseUrl);
     const client = await connect(conn);
     let tools;
     let serverVersion;
@@ -40847,6 +40866,7 @@ async function countTables(conn, manifest) {
 
 
 
+
 const USAGE = `supabase-complete-backup — back up, check, list and restore Supabase databases
 
 usage:
@@ -40939,6 +40959,8 @@ async function backupCommand(args) {
         if (flags[flag])
             consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
     }
+    // The URLs, parsed once here; the pipeline receives the connections.
+    const databases = backupDatabases(config);
     // Ctrl-C / SIGTERM: stop pg_dump and remove temporary files; a second one exits at once (cleanup.ts).
     const abort = new AbortController();
     const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
@@ -40947,6 +40969,7 @@ async function backupCommand(args) {
     const result = await runBackup(config, consoleLogger, {
         installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
         signal: abort.signal,
+        databases,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
     console.log(result.path);
     return 0;
@@ -40994,13 +41017,14 @@ async function restoreCommand(args) {
     const databaseUrl = values['database-url'] ?? process.env.RESTORE_DATABASE_URL;
     if (!databaseUrl)
         throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
+    const target = connection_parseDatabase(databaseUrl);
     const keys = await keysFrom(values);
     const picked = await pickBackup(values, keys);
     try {
         const outcome = await restoreBackup({
             file: picked.file,
             label: picked.label,
-            databaseUrl,
+            target,
             keys: await onceAsked(keys),
             force: values.force ?? false,
             log: consoleLogger,
