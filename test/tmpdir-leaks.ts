@@ -7,17 +7,20 @@
  *   a leftover, whatever else runs on the machine. It is removed afterwards, leftovers included.
  * - The action entry run by test/helpers/action.ts gets a clean environment without TMPDIR, so the
  *   product's own work folders (`supabase-backup-*`) land in the shared temp directory: such an entry
- *   counts when its name was not there at the start and it was created during the run. Other new
- *   entries there are not ours to judge (other test runs, vitest's own folders) and are ignored; another
- *   run of these tests at the same moment can still trip this half: TMP_LEAK_CHECK=private skips it.
+ *   counts when its name was not there at the start, it was created during the run, and it is still
+ *   there 10 s later (another run's action removes its own meanwhile). Other new entries there are not
+ *   ours to judge (other test runs, vitest's own folders) and are ignored. TMP_LEAK_CHECK=private
+ *   skips this half (e.g. when another run of these tests leaves its folders there).
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /** What the product itself puts in the temp directory (pipeline, CLI, branch publishing). */
 const PRODUCT = /^supabase-backup-/;
+/** How long a new product folder in the shared temp directory may take to go before it counts. */
+const GRACE_MS = 10_000;
 
 export default class TmpdirLeaks implements Reporter {
   private shared = '';
@@ -36,10 +39,13 @@ export default class TmpdirLeaks implements Reporter {
     process.env.TMPDIR = this.privateDir;
   }
 
+  // Synchronous on purpose: vitest calls the reporters one after another without waiting, and the
+  // default and count reporters must see the error this one adds.
   onTestRunEnd(_modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     if (!this.privateDir) return;
     const leftovers = readdirSync(this.privateDir).map((name) => `(the tests' own TMPDIR) ${name}`);
     if (process.env.TMP_LEAK_CHECK !== 'private') {
+      const candidates: string[] = [];
       for (const name of readdirSync(this.shared)) {
         if (this.before.has(name) || !PRODUCT.test(name)) continue;
         const stat = (() => {
@@ -52,8 +58,16 @@ export default class TmpdirLeaks implements Reporter {
         if (!stat) continue;
         const born = stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.ctimeMs;
         if (born < this.started - 1000) continue;
-        leftovers.push(path.join(this.shared, name));
+        candidates.push(path.join(this.shared, name));
       }
+      // A concurrent run's action removes its folder within seconds; a leftover stays.
+      const until = Date.now() + GRACE_MS;
+      let staying = candidates;
+      while (staying.length > 0 && Date.now() < until) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // a synchronous pause: see onTestRunEnd
+        staying = staying.filter((entry) => existsSync(entry));
+      }
+      leftovers.push(...staying);
     }
     rmSync(this.privateDir, { recursive: true, force: true });
     process.env.TMPDIR = this.shared;

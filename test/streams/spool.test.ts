@@ -103,7 +103,8 @@ describe.each(FILESYSTEMS)('Spool on $name', ({ root, skipReason }) => {
       source.write(chunk(i));
       if (i % 100 === 0) await tick(1);
     }
-    await tick(50);
+    // The first batch's write lands in its own time (a fixed 50 ms is not enough on a busy machine).
+    await vi.waitFor(() => expect(statSync(spillPath).size).toBeGreaterThanOrEqual(1 << 20), { timeout: 10_000, interval: 10 });
     // All 1.1 MB went to the spill file, but only one batch of at least 1 MiB is in it; the rest waits in memory.
     expect(spool.spilledBytes).toBe(1_100_000);
     expect(statSync(spillPath).size).toBeGreaterThanOrEqual(1 << 20);
@@ -130,7 +131,8 @@ describe.each(FILESYSTEMS)('Spool on $name', ({ root, skipReason }) => {
   it('gives everything when the stream ended before the consumer came', async () => {
     const data = Array.from({ length: 30 }, (_, i) => chunk(i, 70_000));
     const spool = new Spool(Readable.from(data), path.join(dir, 'spill'));
-    await tick(50);
+    // Until the whole stream is in the spill file (a fixed 50 ms is not enough on a busy machine).
+    await vi.waitFor(() => expect(spool.spilledBytes).toBe(30 * 70_000), { timeout: 10_000, interval: 10 });
     expect((await drain(spool)).equals(Buffer.concat(data))).toBe(true);
     expect(spool.spilledBytes).toBe(30 * 70_000);
   });
@@ -173,8 +175,7 @@ describe.each(FILESYSTEMS)('Spool on $name', ({ root, skipReason }) => {
     const spillPath = path.join(dir, 'spill');
     const spool = new Spool(source, spillPath, { batchBytes: 1000 });
     source.write(chunk(1));
-    await tick();
-    expect(existsSync(spillPath)).toBe(true);
+    await vi.waitFor(() => expect(existsSync(spillPath)).toBe(true), { timeout: 10_000, interval: 5 });
     await spool.close();
     expect(source.destroyed).toBe(true);
     expect(existsSync(spillPath)).toBe(false);
