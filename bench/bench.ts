@@ -8,7 +8,7 @@
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
  *   D  A with `compression: gzip` (level 1) and age encryption to one recipient;
- *   E  C with pg_dump's output read and written as the action writes its own file (src/filewrite.ts,
+ *   E  C with pg_dump's output read and written as the action writes its own file (src/streams/filewrite.ts,
  *      direct I/O): the floor without the page cache. Where filling the page cache is expensive, as on
  *      this project's VM, A can beat C; A/E says what is left when neither fills it.
  * It prints the medians, the ratios A/B, A/C, A/E and D/C, the peak RSS of the action's node process (its own
@@ -30,13 +30,13 @@ import { createGunzip } from 'node:zlib';
 import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import pg from 'pg';
-import { readPlan, type BackupPlan } from '../src/catalog.js';
-import { libpqEnv, parseDatabaseUrl, pgClientConfig } from '../src/connection.js';
-import { coalescedReads, managedDataArgs, userSchemaArgs, type DumpJob } from '../src/dump.js';
-import { BatchWriter, OutputFile, writeInBatches } from '../src/filewrite.js';
-import { rewriteDumpLine } from '../src/rewrite.js';
-import { SqlScanner } from '../src/sqlscan.js';
-import { checkScan } from '../src/verify.js';
+import { readPlan, type BackupPlan } from '../src/backup/catalog.js';
+import { libpqEnv, parseDatabaseUrl, pgClientConfig } from '../src/postgres/connection.js';
+import { coalescedReads, managedDataArgs, userSchemaArgs, type DumpJob } from '../src/backup/dump.js';
+import { BatchWriter, OutputFile, writeInBatches } from '../src/streams/filewrite.js';
+import { rewriteDumpLine } from '../src/sql/rewrite.js';
+import { SqlScanner } from '../src/sql/sqlscan.js';
+import { checkScan } from '../src/sql/verify.js';
 import { parseOutputs } from '../test/helpers/action.js';
 import { startSupabaseCluster } from '../test/helpers/supabase.js';
 import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } from './dataset.js';
@@ -432,13 +432,14 @@ async function main(): Promise<void> {
     let dataset: DatasetStats;
     if (values.url) {
       url = values.url;
-      const client = new pg.Client(pgClientConfig(parseDatabaseUrl(url)));
+      const conn = parseDatabaseUrl(url);
+      const client = new pg.Client(pgClientConfig(conn));
       await client.connect();
       dataset = await describeDataset(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]).finally(() => client.end());
       size.users = (dataset.rows['auth.users'] ?? 0) - 5;
       size.rows = dataset.rows['public.activity'] ?? 0;
       size.byteaRows = dataset.rows['public.attachments'] ?? 0;
-      log(`Measuring the existing database at ${parseDatabaseUrl(url).host}:${parseDatabaseUrl(url).port}/${parseDatabaseUrl(url).database}`);
+      log(`Measuring the existing database at ${conn.host}:${conn.port}/${conn.database}`);
     } else {
       log(`Starting a throwaway PostgreSQL cluster (shared_buffers ${values['shared-buffers']}) in ${os.tmpdir()}`);
       const supabase = await startSupabaseCluster({

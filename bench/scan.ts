@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { rewriteDumpLine } from '../src/rewrite.js';
-import { SqlScanner } from '../src/sqlscan.js';
+import { rewriteDumpLine } from '../src/sql/rewrite.js';
+import { SqlScanner } from '../src/sql/sqlscan.js';
 
 function hex(seed: number, bytes: number): string {
   let out = '';

@@ -50,7 +50,7 @@ echo "validate-workflows: action-validator $version"
 
 # action.yml. The validator's bundled schema (0.6.0) predates `runs.using: node24` and rejects it, so
 # the copy it checks says node20 there; everything else is checked as written, and the real value is
-# pinned here (and by test/action-metadata.test.ts).
+# pinned here (and by test/action/action-metadata.test.ts).
 if ! grep -Eq '^  using: node24$' action.yml; then
   echo "  FAIL  action.yml: runs.using must be node24" >&2
   failed=$((failed + 1))

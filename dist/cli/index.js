@@ -7478,7 +7478,7 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-;// CONCATENATED MODULE: ./lib/src/supabase.js
+;// CONCATENATED MODULE: ./lib/src/postgres/supabase.js
 /**
  * What a hosted Supabase database looks like, as far as a backup must know it.
  * Facts and reasons: ../shared/supabase-reference.md (§0 classes, §2 roles, §3 schemas).
@@ -7569,8 +7569,32 @@ function isReservedRole(name) {
 }
 /** The publication Supabase Realtime listens to; `pg_dump -n` never emits its membership. */
 const REALTIME_PUBLICATION = 'supabase_realtime';
+/**
+ * The managed tables on which hosted supautils lets `postgres` create, alter and drop policies
+ * (`policy_grants`) and drop triggers (`drop_trigger_grants`): the same list for both (2026).
+ */
+const POLICY_AND_TRIGGER_GRANT_TABLES = [
+    'auth.audit_log_entries', 'auth.flow_state', 'auth.identities', 'auth.instances', 'auth.mfa_amr_claims',
+    'auth.mfa_challenges', 'auth.mfa_factors', 'auth.oauth_clients', 'auth.one_time_tokens', 'auth.refresh_tokens',
+    'auth.saml_providers', 'auth.saml_relay_states', 'auth.sessions', 'auth.sso_domains', 'auth.sso_providers',
+    'auth.users', 'realtime.messages', 'realtime.subscription', 'storage.buckets', 'storage.buckets_analytics',
+    'storage.objects', 'storage.prefixes', 'storage.s3_multipart_uploads', 'storage.s3_multipart_uploads_parts',
+];
+/** The ledgers of Supabase's services: nobody but the service writes them. */
+const LEDGER_TABLES = ['auth.schema_migrations', 'storage.migrations'];
+/**
+ * Extensions hosted supautils creates on behalf of `postgres` (`privileged_extensions`) although they
+ * are not trusted: `postgres` may `CREATE EXTENSION` them. Trusted extensions need no such help.
+ */
+const PRIVILEGED_EXTENSIONS = new Set([
+    'address_standardizer', 'address_standardizer_data_us', 'dblink', 'hypopg', 'index_advisor', 'pg_buffercache',
+    'pg_cron', 'pg_graphql', 'pg_hashids', 'pg_jsonschema', 'pg_net', 'pg_prewarm', 'pg_repack', 'pg_stat_monitor',
+    'pg_stat_statements', 'pg_walinspect', 'pgaudit', 'pgjwt', 'pgroonga', 'pgrouting', 'pgrowlocks', 'pgsodium',
+    'pgstattuple', 'pgtap', 'plpgsql_check', 'postgis', 'postgis_raster', 'postgis_sfcgal', 'postgis_tiger_geocoder',
+    'postgis_topology', 'postgres_fdw', 'rum', 'sslinfo', 'supabase_vault', 'timescaledb', 'vector', 'wrappers',
+]);
 
-;// CONCATENATED MODULE: ./lib/src/catalog.js
+;// CONCATENATED MODULE: ./lib/src/backup/catalog.js
 
 class PlanError extends Error {
     name = 'PlanError';
@@ -7770,7 +7794,7 @@ async function countRows(client, tables) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./lib/src/cleanup.js
+;// CONCATENATED MODULE: ./lib/src/streams/cleanup.js
 /**
  * Temporary files that must not outlive the process, whatever way it ends. The pipeline removes its
  * own in `finally` blocks; this is the last line for the ways a `finally` never runs: process.exit()
@@ -7830,7 +7854,7 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: ./lib/src/connection.js
+;// CONCATENATED MODULE: ./lib/src/postgres/connection.js
 /**
  * The database URL: parsed once, its secrets registered for masking, checked for the mistakes users
  * make with Supabase (transaction pooler, IPv6-only direct host), then probed with one short connection.
@@ -7873,6 +7897,11 @@ function parseDatabaseUrl(url) {
         sslmode: parsed.searchParams.get('sslmode') ?? undefined,
     };
 }
+/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
+function connection_parseDatabase(url) {
+    const conn = parseDatabaseUrl(url);
+    return { conn, secrets: passwordForms(url, conn.password) };
+}
 function decode(value) {
     try {
         return decodeURIComponent(value);
@@ -7895,11 +7924,7 @@ function secretForms(secret) {
     return [...forms].filter((form) => form.length > 0);
 }
 /** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
-function urlSecretForms(url) {
-    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
-    // cut short) is still masked whole.
-    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
-    const written = match?.[1] ?? '';
+function connection_urlSecretForms(url) {
     let password = '';
     try {
         password = parseDatabaseUrl(url).password;
@@ -7907,6 +7932,14 @@ function urlSecretForms(url) {
     catch {
         // unparsable URL: mask what the regex found
     }
+    return passwordForms(url, password);
+}
+/** The password as written in the URL and as parsed, in all their forms. */
+function passwordForms(url, password) {
+    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+    // cut short) is still masked whole.
+    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
+    const written = match?.[1] ?? '';
     return [...new Set([...secretForms(written), ...secretForms(password)])];
 }
 /** Replaces every secret form in a message; used on every error that may quote a URL or a server message. */
@@ -8068,7 +8101,7 @@ function explainConnectionError(error, conn) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./lib/src/dump.js
+;// CONCATENATED MODULE: ./lib/src/backup/dump.js
 /**
  * The pg_dump runs of PART 1 (auth and storage data) and PART 2 (user schemas), both importing the held
  * snapshot. Each streams its SQL on stdout (startPgDump) straight into the merge, or to a file of its own
@@ -8208,7 +8241,7 @@ function formatBytes(bytes) {
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./lib/src/filewrite.js
+;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
 /**
  * Writing a stream of chunks to a file in batches of about 1 MiB, with direct I/O where the
  * filesystem allows it.
@@ -8441,16 +8474,34 @@ async function writeInBatches(chunks, file, options) {
     return writer.written;
 }
 
-;// CONCATENATED MODULE: ./lib/src/rewrite.js
+;// CONCATENATED MODULE: ./lib/src/sql/rewrite.js
 
 const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const OWNER_TO = new RegExp(String.raw `^ALTER .+ OWNER TO ${ROLE};\s*$`);
 const DEFAULT_PRIVILEGES_FOR_ROLE = new RegExp(String.raw `^ALTER DEFAULT PRIVILEGES FOR ROLE ${ROLE} `);
+/**
+ * Every table privilege of PostgreSQL 15 and 16, as pg_dump 17+ spells out their `ALL` (PostgreSQL 17
+ * added MAINTAIN, so for an older source it can no longer write `ALL`).
+ */
+const PRE17_TABLE_PRIVILEGES = ['DELETE', 'INSERT', 'REFERENCES', 'SELECT', 'TRIGGER', 'TRUNCATE', 'UPDATE'].join(',');
+const TABLE_GRANT = /^((?:ALTER DEFAULT PRIVILEGES .*?)?GRANT )([A-Z,]+)( ON TABLES? )/;
 function unquote(role) {
     return role.startsWith('"') ? role.slice(1, -1).replace(/""/g, '"') : role;
 }
 function commentOut(line, why) {
     return `-- [${why}] ${line}`;
+}
+/**
+ * A PostgreSQL 15/16 `ALL` on tables that pg_dump 17+ wrote as the list of the old privileges: `ALL`
+ * again, so the restore into PostgreSQL 17 grants what a new table gets there (MAINTAIN too), exactly
+ * as the same backup made with pg_dump 15 does. Without it, the restore lowers the target's default
+ * privileges for anon, authenticated, service_role and postgres below a fresh project's.
+ */
+function tableAllOfOlderSource(line) {
+    const grant = TABLE_GRANT.exec(line);
+    if (!grant || grant[2].split(',').sort().join(',') !== PRE17_TABLE_PRIVILEGES)
+        return line;
+    return `${grant[1]}ALL${grant[3]}${line.slice(grant[0].length)}`;
 }
 /** The rules, by the first character of the lines they apply to. */
 const RULES = {
@@ -8466,6 +8517,10 @@ const RULES = {
     D: (line) => {
         if (/^DROP SCHEMA IF EXISTS /.test(line))
             return commentOut(line, 'schemas are kept');
+        // Hosted supautils refuses these when the table does not exist yet (a fresh project), IF EXISTS or
+        // not; the DROP TABLE ... CASCADE below drops the table's policies and triggers anyway.
+        if (/^DROP (POLICY|TRIGGER) IF EXISTS /.test(line))
+            return commentOut(line, 'dropped with its table');
         // CASCADE also drops what hangs off a table outside the dump (a view in another schema).
         if (/^DROP TABLE IF EXISTS .*[^E];\s*$/.test(line))
             return line.replace(/;(\s*)$/, ' CASCADE;$1');
@@ -8487,21 +8542,36 @@ const RULES = {
         return line;
     },
 };
+/** The rules for a dump of a PostgreSQL 15/16 server written by pg_dump 17 or newer. */
+const OLDER_SOURCE_RULES = {
+    ...RULES,
+    A: (line) => {
+        const rewritten = RULES.A(line);
+        return rewritten === line ? tableAllOfOlderSource(line) : rewritten;
+    },
+    G: tableAllOfOlderSource,
+};
 /**
  * - `\restrict` / `\unrestrict` (pg_dump 17.6+/16.10+/15.14+): commented out, so any psql reads the file;
  * - `SET transaction_timeout` (pg_dump 17): PostgreSQL 15/16 reject it;
  * - `DROP SCHEMA` (from --clean): would drop `public` itself; `CREATE SCHEMA` made idempotent;
+ * - `DROP POLICY/TRIGGER IF EXISTS` (from --clean): refused by hosted supautils on a fresh project;
  * - `DROP TABLE IF EXISTS` gets CASCADE;
- * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not.
+ * - ownership and default privileges of reserved roles, and SET SESSION AUTHORIZATION: `postgres` may not;
+ * - for a source older than PostgreSQL 17 dumped by pg_dump 17+: table privileges that are all of
+ *   the source's become `ALL` again.
  * Lines starting with any other character (INSERT rows among them) are never changed, which
  * `firstChars` tells the scanner.
  */
-const rewriteDumpLine = Object.assign((line) => {
-    const rule = RULES[line.charAt(0)];
-    return rule ? rule(line) : line;
-}, { firstChars: Object.keys(RULES).join('') });
+function dumpLineRewriter(options = {}) {
+    const olderSource = (options.sourceMajor ?? 17) < 17 && (options.dumpMajor ?? 0) >= 17;
+    const rules = olderSource ? OLDER_SOURCE_RULES : RULES;
+    return Object.assign((line) => rules[line.charAt(0)]?.(line) ?? line, { firstChars: Object.keys(rules).join('') });
+}
+/** The rewriter for a dump whose pg_dump has the source's major version (the usual case). */
+const rewriteDumpLine = dumpLineRewriter();
 
-;// CONCATENATED MODULE: ./lib/src/sqlscan.js
+;// CONCATENATED MODULE: ./lib/src/sql/sqlscan.js
 /**
  * A streaming reader of pg_dump-style SQL that knows, for every line, whether it is a statement of its
  * own, text inside a string/identifier/dollar-quote/comment, or a row inside a COPY block. It counts rows
@@ -8515,6 +8585,8 @@ const rewriteDumpLine = Object.assign((line) => {
  * never copied, except the one line a chunk boundary cuts in two.
  */
 const NEWLINE = 0x0a;
+/** The leading comment lines kept as the header: the banner and the Generated/Includes/Source lines. */
+const HEADER_LINES = 8;
 const MARKER = {
     banner: '-- COMPLETE DATABASE BACKUP',
     part1: '-- PART 1: AUTH AND STORAGE DATA',
@@ -8802,7 +8874,7 @@ class SqlScanner {
         }
     }
     inspectComment(line) {
-        if (this.report.lines <= 3 && this.report.header.length < 3)
+        if (this.report.lines <= HEADER_LINES && this.report.header.length < HEADER_LINES)
             this.report.header.push(line.trimEnd());
         const marker = MARKER_LINE.exec(line);
         if (marker) {
@@ -9064,7 +9136,7 @@ function unicodeSpaceLength(buf, i, end) {
     return 0;
 }
 
-;// CONCATENATED MODULE: ./lib/src/merge.js
+;// CONCATENATED MODULE: ./lib/src/backup/merge.js
 /**
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
@@ -9093,8 +9165,28 @@ function fileHeader(meta) {
         '--   psql "$DATABASE_URL" -f <this file>',
         RULE,
         '\\set ON_ERROR_STOP on',
+        versionGuard(meta),
         'BEGIN;',
         '',
+    ].join('\n');
+}
+/**
+ * Stops the restore before its first change when the server is older than the source: plain SQL from
+ * a newer major does not restore into an older one, and it would fail somewhere in the middle.
+ */
+function versionGuard(meta) {
+    const source = /^\d+(?:\.\d+)*/.exec(meta.serverVersion)?.[0] ?? String(meta.serverMajor);
+    return [
+        '-- The target must run the same major version as the source, or a newer one.',
+        'DO $version_check$',
+        'BEGIN',
+        `  IF pg_catalog.current_setting('server_version_num')::int < ${meta.serverMajor * 10000} THEN`,
+        `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
+        "      pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1)",
+        `      USING HINT = 'Restore it into a database on PostgreSQL ${meta.serverMajor} or newer (new Supabase projects run PostgreSQL 17).';`,
+        '  END IF;',
+        'END',
+        '$version_check$;',
     ].join('\n');
 }
 function partBanner(marker, echo) {
@@ -9168,7 +9260,7 @@ function chunksOf(source) {
     return typeof source === 'string' ? (0,external_node_fs_namespaceObject.createReadStream)(source, { highWaterMark: 1 << 20 }) : source;
 }
 async function mergeBackup(input) {
-    const scanner = new SqlScanner(rewriteDumpLine);
+    const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
     const partBytes = { part1: 0, part2: 0, part3: 0 };
     let sqlBytes = 0;
     async function* sql() {
@@ -9225,7 +9317,7 @@ async function mergeBackup(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./lib/src/spool.js
+;// CONCATENATED MODULE: ./lib/src/streams/spool.js
 /**
  * Keeps a stream flowing before its consumer is ready, without holding it in memory: until the consumer
  * starts reading, chunks are appended to a spill file. Then the consumer reads the spill file while the
@@ -9446,7 +9538,7 @@ class Spool {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/snapshot.js
+;// CONCATENATED MODULE: ./lib/src/backup/snapshot.js
 /**
  * One exported snapshot, held open on its own connection while every pg_dump imports it with
  * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
@@ -18669,7 +18761,7 @@ const {
 } = getIpcExport();
 
 
-;// CONCATENATED MODULE: ./lib/src/tools.js
+;// CONCATENATED MODULE: ./lib/src/postgres/tools.js
 /**
  * Finding a pg_dump and psql whose major version is at least the server's. A client is always called by
  * its full path: /usr/bin/pg_dump on Debian/Ubuntu is a wrapper that may pick another cluster's version.
@@ -18758,7 +18850,7 @@ async function requirePgTools(requiredMajor, dirs) {
     return tools;
 }
 
-;// CONCATENATED MODULE: ./lib/src/install.js
+;// CONCATENATED MODULE: ./lib/src/postgres/install.js
 /**
  * Getting a PostgreSQL client of the right major version onto the runner. What to run is decided by a
  * pure function of facts about the host (planInstall), so the exact command lines are testable; the
@@ -18950,7 +19042,7 @@ async function resolvePgTools(options) {
     return choose(installed, `installed just now with ${plan.method}`, plan.method);
 }
 
-;// CONCATENATED MODULE: ./lib/src/checksum.js
+;// CONCATENATED MODULE: ./lib/src/backup/checksum.js
 const SETTINGS = [
     ['TimeZone', 'UTC'],
     ['DateStyle', 'ISO, MDY'],
@@ -18982,7 +19074,7 @@ async function tableChecksums(client, tables) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./lib/src/psql.js
+;// CONCATENATED MODULE: ./lib/src/postgres/psql.js
 /**
  * Running psql on a backup the way a user does (`psql "$URL" -f FILE`), from a file or a stream
  * (a `.gz`/`.age` file decoded on the fly), with the connection in the environment only. Output is
@@ -19068,7 +19160,164 @@ function psqlFailure(result) {
     return lines.join('\n') || `psql exited with code ${result.exitCode}`;
 }
 
-;// CONCATENATED MODULE: ./lib/src/scratch.js
+;// CONCATENATED MODULE: ./lib/src/backup/gatekeeper.js
+/**
+ * The gatekeeping of a hosted Supabase project (supautils, supabase-reference.md §8), for the scratch
+ * database of `verify: restore`, so that a statement a real project refuses fails the restore check
+ * too. Plain PostgreSQL has no supautils; event triggers and one statement trigger, owned by the scratch
+ * server's superuser, raise the errors hosted raises:
+ *
+ * - `DROP POLICY` / `DROP TRIGGER ... ON t` (IF EXISTS or not) when table `t` does not exist;
+ * - policies on managed tables outside supautils' grant list; triggers on managed tables where the
+ *   hosted `postgres` has no TRIGGER privilege; dropping them likewise;
+ * - any other DDL on objects in `auth` and `storage`;
+ * - writes to the services' ledgers (auth.schema_migrations, storage.migrations).
+ *
+ * The restoring role gets the owning service roles, so that what supautils allows (policies on
+ * storage.objects, triggers on auth.users) works; the checks here take back everything else that
+ * ownership would allow. They apply to every role, a superuser too: the only writer of the scratch
+ * database while they are installed is the restore being checked.
+ */
+
+const GATEKEEPER_SCHEMA = 'scratch_gatekeeper';
+const literal = (text) => `'${text.replace(/'/g, "''")}'`;
+const textArray = (items) => `ARRAY[${items.map(literal).join(', ')}]::text[]`;
+/** `schema.table` of a relation in auth or storage (or realtime, for the grant lists), else NULL. */
+const MANAGED_NAME = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.managed_name(rel oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT n.nspname || '.' || c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = rel AND n.nspname IN ('auth', 'storage', 'realtime')
+$$;`;
+/** hosted's `postgres` holds TRIGGER on the table (from the source's own ACL, not from ownership). */
+const HOSTED_TRIGGER_PRIVILEGE = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.postgres_may_trigger(rel oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+                  WHERE c.oid = rel AND a.privilege_type = 'TRIGGER'
+                    AND (a.grantee = 0 OR a.grantee = (SELECT oid FROM pg_roles WHERE rolname = 'postgres')))
+$$;`;
+const DROP_START = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.drop_start() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  target text;
+  found regclass;
+BEGIN
+  -- psql sends one statement at a time: DROP POLICY|TRIGGER [IF EXISTS] name ON table [CASCADE|RESTRICT];
+  target := (regexp_match(current_query(),
+    '\mON\s+((?:"(?:[^"]|"")+"|[^\s.;"]+)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[^\s.;"]+))?)\s*(?:CASCADE|RESTRICT)?\s*;?\s*$', 'i'))[1];
+  IF target IS NULL THEN
+    RETURN;
+  END IF;
+  BEGIN
+    found := to_regclass(target);
+  EXCEPTION WHEN OTHERS THEN
+    RETURN;
+  END;
+  IF found IS NULL THEN
+    RAISE EXCEPTION 'relation "%" does not exist', target USING ERRCODE = '42P01',
+      DETAIL = 'A hosted Supabase project (supautils) refuses DROP POLICY and DROP TRIGGER on a missing table, IF EXISTS or not.';
+  END IF;
+END
+$$;`;
+const DDL_END = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  cmd record;
+  rel oid;
+  name text;
+BEGIN
+  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+    CONTINUE WHEN cmd.in_extension OR cmd.command_tag IN ('CREATE EXTENSION', 'ALTER EXTENSION', 'GRANT', 'REVOKE');
+    IF cmd.classid = 'pg_policy'::regclass THEN
+      SELECT polrelid INTO rel FROM pg_policy WHERE oid = cmd.objid;
+      name := ${GATEKEEPER_SCHEMA}.managed_name(rel);
+      IF name IS NOT NULL AND name <> ALL (${textArray(POLICY_AND_TRIGGER_GRANT_TABLES)}) THEN
+        RAISE EXCEPTION 'must be owner of table %', split_part(name, '.', 2) USING ERRCODE = '42501';
+      END IF;
+    ELSIF cmd.classid = 'pg_trigger'::regclass THEN
+      SELECT tgrelid INTO rel FROM pg_trigger WHERE oid = cmd.objid;
+      name := ${GATEKEEPER_SCHEMA}.managed_name(rel);
+      IF name IS NOT NULL AND NOT ${GATEKEEPER_SCHEMA}.postgres_may_trigger(rel) THEN
+        RAISE EXCEPTION 'permission denied for table %', split_part(name, '.', 2) USING ERRCODE = '42501';
+      END IF;
+    ELSIF cmd.schema_name IN ('auth', 'storage') THEN
+      RAISE EXCEPTION 'must be owner of % %', lower(cmd.object_type), cmd.object_identity USING ERRCODE = '42501',
+        DETAIL = 'A hosted Supabase project does not let postgres change the objects of the auth and storage services.';
+    END IF;
+  END LOOP;
+END
+$$;`;
+const SQL_DROP = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  obj record;
+  name text;
+BEGIN
+  FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+    IF obj.object_type IN ('policy', 'trigger') THEN
+      CONTINUE WHEN obj.address_names[1] NOT IN ('auth', 'storage', 'realtime');
+      name := obj.address_names[1] || '.' || obj.address_names[2];
+      IF name <> ALL (${textArray(POLICY_AND_TRIGGER_GRANT_TABLES)}) THEN
+        RAISE EXCEPTION 'must be owner of table %', obj.address_names[2] USING ERRCODE = '42501';
+      END IF;
+    ELSIF obj.schema_name IN ('auth', 'storage') THEN
+      RAISE EXCEPTION 'must be owner of % %', obj.object_type, obj.object_identity USING ERRCODE = '42501';
+    END IF;
+  END LOOP;
+END
+$$;`;
+const LEDGER_WRITE = String.raw `
+CREATE FUNCTION ${GATEKEEPER_SCHEMA}.ledger_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+  RAISE EXCEPTION 'permission denied for table %', TG_TABLE_NAME USING ERRCODE = '42501';
+END
+$$;`;
+function ledgerTrigger(table) {
+    const [schema, name] = table.split('.');
+    return [
+        'DO $ledger$',
+        'BEGIN',
+        `  IF pg_catalog.to_regclass(${literal(table)}) IS NOT NULL THEN`,
+        `    CREATE TRIGGER scratch_gatekeeper_ledger BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "${schema}"."${name}"`,
+        `      FOR EACH STATEMENT EXECUTE FUNCTION ${GATEKEEPER_SCHEMA}.ledger_write();`,
+        `    ALTER TABLE "${schema}"."${name}" ENABLE ALWAYS TRIGGER scratch_gatekeeper_ledger;`,
+        '  END IF;',
+        'END',
+        '$ledger$;',
+    ].join('\n');
+}
+/** The whole gatekeeper, run by the scratch server's superuser once the auth/storage schema is loaded. */
+function gatekeeperSql() {
+    return [
+        `CREATE SCHEMA ${GATEKEEPER_SCHEMA};`,
+        `GRANT USAGE ON SCHEMA ${GATEKEEPER_SCHEMA} TO PUBLIC;`,
+        MANAGED_NAME,
+        HOSTED_TRIGGER_PRIVILEGE,
+        DROP_START,
+        DDL_END,
+        SQL_DROP,
+        LEDGER_WRITE,
+        // Before the event triggers, which would refuse these triggers on the ledgers.
+        ...LEDGER_TABLES.map(ledgerTrigger),
+        `CREATE EVENT TRIGGER scratch_gatekeeper_drop_start ON ddl_command_start WHEN TAG IN ('DROP POLICY', 'DROP TRIGGER')
+  EXECUTE FUNCTION ${GATEKEEPER_SCHEMA}.drop_start();`,
+        `CREATE EVENT TRIGGER scratch_gatekeeper_ddl_end ON ddl_command_end EXECUTE FUNCTION ${GATEKEEPER_SCHEMA}.ddl_end();`,
+        `CREATE EVENT TRIGGER scratch_gatekeeper_sql_drop ON sql_drop EXECUTE FUNCTION ${GATEKEEPER_SCHEMA}.sql_drop();`,
+        // A restore sets session_replication_role = replica, which switches off ordinary event triggers.
+        'ALTER EVENT TRIGGER scratch_gatekeeper_drop_start ENABLE ALWAYS;',
+        'ALTER EVENT TRIGGER scratch_gatekeeper_ddl_end ENABLE ALWAYS;',
+        'ALTER EVENT TRIGGER scratch_gatekeeper_sql_drop ENABLE ALWAYS;',
+        '',
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./lib/src/backup/scratch.js
 /**
  * The scratch database of `verify: restore`, made into a fresh Supabase-shaped target from the source
  * itself, in the backup's own snapshot:
@@ -19084,6 +19333,7 @@ function psqlFailure(result) {
  * Roles are cluster-wide: the ones created here stay on the scratch server (a throwaway service
  * container in the intended setup).
  */
+
 
 
 
@@ -19196,7 +19446,10 @@ async function dumpScratchSchema(input, catalog) {
         sourceMajor: input.sourceMajor,
         roles: catalog.roles,
         schemas: [...schemas].sort(),
-        extensions: catalog.extensions,
+        extensions: [
+            ...catalog.extensions,
+            ...plan.extensions.filter((ext) => PRIVILEGED_EXTENSIONS.has(ext.name) && !catalog.extensions.some((have) => have.name === ext.name)),
+        ],
         publications: plan.publication.length > 0 && catalog.publication ? [REALTIME_PUBLICATION] : [],
         schemaFile,
         left: { policies, triggers: leftTriggers },
@@ -19314,10 +19567,60 @@ async function prepareScratch(conn, recipe, tools, options = {}) {
     if (result.exitCode !== 0) {
         throw new ScratchError(`loading the source's auth and storage schema into the scratch database failed:\n${psqlFailure(result)}`);
     }
-    return { createdRoles };
+    const gated = new esm.Client(pgClientConfig(conn, 15_000));
+    await gated.connect();
+    gated.on('error', () => undefined);
+    try {
+        await gated.query('BEGIN');
+        const restoreRole = (await makeHostedPostgres(gated)) ? 'postgres' : null;
+        await gated.query(gatekeeperSql());
+        await gated.query('COMMIT');
+        return { createdRoles, restoreRole };
+    }
+    catch (error) {
+        await gated.query('ROLLBACK').catch(() => undefined);
+        throw new ScratchError(`preparing the scratch database's hosted gatekeeping failed: ${error.message}`);
+    }
+    finally {
+        await gated.end().catch(() => undefined);
+    }
+}
+/**
+ * Gives the scratch server's `postgres` what it has on a hosted project: not a superuser; CREATEROLE,
+ * CREATEDB, BYPASSRLS; the API roles; owner of the database (so of `public`) and of `extensions`; allowed
+ * to SET session_replication_role. It also gets the auth and storage service roles, standing in for
+ * supautils' grant lists (policies on storage.objects, triggers on auth.users); the gatekeeper takes back
+ * what that ownership allows beyond them. False when `postgres` is the scratch server's superuser (a
+ * `postgres` service container without POSTGRES_USER) or the server is older than PostgreSQL 15: the
+ * restore then runs as the superuser, still behind the gatekeeper.
+ */
+async function makeHostedPostgres(client) {
+    const { rows } = await client.query(`SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'postgres') AS superuser,
+            pg_catalog.current_setting('server_version_num') AS num,
+            ARRAY(SELECT rolname FROM pg_catalog.pg_roles) AS roles`);
+    const { superuser, num, roles } = rows[0];
+    const major = Math.floor(Number(num) / 10000);
+    if (superuser !== false || major < 15)
+        return false;
+    const have = (names) => names.filter((name) => roles.includes(name)).map(ident);
+    await client.query('ALTER ROLE postgres NOSUPERUSER INHERIT CREATEROLE CREATEDB BYPASSRLS');
+    const apiRoles = have(['anon', 'authenticated', 'service_role']);
+    if (apiRoles.length > 0)
+        await client.query(`GRANT ${apiRoles.join(', ')} TO postgres${major >= 16 ? ' WITH ADMIN OPTION' : ''}`);
+    const builtIn = have(['pg_read_all_data', 'pg_monitor', 'pg_signal_backend']);
+    if (builtIn.length > 0)
+        await client.query(`GRANT ${builtIn.join(', ')} TO postgres`);
+    const owners = have(['supabase_auth_admin', 'supabase_storage_admin']);
+    if (owners.length > 0)
+        await client.query(`GRANT ${owners.join(', ')} TO postgres`);
+    await client.query('GRANT SET ON PARAMETER session_replication_role TO postgres');
+    const database = await client.query('SELECT pg_catalog.current_database() AS name');
+    await client.query(`ALTER DATABASE ${ident(database.rows[0].name)} OWNER TO postgres`);
+    await client.query("DO $owner$ BEGIN IF pg_catalog.to_regnamespace('extensions') IS NOT NULL THEN ALTER SCHEMA extensions OWNER TO postgres; END IF; END $owner$");
+    return true;
 }
 
-;// CONCATENATED MODULE: ./lib/src/verify.js
+;// CONCATENATED MODULE: ./lib/src/sql/verify.js
 class VerifyError extends Error {
     problems;
     name = 'VerifyError';
@@ -19373,8 +19676,26 @@ function checkScan(scan, snapshotRows) {
     const rows = [...scan.rows.values()].reduce((sum, n) => sum + n, 0);
     return { problems, warnings, tables: expected.size, rows, authUsers };
 }
+/** The source's PostgreSQL version from the header's `-- Source: PostgreSQL 17.6 · ...` line, or null. */
+function sourceVersionOf(header) {
+    for (const line of header) {
+        const match = /^-- Source: PostgreSQL (\d+)((?:\.\d+)*)/.exec(line);
+        if (match)
+            return { major: Number(match[1]), version: `${match[1]}${match[2]}` };
+    }
+    return null;
+}
+/** The refusal of a restore into a server older than the backup's source, or null when it fits. */
+function olderTargetProblem(header, targetMajor, targetVersion) {
+    const source = sourceVersionOf(header);
+    if (!source || source.major <= targetMajor)
+        return null;
+    return (`this backup was taken from PostgreSQL ${source.version} and the target runs PostgreSQL ${targetVersion}, an older major ` +
+        `version: a backup restores only into the same major version or a newer one. Restore it into a project on PostgreSQL ` +
+        `${source.major} or newer (new Supabase projects run PostgreSQL 17)`);
+}
 
-;// CONCATENATED MODULE: ./lib/src/restorecheck.js
+;// CONCATENATED MODULE: ./lib/src/backup/restorecheck.js
 /**
  * `verify: restore`: prove the backup restores. While the backup's snapshot is held, capture what a
  * scratch database needs to look like a fresh Supabase project (scratch.ts) and every table's row count
@@ -19407,15 +19728,20 @@ class RestoreCheckError extends VerifyError {
  * `postgres` all over the log, so it is left out.
  */
 function scratchSecretForms(url) {
-    let plain = [];
+    let scratch;
     try {
-        const conn = parseDatabaseUrl(url);
-        plain = [conn.user, conn.database, 'postgres'];
+        scratch = parseDatabase(url);
     }
     catch {
         // unparsable: mask everything the URL holds
+        return urlSecretForms(url);
     }
-    return urlSecretForms(url).filter((form) => !plain.includes(form));
+    return maskedScratchSecrets(scratch);
+}
+/** scratchSecretForms of a parsed scratch database. */
+function maskedScratchSecrets(scratch) {
+    const plain = [scratch.conn.user, scratch.conn.database, 'postgres'];
+    return scratch.secrets.filter((form) => !plain.includes(form));
 }
 /** Runs inside the snapshot, alongside the dumps: the scratch recipe and every table's checksum. */
 async function captureRestoreReference(input) {
@@ -19442,9 +19768,8 @@ async function captureRestoreReference(input) {
 async function verifyByRestore(options) {
     const started = Date.now();
     const { reference, log } = options;
-    const secrets = urlSecretForms(options.scratchUrl);
-    scratchSecretForms(options.scratchUrl).forEach((secret) => log.secret(secret));
-    const conn = parseDatabaseUrl(options.scratchUrl);
+    const { conn, secrets } = options.scratch;
+    maskedScratchSecrets(options.scratch).forEach((secret) => log.secret(secret));
     const problems = [];
     if (options.checkFile !== false) {
         const expected = new Map([...reference.tables].map(([table, sum]) => [table, sum.rows]));
@@ -19456,16 +19781,24 @@ async function verifyByRestore(options) {
     }
     log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);
     const server = await checkScratch(conn, reference.recipe.sourceMajor);
-    const { createdRoles } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
+    const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
     log.info(`   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
         `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
         `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`);
-    log.info(`   restoring with: psql -f ${options.label ?? external_node_path_namespaceObject.basename(options.file)} (as ${server.user})`);
+    if (!restoreRole) {
+        log.warning(`the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
+            "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
+            'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase');
+    }
+    const restorer = restoreRole ?? server.user;
+    log.info(`   restoring with: psql -f ${options.label ?? external_node_path_namespaceObject.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
+        'behind the gatekeeping of a hosted project)');
     const restore = await runPsql({
         psql: options.tools.psql,
         conn,
         input: { file: options.file },
-        env: { PGOPTIONS: '-c client_min_messages=warning' },
+        // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
+        env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
         secrets,
         signal: options.signal,
     });
@@ -19493,7 +19826,7 @@ async function verifyByRestore(options) {
         throw new RestoreCheckError(problems);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
-    return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, createdRoles, seconds };
+    return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
 }
 /** Checksums of the tables that exist in the scratch database (a missing table is left out). */
 async function scratchChecksums(conn, tables) {
@@ -39495,7 +39828,7 @@ function parseBranch(value) {
 
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-;// CONCATENATED MODULE: ./lib/src/pgzip.js
+;// CONCATENATED MODULE: ./lib/src/streams/pgzip.js
 /**
  * gzip on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is compressed on
  * libuv's thread pool as a gzip member of its own, and the members are written in input order. A file of
@@ -39559,7 +39892,7 @@ class ParallelGzip extends external_node_stream_namespaceObject.Transform {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/seal.js
+;// CONCATENATED MODULE: ./lib/src/streams/seal.js
 /**
  * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
  *
@@ -39675,10 +40008,10 @@ function abortableStages(stages, signal) {
     return signal ? [(0,external_node_stream_namespaceObject.addAbortSignal)(signal, new external_node_stream_namespaceObject.PassThrough()), ...stages] : stages;
 }
 
-;// CONCATENATED MODULE: ./lib/src/backup.js
+;// CONCATENATED MODULE: ./lib/src/backup/pipeline.js
 /**
  * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
- * verify → store. Used by the action (main.ts), the CLI and the tests alike. A failure at any stage
+ * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
 
@@ -39697,14 +40030,21 @@ function abortableStages(stages, signal) {
 
 
 
+/** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
+function backupDatabases(config) {
+    const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+    return {
+        source: connection_parseDatabase(config.databaseUrl),
+        ...(scratchUrl ? { scratch: connection_parseDatabase(scratchUrl) } : {}),
+    };
+}
 async function runBackup(config, log, options = {}) {
     const started = Date.now();
     const now = options.now ?? (() => new Date());
-    const secrets = urlSecretForms(config.databaseUrl);
-    const restoreCheck = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
     // Built first: a recipient that is not a valid age key fails before anything is dumped.
     const seal = options.seal ?? sealAndLog(config, log);
-    const conn = parseDatabaseUrl(config.databaseUrl);
+    const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
+    const { conn, secrets } = source;
     checkConnectionTarget(conn);
     await checkHostResolves(conn, options.resolve);
     log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -39713,7 +40053,7 @@ async function runBackup(config, log, options = {}) {
     log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
     // verify: restore — refuse an unusable scratch database before spending time on the dumps.
     if (restoreCheck)
-        await checkScratch(parseDatabaseUrl(restoreCheck), server.major);
+        await checkScratch(restoreCheck.conn, server.major);
     const tools = options.findTools
         ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
         : await resolvePgTools({
@@ -39764,7 +40104,9 @@ async function runBackup(config, log, options = {}) {
             meta: {
                 generatedAt: now(),
                 serverVersion: server.version,
+                serverMajor: server.major,
                 pgDumpVersion: tools.version,
+                pgDumpMajor: tools.major,
                 snapshotId: snapshot.id,
                 userSchemas: plan.userSchemas,
             },
@@ -39803,7 +40145,7 @@ async function runBackup(config, log, options = {}) {
             ? await verifyByRestore({
                 file: sqlFile,
                 reference,
-                scratchUrl: restoreCheck,
+                scratch: restoreCheck,
                 tools,
                 log,
                 label: backupFileName(generatedAt, merged.sha256, suffix),
@@ -39924,7 +40266,7 @@ function summariseParts(plan, rows, bytes) {
     ];
 }
 
-;// CONCATENATED MODULE: ./lib/src/unseal.js
+;// CONCATENATED MODULE: ./lib/src/restore/unseal.js
 /**
  * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.age`,
  * `.sql.gz.age`. What a file is comes from its first bytes (age's header line, gzip's magic number),
@@ -40048,7 +40390,7 @@ async function decrypt(stream, label, keys) {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/listing.js
+;// CONCATENATED MODULE: ./lib/src/restore/listing.js
 /**
  * The backups in a directory or on a backups branch, newest first, with their size and what their
  * manifests say (tables, rows, users). The manifest is the file's last lines: read from the tail of a
@@ -40245,7 +40587,7 @@ async function extractBlob(repo, blob, file) {
         throw new ListError(`git cat-file blob ${blob} failed: ${String(result.stderr).trim()}`);
 }
 
-;// CONCATENATED MODULE: ./lib/src/collisions.js
+;// CONCATENATED MODULE: ./lib/src/restore/collisions.js
 /** The tables whose keys are checked, as PART 1 names them. */
 const CHECKED_TABLES = ['auth.users', 'auth.identities', 'storage.buckets', 'storage.objects'];
 const INSERT = /^INSERT INTO (auth\.users|auth\.identities|storage\.buckets|storage\.objects) \(/;
@@ -40597,7 +40939,7 @@ class CollisionCheck {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/restore.js
+;// CONCATENATED MODULE: ./lib/src/restore/restore.js
 /**
  * `supabase-complete-backup restore`: a backup file (plain, gzip, age) into a Supabase database, the
  * careful way. Before anything is written:
@@ -40640,12 +40982,12 @@ async function restoreBackup(options) {
     const started = Date.now();
     const { log } = options;
     const label = options.label ?? options.file;
-    const secrets = urlSecretForms(options.databaseUrl);
+    const { conn, secrets } = options.target;
     secrets.forEach((secret) => log.secret(secret));
-    const conn = parseDatabaseUrl(options.databaseUrl);
     const client = await connect(conn);
     let tools;
     let serverVersion;
+    let targetMajor;
     let scan;
     let sealing;
     try {
@@ -40654,6 +40996,7 @@ async function restoreBackup(options) {
         const { num, version, missing } = server.rows[0];
         serverVersion = version.split(' ')[0];
         const major = Math.floor(Number(num) / 10000);
+        targetMajor = major;
         if (missing.length > 0) {
             throw new RestoreError(`database '${conn.database}' on ${conn.host}:${conn.port} is not a Supabase database (it has no ${missing.join(', ')}). ` +
                 'Restore into a Supabase project (Dashboard > Connect > Session pooler gives its URL), or a local one made with `supabase start`');
@@ -40697,6 +41040,9 @@ async function restoreBackup(options) {
             part1.line(carry);
         await collisions.check(part1.take());
         scan = scanner.report;
+        const tooOld = olderTargetProblem(scan.header, targetMajor, serverVersion);
+        if (tooOld)
+            throw new RestoreError(`${tooOld}. Nothing was written.`);
         const outcome = checkScan(scan);
         if (outcome.problems.length > 0) {
             throw new RestoreError(`${label} failed its checks, so nothing was restored:\n  - ${outcome.problems.join('\n  - ')}\n` +
@@ -40824,7 +41170,7 @@ async function countTables(conn, manifest) {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/cli.js
+;// CONCATENATED MODULE: ./lib/src/cli/cli.js
 /**
  * The command line: the same core as the action, without GitHub.
  *
@@ -40835,6 +41181,7 @@ async function countTables(conn, manifest) {
  *
  * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
  */
+
 
 
 
@@ -40939,6 +41286,8 @@ async function backupCommand(args) {
         if (flags[flag])
             consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
     }
+    // The URLs, parsed once here; the pipeline receives the connections.
+    const databases = backupDatabases(config);
     // Ctrl-C / SIGTERM: stop pg_dump and remove temporary files; a second one exits at once (cleanup.ts).
     const abort = new AbortController();
     const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
@@ -40947,6 +41296,7 @@ async function backupCommand(args) {
     const result = await runBackup(config, consoleLogger, {
         installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
         signal: abort.signal,
+        databases,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
     console.log(result.path);
     return 0;
@@ -40994,13 +41344,14 @@ async function restoreCommand(args) {
     const databaseUrl = values['database-url'] ?? process.env.RESTORE_DATABASE_URL;
     if (!databaseUrl)
         throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
+    const target = connection_parseDatabase(databaseUrl);
     const keys = await keysFrom(values);
     const picked = await pickBackup(values, keys);
     try {
         const outcome = await restoreBackup({
             file: picked.file,
             label: picked.label,
-            databaseUrl,
+            target,
             keys: await onceAsked(keys),
             force: values.force ?? false,
             log: consoleLogger,

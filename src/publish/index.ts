@@ -12,7 +12,6 @@
 import { stat } from 'node:fs/promises';
 import type { BackupConfig } from '../config.js';
 import { formatBytes, type Logger } from '../log.js';
-import type { Destination } from '../report.js';
 import {
   checkArtifactName,
   checkArtifactRuntime,
@@ -23,7 +22,7 @@ import {
 } from './artifact.js';
 import { checkBranchFileSize, publishToBranch, resolveBranchRemote, type BranchOptions } from './branch.js';
 import { PublishError } from './error.js';
-import { localCopy } from './local.js';
+import { localCopy, type Destination } from './local.js';
 
 export { PublishError } from './error.js';
 export type { BranchOptions } from './branch.js';

@@ -1,5 +1,13 @@
-/** The line of the job summary about the copy on the runner (light: main.ts uses it without the publishing clients). */
-import type { Destination } from '../report.js';
+/**
+ * Where a backup went, as the job summary lists it; and the line about the copy on the runner (light:
+ * action/main.ts uses it without the publishing clients).
+ */
+export interface Destination {
+  kind: 'artifact' | 'branch' | 'local';
+  description: string;
+  url?: string;
+}
+
 
 export function localCopy(path: string, alsoStored: boolean): Destination {
   return {

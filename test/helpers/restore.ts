@@ -1,6 +1,6 @@
 /** Restores a backup file the way the README tells users to: `psql "$URL" -f FILE`. */
 import { execa } from 'execa';
-import { libpqEnv, parseDatabaseUrl } from '../../src/connection.js';
+import { libpqEnv, parseDatabaseUrl } from '../../src/postgres/connection.js';
 
 export const PSQL = `${process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'}/psql`;
 

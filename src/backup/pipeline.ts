@@ -1,0 +1,360 @@
+/**
+ * The backup pipeline without GitHub: config → connection → client → snapshot → dump parts → merge →
+ * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
+ * leaves no backup file behind.
+ */
+import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Transform } from 'node:stream';
+import { countRows, readPlan, type BackupPlan } from './catalog.js';
+import { removeOnExit } from '../streams/cleanup.js';
+import type { BackupConfig } from '../config.js';
+import {
+  checkConnectionTarget,
+  checkHostResolves,
+  libpqEnv,
+  parseDatabase,
+  probeServer,
+  type Database,
+  type Resolver,
+} from '../postgres/connection.js';
+import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
+import { formatBytes, type Logger } from '../log.js';
+import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
+import { Spool } from '../streams/spool.js';
+import { openSnapshot } from './snapshot.js';
+import { requiredMajor, resolvePgTools } from '../postgres/install.js';
+import {
+  TeeToFile,
+  captureRestoreReference,
+  verifyByRestore,
+  type RestoreCheckResult,
+} from './restorecheck.js';
+import { checkScratch } from './scratch.js';
+import { abortableStages, sealAndLog } from '../streams/seal.js';
+import type { PgTools } from '../postgres/tools.js';
+import { VerifyError, checkScan } from '../sql/verify.js';
+
+/** The databases of a backup, parsed once from their URLs at the edge (backupDatabases). */
+export interface BackupDatabases {
+  /** database-url */
+  source: Database;
+  /** verify-database-url, with `verify: restore` */
+  scratch?: Database;
+}
+
+/** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
+export function backupDatabases(config: BackupConfig): BackupDatabases {
+  const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
+  return {
+    source: parseDatabase(config.databaseUrl),
+    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl) } : {}),
+  };
+}
+
+export interface BackupOptions {
+  /** The databases, parsed at the edge; parsed here from the config when absent (tests, bench). */
+  databases?: BackupDatabases;
+  /** Resolves host names (tests stand in for public DNS). */
+  resolve?: Resolver;
+  /** Finds the PostgreSQL client for a server major instead of the default lookup-or-install. */
+  findTools?: (major: number) => Promise<PgTools>;
+  /** Install a PostgreSQL client when none fits (default true). */
+  installClient?: boolean;
+  /** Stream transforms that seal the file (gzip, encryption) and the suffix they add; default: what config asks for. */
+  seal?: { transforms: () => Transform[]; suffix: string };
+  /** Aborting stops pg_dump and the merge; the run then fails and leaves no file behind. */
+  signal?: AbortSignal;
+  now?: () => Date;
+  /**
+   * Fault injection for tests (`verify: restore`): called with the plain SQL file after the file checks
+   * passed and just before the restore check reads it.
+   */
+  beforeRestoreCheck?: (sqlFile: string) => Promise<void>;
+}
+
+export interface PartSummary {
+  part: 1 | 2 | 3;
+  title: string;
+  bytes: number;
+  tables: number;
+  rows: number;
+}
+
+export interface BackupResult {
+  path: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  authUsers: number;
+  tables: number;
+  rows: number;
+  rowsByTable: Map<string, number>;
+  parts: PartSummary[];
+  serverVersion: string;
+  pgDump: PgTools;
+  snapshotId: string;
+  durationSeconds: number;
+  warnings: string[];
+  /** Set with `verify: restore`: the backup was restored into the scratch database and compared. */
+  restoreCheck?: RestoreCheckResult;
+}
+
+export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
+  const started = Date.now();
+  const now = options.now ?? (() => new Date());
+  // Built first: a recipient that is not a valid age key fails before anything is dumped.
+  const seal = options.seal ?? sealAndLog(config, log);
+
+  const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
+  const { conn, secrets } = source;
+  checkConnectionTarget(conn);
+  await checkHostResolves(conn, options.resolve);
+  log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
+  const server = await probeServer(conn);
+  options.signal?.throwIfAborted();
+  log.info(`✅ Connected: PostgreSQL ${server.version}, a Supabase database (auth schema found)`);
+  // verify: restore — refuse an unusable scratch database before spending time on the dumps.
+  if (restoreCheck) await checkScratch(restoreCheck.conn, server.major);
+
+  const tools = options.findTools
+    ? await options.findTools(requiredMajor(server.major, config.postgresVersion))
+    : await resolvePgTools({
+        serverMajor: server.major,
+        requested: config.postgresVersion,
+        log,
+        install: options.installClient ?? true,
+        signal: options.signal,
+      });
+  if (options.findTools) log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
+  options.signal?.throwIfAborted();
+
+  const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
+  await mkdir(config.outputDir, { recursive: true });
+  const suffix = `.sql${seal?.suffix ?? ''}`;
+  const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
+  // Removed by the finally below; also on exits that skip it (cleanup.ts).
+  const forget = [removeOnExit(work), removeOnExit(partial)];
+  const snapshot = await openSnapshot(conn).catch(async (error: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    forget.forEach((f) => f());
+    throw error;
+  });
+  // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
+  const onAbort = (): void => void snapshot.client.end().catch(() => undefined);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const plan = await readPlan(snapshot.client, config, server.major);
+    plan.warnings.forEach((warning) => log.warning(warning));
+    log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
+
+    const job: DumpJob = {
+      pgDump: tools.pgDump,
+      env: libpqEnv(conn),
+      snapshotId: snapshot.id,
+      secrets,
+      signal: options.signal,
+    };
+    log.info('Step 1/2: Dumping auth and storage data...');
+    log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
+    const plainCopy = path.join(work, 'backup.sql');
+    const merged = await dumpAndMerge({
+      job,
+      plan,
+      excludeTables: config.excludeTables,
+      countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+      work,
+      outFile: partial,
+      meta: {
+        generatedAt: now(),
+        serverVersion: server.version,
+        serverMajor: server.major,
+        pgDumpVersion: tools.version,
+        pgDumpMajor: tools.major,
+        snapshotId: snapshot.id,
+        userSchemas: plan.userSchemas,
+      },
+      // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
+      seal: abortableStages(
+        [...(seal && restoreCheck ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])],
+        options.signal,
+      ),
+      signal: options.signal,
+    });
+    // verify: restore — what the scratch database needs and every table's checksum, still in the snapshot.
+    const reference = restoreCheck
+      ? await captureRestoreReference({
+          client: snapshot.client,
+          plan,
+          tools,
+          conn,
+          snapshotId: snapshot.id,
+          sourceMajor: server.major,
+          workDir: work,
+          secrets,
+          signal: options.signal,
+        })
+      : undefined;
+    await snapshot.release();
+    const { expectedRows, generatedAt } = merged;
+    log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
+    log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
+    log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
+
+    const outcome = checkScan(merged.scan, expectedRows);
+    outcome.warnings.forEach((warning) => log.warning(warning));
+    if (outcome.problems.length > 0) throw new VerifyError(outcome.problems);
+    log.info(`🔍 Verified: markers, auth.users data (${outcome.authUsers} users), ${outcome.tables} tables, ${outcome.rows} rows match the snapshot`);
+    const sqlFile = seal ? plainCopy : partial;
+    if (reference) await options.beforeRestoreCheck?.(sqlFile);
+    const restored =
+      reference && restoreCheck
+        ? await verifyByRestore({
+            file: sqlFile,
+            reference,
+            scratch: restoreCheck,
+            tools,
+            log,
+            label: backupFileName(generatedAt, merged.sha256, suffix),
+            signal: options.signal,
+          })
+        : undefined;
+
+    options.signal?.throwIfAborted();
+    const file = backupFileName(generatedAt, merged.sha256, suffix);
+    const finalPath = path.join(config.outputDir, file);
+    await rename(partial, finalPath);
+    await chmod(finalPath, 0o600);
+    log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
+    log.info(`💾 Backup written to ${finalPath}`);
+
+    return {
+      path: finalPath,
+      file,
+      bytes: merged.fileBytes,
+      sha256: merged.sha256,
+      authUsers: outcome.authUsers,
+      tables: outcome.tables,
+      rows: outcome.rows,
+      rowsByTable: expectedRows,
+      parts: summariseParts(plan, expectedRows, merged.partBytes),
+      serverVersion: server.version,
+      pgDump: tools,
+      snapshotId: snapshot.id,
+      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+      warnings: [...plan.warnings, ...outcome.warnings],
+      ...(restored ? { restoreCheck: restored } : {}),
+    };
+  } catch (error) {
+    throw explainWriteError(error, config.outputDir);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
+    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
+    await snapshot.client.end().catch(() => undefined);
+    await snapshot.release();
+    await rm(partial, { force: true });
+    await rm(work, { recursive: true, force: true });
+    forget.forEach((f) => f());
+  }
+}
+
+/** A full disk or a read-only output-dir, said as what to do about it. */
+function explainWriteError(error: unknown, outputDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new Error(
+      `no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
+        "Free space, point output-dir at a larger disk, or use compression: gzip",
+    );
+  }
+  if (code === 'EACCES' || code === 'EROFS') {
+    return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
+  }
+  return error;
+}
+
+interface DumpAndMergeInput {
+  job: DumpJob;
+  plan: BackupPlan;
+  excludeTables: string[];
+  /** Exact row counts read in the snapshot (runs while the dumps run). */
+  countRows: () => Promise<Map<string, number>>;
+  /** A private temporary directory (PART 2's spill file goes there). */
+  work: string;
+  outFile: string;
+  meta: FileMeta;
+  seal?: Transform[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs both pg_dumps and the row counts at once, inside the snapshot, and streams the parts straight into
+ * the merge: PART 1 from its pg_dump's stdout, PART 2 from its own, spilled to a temporary file only
+ * for as long as PART 1 (which goes first in the file) is still being written. A failure of either
+ * dump, of the counts or of the merge stops everything else.
+ */
+async function dumpAndMerge(
+  input: DumpAndMergeInput,
+): Promise<MergeResult & { expectedRows: Map<string, number>; generatedAt: Date }> {
+  const failure = new AbortController();
+  const fail = (error: unknown): void => {
+    if (!failure.signal.aborted) failure.abort(error);
+  };
+  const onAbort = (): void => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
+  input.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
+  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
+  const counting = input.countRows();
+  for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
+
+  /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
+  async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {
+    yield* chunks;
+    await done;
+  }
+  try {
+    const merged = await mergeBackup({
+      meta: input.meta,
+      plan: input.plan,
+      part1: part(coalescedReads(dump1.stdout), dump1.done),
+      part2: part(part2, dump2.done),
+      expectedRows: counting,
+      outFile: input.outFile,
+      seal: input.seal,
+      signal: failure.signal,
+    });
+    return { ...merged, expectedRows: await counting, generatedAt: input.meta.generatedAt };
+  } catch (error) {
+    throw failure.signal.aborted ? failure.signal.reason : error;
+  } finally {
+    input.signal?.removeEventListener('abort', onAbort);
+    dump1.kill();
+    dump2.kill();
+    await part2.close();
+    await Promise.allSettled([dump1.done, dump2.done, counting]);
+  }
+}
+
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql` */
+export function backupFileName(at: Date, sha256: string, suffix: string): string {
+  return `full_${at.toISOString().replace(/[:.]/g, '-')}_${sha256.slice(0, 8)}${suffix}`;
+}
+
+function summariseParts(
+  plan: BackupPlan,
+  rows: Map<string, number>,
+  bytes: { part1: number; part2: number; part3: number },
+): PartSummary[] {
+  const sum = (tables: { qualified: string }[]): number =>
+    tables.reduce((total, table) => total + (rows.get(table.qualified) ?? 0), 0);
+  const { triggers, policies } = plan.userObjectsOnManaged;
+  return [
+    { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
+    { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
+    { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
+  ];
+}

@@ -1,0 +1,132 @@
+/**
+ * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
+ *
+ *   SQL ─► gzip (compression: gzip) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
+ *   .sql        .sql.gz                      .sql.gz.age (or .sql.age)
+ *
+ * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
+ * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
+ * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is `age-encryption` driven through
+ * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
+ * size of the database.
+ */
+import { Duplex, PassThrough, addAbortSignal, type Transform } from 'node:stream';
+import { Encrypter } from 'age-encryption';
+import { ConfigError, type BackupConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { ParallelGzip } from './pgzip.js';
+
+/** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */
+export const GZIP_LEVEL = 1;
+
+/** Below this many characters a passphrase gets a warning: the file may be attacked offline by anyone who gets it. */
+export const SHORT_PASSPHRASE = 12;
+
+export interface Seal {
+  /** Fresh stages for one file, in order (gzip before age: encrypted data does not compress). */
+  transforms: () => Transform[];
+  /** Appended to `.sql`: '', '.gz', '.age' or '.gz.age'. */
+  suffix: string;
+  /** What happens to the file, for the log. */
+  description: string;
+  warnings: string[];
+}
+
+/**
+ * The seal that `compression` and `encryption` ask for, or undefined for a plain `.sql` file. Builds the
+ * age encrypter now, so a recipient that is not a valid age key (a typo breaks its checksum) fails
+ * before anything is dumped.
+ */
+export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>): Seal | undefined {
+  const gzip = config.compression === 'gzip';
+  const encrypter = ageEncrypter(config.encryption);
+  if (!gzip && !encrypter) return undefined;
+
+  const steps: string[] = [];
+  const warnings: string[] = [];
+  if (gzip) steps.push(`gzip (level ${GZIP_LEVEL})`);
+  if (config.encryption.kind === 'recipients') {
+    const count = config.encryption.recipients.length;
+    steps.push(`age encryption to ${count} recipient${count === 1 ? '' : 's'}`);
+  } else if (config.encryption.kind === 'passphrase') {
+    steps.push('age encryption with a passphrase (scrypt)');
+    if ([...config.encryption.passphrase].length < SHORT_PASSPHRASE) {
+      warnings.push(
+        `the encryption passphrase is shorter than ${SHORT_PASSPHRASE} characters: whoever obtains the file can try ` +
+          'passphrases offline. Use a long random passphrase (e.g. `openssl rand -base64 32`, or 6+ random words), or ' +
+          "'encryption-recipients' with an age public key",
+      );
+    }
+  }
+  return {
+    transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
+    suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
+    description: steps.join(', then '),
+    warnings,
+  };
+}
+
+/** sealFor, logging what will be done and any warning. */
+export function sealAndLog(config: Pick<BackupConfig, 'compression' | 'encryption'>, log: Logger): Seal | undefined {
+  const seal = sealFor(config);
+  if (seal) {
+    log.info(`🔐 The backup will be sealed: ${seal.description} (file *.sql${seal.suffix})`);
+    seal.warnings.forEach((warning) => log.warning(warning));
+  }
+  return seal;
+}
+
+function ageEncrypter(encryption: BackupConfig['encryption']): Encrypter | undefined {
+  if (encryption.kind === 'none') return undefined;
+  const encrypter = new Encrypter();
+  if (encryption.kind === 'passphrase') {
+    // The scrypt work factor stays at age's default (2^18, ~256 MiB for about a second, once per file):
+    // what `age -p` uses, and what `age -d` accepts.
+    encrypter.setPassphrase(encryption.passphrase);
+    return encrypter;
+  }
+  for (const recipient of encryption.recipients) {
+    try {
+      encrypter.addRecipient(recipient);
+    } catch (error) {
+      const why = error instanceof Error ? error.message.replace(recipient, '…') : String(error);
+      throw new ConfigError(
+        `'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not a valid age public key (${why}); ` +
+          'copy the whole "Public key: age1…" line that age-keygen printed (age-keygen -y key.txt shows it again)',
+      );
+    }
+  }
+  return encrypter;
+}
+
+/**
+ * One age-encrypted file as a node stream stage: the plaintext goes into an identity web stream that
+ * `Encrypter.encrypt` reads, and its output is piped into a second identity stream that the node side
+ * reads, so the stage can be built synchronously although `encrypt` resolves later. Each web stream
+ * holds at most a chunk or two, and Duplex.fromWeb passes backpressure both ways.
+ */
+export function ageEncryptStage(encrypter: Encrypter): Transform {
+  const plaintext = new TransformStream<Uint8Array, Uint8Array>();
+  const ciphertext = new TransformStream<Uint8Array, Uint8Array>();
+  encrypter
+    .encrypt(plaintext.readable)
+    .then((sealed) => sealed.pipeTo(ciphertext.writable))
+    // An error reaches the pipeline through the stream; a stage torn down early (a failed or cancelled
+    // run) makes pipeTo reject too, which needs no further handling.
+    .catch((error: unknown) => ciphertext.writable.abort(error))
+    .catch(() => undefined);
+  const stage = Duplex.fromWeb({
+    readable: ciphertext.readable as import('node:stream/web').ReadableStream,
+    writable: plaintext.writable as import('node:stream/web').WritableStream,
+  });
+  // A Duplex, not a Transform subclass: the pipeline treats both alike (merge.ts types its stages as Transform).
+  return stage as unknown as Transform;
+}
+
+/**
+ * The stages with a first pass-through stage bound to `signal`: aborting destroys the pipeline, so a
+ * cancelled run stops writing at once instead of finishing the file it will delete.
+ */
+export function abortableStages(stages: Transform[], signal: AbortSignal | undefined): Transform[] {
+  return signal ? [addAbortSignal(signal, new PassThrough()), ...stages] : stages;
+}
