@@ -305,7 +305,7 @@ describe('verify: restore refuses what a hosted project refuses (supautils), and
     ['a DROP POLICY IF EXISTS on a table a fresh project does not have', 'droppolicy',
       'DROP POLICY IF EXISTS "own notes" ON public.notes;', 'relation "public.notes" does not exist'],
     ['a DROP TRIGGER IF EXISTS on a table a fresh project does not have', 'droptrigger',
-      'DROP TRIGGER IF EXISTS touch ON public."Mixed Case";', 'relation "public."Mixed Case"" does not exist'],
+      'DROP TRIGGER IF EXISTS touch ON public."Mixed Case";', 'relation "public.Mixed Case" does not exist'],
     ['a policy on a managed table outside the grant list', 'ledgerpolicy',
       'CREATE POLICY sneaky ON auth.schema_migrations FOR SELECT USING (true);', 'must be owner of table schema_migrations'],
     ['DDL on a managed table', 'altertable', 'ALTER TABLE auth.users ADD COLUMN sneaky text;', 'must be owner of table auth.users'],
