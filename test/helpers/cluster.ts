@@ -112,7 +112,10 @@ export interface StartClusterOptions {
   settings?: Readonly<Record<string, string>>;
   /** Server major: 15 (default) or 17. */
   major?: PgMajor;
-  /** Preload the fixture's supautils emulation (default true; a no-op for superusers). */
+  /**
+   * Preload the fixture's supautils emulation (shared_preload_libraries). Default false: a plain
+   * cluster stands for a plain server (a CI service container); startSupabaseCluster turns it on.
+   */
   supautils?: boolean;
 }
 
@@ -210,7 +213,7 @@ function killWatchdog(entry: RunningCluster): void {
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
   const major = options.major ?? 15;
   const binDir = pgBinDir(major);
-  const preload = options.supautils === false ? [] : [supautilsEmulationLibrary(major)];
+  const preload = options.supautils ? [supautilsEmulationLibrary(major)] : [];
   const superuser = options.superuser ?? 'supabase_admin';
   const superuserPassword = options.superuserPassword ?? 'bootstrap-superuser-password';
   const baseDir = mkdtempSync(join(tmpdir(), 'sbpg-'));

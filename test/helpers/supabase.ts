@@ -82,6 +82,7 @@ export async function startSupabaseCluster(
     superuserPassword: ROLE_PASSWORDS.supabase_admin,
     settings: options.settings,
     major: options.major,
+    supautils: true,
   });
   try {
     await cluster.psqlFile(fixtureFile('roles.sql'), { db: 'template1' });
