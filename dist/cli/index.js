@@ -19203,6 +19203,7 @@ CREATE FUNCTION ${GATEKEEPER_SCHEMA}.drop_start() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
   target text;
+  parts text[];
   found regclass;
 BEGIN
   -- psql sends one statement at a time: DROP POLICY|TRIGGER [IF EXISTS] name ON table [CASCADE|RESTRICT];
@@ -19212,12 +19213,14 @@ BEGIN
     RETURN;
   END IF;
   BEGIN
+    parts := parse_ident(target);
     found := to_regclass(target);
   EXCEPTION WHEN OTHERS THEN
     RETURN;
   END;
   IF found IS NULL THEN
-    RAISE EXCEPTION 'relation "%" does not exist', target USING ERRCODE = '42P01',
+    -- Named as PostgreSQL names a missing relation: the parts unquoted, joined by a dot.
+    RAISE EXCEPTION 'relation "%" does not exist', array_to_string(parts, '.') USING ERRCODE = '42P01',
       DETAIL = 'A hosted Supabase project (supautils) refuses DROP POLICY and DROP TRIGGER on a missing table, IF EXISTS or not.';
   END IF;
 END
