@@ -24,7 +24,10 @@ import {
   tableRows,
   withClient,
 } from '../helpers/compare.js';
-import { psqlFile, type PsqlRun } from '../helpers/restore.js';
+import { execa } from 'execa';
+import { DEFAULT_MAJOR } from '../helpers/cluster.js';
+import { PSQL, psqlFile, type PsqlRun } from '../helpers/restore.js';
+import { ACTION_NODE } from '../helpers/runtimes.js';
 import { statementText } from '../helpers/sql-oracle.js';
 import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
@@ -60,6 +63,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await supabase?.stop();
   if (outputDir) await rm(outputDir, { recursive: true, force: true });
+});
+
+describe('the run', () => {
+  it('backs up a PostgreSQL server of the major under test with its pg_dump, restores with its psql, on the runtime under test', async () => {
+    expect(run.stdout).toMatch(new RegExp(`✅ Connected: PostgreSQL ${DEFAULT_MAJOR}\\.\\d+`));
+    expect(run.outputs['pg-dump-version']).toMatch(new RegExp(`^${DEFAULT_MAJOR}\\.`));
+    expect((await execa(PSQL, ['--version'])).stdout).toMatch(new RegExp(`\\(PostgreSQL\\) ${DEFAULT_MAJOR}\\.`));
+    // The pg17-node24 test project runs the action on Node 24, GitHub's runtime for it.
+    const node = (await execa(ACTION_NODE, ['--version'])).stdout;
+    expect(node).toMatch(DEFAULT_MAJOR === 17 ? /^v24\./ : /^v\d+\./);
+  });
 });
 
 describe('the backup file', () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runAction } from '../helpers/action.js';
+import { ACTION_NODE, productEnv } from '../helpers/runtimes.js';
 import { pgBinDir } from '../helpers/cluster.js';
 import { DURABLE_TABLES, relationAcls, rowCount, tableRows, withClient } from '../helpers/compare.js';
 import { psqlFile } from '../helpers/restore.js';
@@ -126,10 +127,10 @@ describe('PostgreSQL 17 project → PostgreSQL 15 server: refused before anythin
   });
 
   it('the restore command refuses it, naming both versions, and writes nothing', async () => {
-    const result = await execa('node', [CLI, 'restore', '--file', file, '--database-url', target.url], {
+    const result = await execa(ACTION_NODE, [CLI, 'restore', '--file', file, '--database-url', target.url], {
       reject: false,
       all: true,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: productEnv(),
       extendEnv: false,
       stdin: 'ignore',
     });

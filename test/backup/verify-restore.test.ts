@@ -19,6 +19,7 @@ import { RestoreCheckError } from '../../src/backup/restorecheck.js';
 import { ScratchError, checkScratch } from '../../src/backup/scratch.js';
 import { parseDatabaseUrl } from '../../src/postgres/connection.js';
 import { ROOT, runAction, type ActionRun } from '../helpers/action.js';
+import { ACTION_NODE } from '../helpers/runtimes.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { DURABLE_TABLES, tableRows, withClient } from '../helpers/compare.js';
 import { recordingLogger } from '../helpers/publish.js';
@@ -223,7 +224,7 @@ async function backupTamperedWith(name: string, tamper: (sql: Buffer) => Buffer)
 const text = (edit: (sql: string) => string) => (sql: Buffer): Buffer => Buffer.from(edit(sql.toString('utf8')));
 
 async function cliVerify(file: string): Promise<{ exitCode: number; output: string }> {
-  const result = await execa('node', [CLI, 'verify', '--file', file], { reject: false, all: true });
+  const result = await execa(ACTION_NODE, [CLI, 'verify', '--file', file], { reject: false, all: true });
   return { exitCode: result.exitCode ?? -1, output: String(result.all) };
 }
 

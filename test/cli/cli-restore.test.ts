@@ -12,6 +12,8 @@ import { Encrypter } from 'age-encryption';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runAction } from '../helpers/action.js';
+import { DEFAULT_MAJOR } from '../helpers/cluster.js';
+import { ACTION_NODE, productEnv } from '../helpers/runtimes.js';
 import { DURABLE_TABLES, listPolicies, listTriggers, rowCount, tableRows, withClient } from '../helpers/compare.js';
 import { USER_IDS, startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
@@ -39,10 +41,10 @@ interface CliRun {
 }
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  const result = await execa('node', [CLI, ...args], {
+  const result = await execa(ACTION_NODE, [CLI, ...args], {
     reject: false,
     all: true,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { ...productEnv(), ...env },
     extendEnv: false,
     stdin: 'ignore',
   });
@@ -96,7 +98,7 @@ describe('restore into a fresh project', () => {
     expect(result.output).toContain('(a Supabase database)');
     expect(result.output).toContain('✅ No collisions');
     expect(result.output).toContain('… PART 3: user objects on auth and storage tables');
-    expect(result.stdout).toMatch(/✔ Restored .*\.sql in [\d.]+ s \(PostgreSQL 15\.\d+, psql 15\.\d+\)/);
+    expect(result.stdout).toMatch(new RegExp(String.raw`✔ Restored .*\.sql in [\d.]+ s \(PostgreSQL ${DEFAULT_MAJOR}\.\d+, psql ${DEFAULT_MAJOR}\.\d+\)`));
     expect(result.stdout).toMatch(/^ {2}auth\.users +5 +5$/m);
     expect(result.stdout).toMatch(/^ {2}public\.notes +3 +3$/m);
     expect(result.stdout).toContain('21 tables, 59 rows restored.');

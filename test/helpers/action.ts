@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { ACTION_NODE, productEnv } from './runtimes.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, whether this module runs from test/helpers or lib/test/helpers. */
@@ -33,8 +34,7 @@ export async function runAction(
   await writeFile(outputFile, '');
   await writeFile(summaryFile, '');
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    ...productEnv(),
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_ACTIONS: 'true',
@@ -42,7 +42,7 @@ export async function runAction(
     ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = execa(options.node ?? 'node', [ACTION_ENTRY], {
+  const child = execa(options.node ?? ACTION_NODE, [ACTION_ENTRY], {
     cwd: options.cwd ?? dir,
     env,
     extendEnv: false,

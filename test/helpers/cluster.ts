@@ -24,9 +24,18 @@ export const DEFAULT_PG17_BIN = '/var/cache/supabase-complete-backup/pg17/pg/usr
 export const TEST_MAJORS = [15, 17] as const;
 export type PgMajor = (typeof TEST_MAJORS)[number];
 
-/** bin dir of a major: 15 = $PG_BIN or Debian's; 17 = $PG17_BIN or install-postgres-17.sh's. */
-export function pgBinDir(major: PgMajor = 15): string {
-  if (major === 15) return process.env.PG_BIN || DEFAULT_PG_BIN;
+/**
+ * The major a test's clusters run when it names none: 15, or 17 in the test project that runs the
+ * restore-critical tests again on PostgreSQL 17 (TEST_PG_MAJOR=17, vitest.config.ts).
+ */
+export const DEFAULT_MAJOR: PgMajor = process.env.TEST_PG_MAJOR === '17' ? 17 : 15;
+
+/**
+ * bin dir of a major: 15 = $PG15_BIN or Debian's; 17 = $PG17_BIN or install-postgres-17.sh's. (PG_BIN
+ * is the product's own: where the action and the CLI look for pg_dump and psql first.)
+ */
+export function pgBinDir(major: PgMajor = DEFAULT_MAJOR): string {
+  if (major === 15) return process.env.PG15_BIN || DEFAULT_PG_BIN;
   const binDir = process.env.PG17_BIN || DEFAULT_PG17_BIN;
   if (!existsSync(join(binDir, 'initdb'))) {
     throw new Error(`PostgreSQL 17 not found in ${binDir}: run scripts/install-postgres-17.sh `
@@ -45,7 +54,7 @@ const supautilsLibraries = new Map<PgMajor, string>();
  * Absolute path of the fixture's supautils emulation (test/fixture/supautils_emulation.c) built for
  * `major`, by scripts/build-fixture-extension.sh (cached by source hash: fast after the first build).
  */
-export function supautilsEmulationLibrary(major: PgMajor = 15): string {
+export function supautilsEmulationLibrary(major: PgMajor = DEFAULT_MAJOR): string {
   let library = supautilsLibraries.get(major);
   if (library === undefined) {
     const script = join(REPO_ROOT, 'scripts', 'build-fixture-extension.sh');
@@ -211,7 +220,7 @@ function killWatchdog(entry: RunningCluster): void {
 }
 
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
-  const major = options.major ?? 15;
+  const major = options.major ?? DEFAULT_MAJOR;
   const binDir = pgBinDir(major);
   const preload = options.supautils ? [supautilsEmulationLibrary(major)] : [];
   const superuser = options.superuser ?? 'supabase_admin';

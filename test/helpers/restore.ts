@@ -1,8 +1,11 @@
 /** Restores a backup file the way the README tells users to: `psql "$URL" -f FILE`. */
+import path from 'node:path';
 import { execa } from 'execa';
 import { libpqEnv, parseDatabaseUrl } from '../../src/postgres/connection.js';
+import { pgBinDir } from './cluster.js';
 
-export const PSQL = `${process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'}/psql`;
+/** psql of the major the test's clusters run (15, or 17 in the PostgreSQL 17 test project). */
+export const PSQL = path.join(pgBinDir(), 'psql');
 
 export interface PsqlRun {
   exitCode: number;

@@ -25,3 +25,22 @@ export function node24(): Runtime {
 }
 
 export const SUITE_NODE: Runtime = { name: `node ${process.versions.node.split('.')[0]}`, node: process.execPath };
+
+/**
+ * The node that runs dist/index.js and dist/cli in this test run: Node 24 in the test project that
+ * runs the restore-critical tests on PostgreSQL 17 and Node 24 (ACTION_NODE, vitest.config.ts), else
+ * the suite's own.
+ */
+export const ACTION_NODE: string = process.env.ACTION_NODE ?? SUITE_NODE.node;
+
+/**
+ * The environment a test gives the action or the CLI it starts: PATH and HOME, and PG_BIN when the test
+ * run points the product at a client (PostgreSQL 17's in the PostgreSQL 17 test project).
+ */
+export function productEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(process.env.PG_BIN ? { PG_BIN: process.env.PG_BIN } : {}),
+  };
+}
