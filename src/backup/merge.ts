@@ -2,7 +2,7 @@
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age), a sha256 and into a 0600 file (direct I/O where possible, see filewrite.ts). Nothing is
+ * (gzip, age), a sha256 and into a 0600 file in large batches (filewrite.ts). Nothing is
  * held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
-import { BatchWriter, OutputFile, writeInBatches } from '../streams/filewrite.js';
+import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
 
@@ -243,7 +243,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
       yield chunk;
     }
   }
-  const file = await OutputFile.create(input.outFile, { alignedBytes: BatchWriter.alignedBytes() });
+  const file = await OutputFile.create(input.outFile);
   let fileBytes = 0;
   try {
     const write = async (stored: AsyncIterable<Buffer>): Promise<void> => {

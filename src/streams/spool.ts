@@ -10,22 +10,14 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { BATCH_BYTES, BatchWriter, DIRECT_ALIGN, OutputFile, roundUp } from './filewrite.js';
+import { BATCH_BYTES, BatchWriter, OutputFile } from './filewrite.js';
 
 /**
- * The consumer gets the spill file in pieces of this size. Small: at 4x the bench's default size,
- * 1 MiB pieces (that come and go faster than they are collected) raised the peak RSS from about 140 to
- * 154 MB.
+ * The consumer gets the spill file in pieces of this size, read one ahead. Small: at 4x the bench's
+ * default size, 1 MiB pieces (that come and go faster than they are collected) raised the peak RSS
+ * from about 140 to 154 MB.
  */
 const PIECE = 64 * 1024;
-/**
- * Through the page cache the spill file is read a piece at a time, one read ahead. Direct reads come
- * from the disk: a piece at a time they ran at 0.4 GB/s here, so they read a batch at a time, two
- * ahead, into aligned buffers, and the pieces are copied out of those.
- */
-const DIRECT_READ = BATCH_BYTES;
-const DIRECT_AHEAD = 2;
-const READ_BUFFERS = DIRECT_AHEAD + 1;
 
 export class Spool implements AsyncIterable<Buffer> {
   /** Bytes that went to the spill file (0 when the consumer was there from the start). */
@@ -35,12 +27,6 @@ export class Spool implements AsyncIterable<Buffer> {
   private writer: BatchWriter | null = null;
   private readonly source: AsyncIterator<Buffer>;
   private file: OutputFile | null = null;
-  /** Direct I/O: the aligned buffers the spill file is read into. */
-  private readBuffers: Buffer[] = [];
-  private reads = 0;
-  private get direct(): boolean {
-    return this.readBuffers.length > 0;
-  }
   private readonly producer: Promise<void>;
   private ended = false;
   private handoff = false;
@@ -87,11 +73,8 @@ export class Spool implements AsyncIterable<Buffer> {
     // The writer's `written` counts what is in the file; a batch is written while the next one is gathered.
     const spill = async (chunk: Buffer): Promise<void> => {
       if (!this.file) {
-        const batches = { batchBytes: this.batchBytes };
-        const alignedBytes = BatchWriter.alignedBytes(batches) + READ_BUFFERS * DIRECT_READ;
-        this.file = await OutputFile.create(this.spillPath, { alignedBytes, readBack: true });
-        this.writer = new BatchWriter(this.file, batches);
-        if (this.file.direct) this.readBuffers = this.file.takeAligned(DIRECT_READ, READ_BUFFERS);
+        this.file = await OutputFile.create(this.spillPath, { readBack: true });
+        this.writer = new BatchWriter(this.file, { batchBytes: this.batchBytes });
       }
       await this.writer!.push(chunk);
     };
@@ -130,54 +113,35 @@ export class Spool implements AsyncIterable<Buffer> {
     }
   }
 
-  /**
-   * The spill file from `readPos` to what is in it, read ahead of the consumer. With direct I/O, what
-   * is in it grows by whole batches until the last, so every read but the last starts and ends on a
-   * block boundary.
-   */
+  /** The spill file from `readPos` to what is in it, a piece at a time, one read ahead of the consumer. */
   private async *readSpill(): AsyncGenerator<Buffer> {
-    const readSize = this.direct ? DIRECT_READ : PIECE;
     let issued = this.readPos;
-    const reads: Promise<Buffer>[] = [];
+    let next: Promise<Buffer> | null = null;
     const readAhead = (): void => {
-      while (reads.length < (this.direct ? DIRECT_AHEAD : 1)) {
-        const want = Math.min(readSize, (this.writer?.written ?? 0) - issued);
-        if (want <= 0) return;
-        const read = this.readExactly(issued, want);
-        read.catch(() => undefined);
-        reads.push(read);
-        issued += want;
-      }
+      const want = Math.min(PIECE, (this.writer?.written ?? 0) - issued);
+      if (next || want <= 0) return;
+      next = this.readExactly(issued, want);
+      next.catch(() => undefined);
+      issued += want;
     };
     readAhead();
-    while (reads.length > 0) {
-      const block = await reads.shift()!;
+    while (next) {
+      const piece: Buffer = await next;
+      next = null;
       readAhead();
-      if (!this.direct) {
-        this.readPos += block.length;
-        yield block;
-        continue;
-      }
-      // A direct read's buffer is read into again two reads later (once this block is handed on):
-      // the consumer gets copies.
-      for (let at = 0; at < block.length; at += PIECE) {
-        const piece = Buffer.from(block.subarray(at, at + PIECE));
-        this.readPos += piece.length;
-        yield piece;
-      }
+      this.readPos += piece.length;
+      yield piece;
     }
   }
 
   private async readExactly(position: number, length: number): Promise<Buffer> {
-    // Direct: whole blocks into an aligned buffer (the file may end within the last).
-    const buffer = this.direct ? this.readBuffers[this.reads++ % READ_BUFFERS]! : Buffer.allocUnsafe(length);
-    const asked = this.direct ? roundUp(length, DIRECT_ALIGN) : length;
+    const buffer = Buffer.allocUnsafe(length);
     for (let got = 0; got < length; ) {
-      const { bytesRead } = await this.file!.handle.read(buffer, got, asked - got, position + got);
+      const { bytesRead } = await this.file!.handle.read(buffer, got, length - got, position + got);
       if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
       got += bytesRead;
     }
-    return buffer.subarray(0, length);
+    return buffer;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {

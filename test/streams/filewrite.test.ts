@@ -2,28 +2,20 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchWriter, DIRECT_ALIGN, OutputFile, writeInBatches } from '../../src/streams/filewrite.js';
-import { mountRamfs } from '../helpers/ramfs.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BatchWriter, OutputFile, writeInBatches } from '../../src/streams/filewrite.js';
 
-/** The temporary directory is on a disk filesystem (ext4 here); a ramfs has no direct I/O. */
-const ramfs = await mountRamfs();
-afterAll(() => ramfs.unmount());
-const FILESYSTEMS = [
-  { name: 'a disk filesystem (direct I/O)', root: () => tmpdir(), direct: true },
-  { name: 'ramfs (page cache)', root: () => ramfs.dir, direct: false, skipReason: ramfs.skipReason },
-];
+const BLOCK = 4096;
 
 /** Chunks of uneven sizes with distinct content, so a batch out of place shows. */
 function chunks(count: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.alloc(1 + ((i * 7919) % 3000), `${i},`));
 }
 
-describe.each(FILESYSTEMS)('BatchWriter on $name', ({ root, direct, skipReason }) => {
+describe('BatchWriter', () => {
   let dir: string;
-  beforeEach(async ({ skip }) => {
-    if (skipReason) skip(skipReason);
-    dir = await mkdtemp(path.join(root(), 'filewrite-test-'));
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'filewrite-test-'));
   });
   afterEach(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -32,8 +24,7 @@ describe.each(FILESYSTEMS)('BatchWriter on $name', ({ root, direct, skipReason }
   it('writes every chunk in order with several batches in flight, and counts only what is in the file', async () => {
     const file = path.join(dir, 'out');
     const options = { batchBytes: 4000, maxInFlight: 3 };
-    const output = await OutputFile.create(file, { alignedBytes: BatchWriter.alignedBytes(options) });
-    expect(output.direct).toBe(direct);
+    const output = await OutputFile.create(file);
     const data = chunks(400);
     const expected = Buffer.concat(data);
     const writer = new BatchWriter(output, options);
@@ -54,12 +45,12 @@ describe.each(FILESYSTEMS)('BatchWriter on $name', ({ root, direct, skipReason }
   });
 
   it('ends the file at its last byte, whatever its length', async () => {
-    for (const length of [0, 1, DIRECT_ALIGN - 1, DIRECT_ALIGN, DIRECT_ALIGN + 1, 3 * DIRECT_ALIGN + 17]) {
+    for (const length of [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17]) {
       const file = path.join(dir, `out-${length}`);
       // A file that was there before is replaced, not overwritten in part.
-      await writeFile(file, Buffer.alloc(5 * DIRECT_ALIGN, 'x'));
-      const batches = { batchBytes: DIRECT_ALIGN };
-      const output = await OutputFile.create(file, { alignedBytes: BatchWriter.alignedBytes(batches) });
+      await writeFile(file, Buffer.alloc(5 * BLOCK, 'x'));
+      const batches = { batchBytes: BLOCK };
+      const output = await OutputFile.create(file);
       const data = Buffer.alloc(length, 'ab');
       async function* source(): AsyncGenerator<Buffer> {
         // Pieces that straddle the batch boundaries.
@@ -72,7 +63,7 @@ describe.each(FILESYSTEMS)('BatchWriter on $name', ({ root, direct, skipReason }
   });
 
   it('refuses a chunk after the end of the file', async () => {
-    const output = await OutputFile.create(path.join(dir, 'out'), { alignedBytes: BatchWriter.alignedBytes() });
+    const output = await OutputFile.create(path.join(dir, 'out'));
     const writer = new BatchWriter(output);
     await writer.push(Buffer.from('one'));
     await writer.flush();
@@ -81,24 +72,11 @@ describe.each(FILESYSTEMS)('BatchWriter on $name', ({ root, direct, skipReason }
   });
 
   it('fails the writer of the chunks when a write fails', async () => {
-    const output = await OutputFile.create(path.join(dir, 'closed'), { alignedBytes: BatchWriter.alignedBytes() });
+    const output = await OutputFile.create(path.join(dir, 'closed'));
     await output.close();
     async function* source(): AsyncGenerator<Buffer> {
       yield* chunks(2000);
     }
     await expect(writeInBatches(source(), output)).rejects.toThrow(/EBADF|closed/);
   });
-});
-
-it('gives out no more aligned memory than was set aside', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'filewrite-test-'));
-  try {
-    const output = await OutputFile.create(path.join(dir, 'out'), { alignedBytes: 2 * DIRECT_ALIGN });
-    expect(output.direct).toBe(true);
-    expect(output.takeAligned(DIRECT_ALIGN, 2)).toHaveLength(2);
-    expect(() => output.takeAligned(DIRECT_ALIGN, 1)).toThrow(/were not set aside/);
-    await output.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 });

@@ -3,17 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Spool } from '../../src/streams/spool.js';
-import { mountRamfs } from '../helpers/ramfs.js';
-
-/** The spill file is written and read with direct I/O on a disk filesystem, through the page cache on a ramfs. */
-const ramfs = await mountRamfs();
-afterAll(() => ramfs.unmount());
-const FILESYSTEMS = [
-  { name: 'a disk filesystem', root: () => tmpdir(), skipReason: '' },
-  { name: 'a ramfs', root: () => ramfs.dir, skipReason: ramfs.skipReason },
-];
 
 let dir = '';
 afterEach(async () => {
@@ -39,10 +30,9 @@ async function sendBeforeReading(source: PassThrough, spool: Spool): Promise<Buf
   return sent;
 }
 
-describe.each(FILESYSTEMS)('Spool on $name', ({ root, skipReason }) => {
-  beforeEach(async ({ skip }) => {
-    if (skipReason) skip(skipReason);
-    dir = await mkdtemp(path.join(root(), 'spool-test-'));
+describe('Spool', () => {
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'spool-test-'));
   });
 
   it('keeps the stream flowing into the spill file until read, then gives every byte in order', async () => {
