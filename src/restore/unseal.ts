@@ -7,9 +7,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
-import { Decrypter } from 'age-encryption';
+import { AgeDecryptStream } from '../streams/agestream.js';
 
 export class UnsealError extends Error {
   override name = 'UnsealError';
@@ -113,7 +112,6 @@ export async function openPlain(file: string, keys: Keys): Promise<{ stream: Rea
 }
 
 async function decrypt(stream: Readable, label: string, keys: Keys): Promise<Readable> {
-  const decrypter = new Decrypter();
   let passphrase = keys.passphrase;
   if (keys.identities.length === 0 && !passphrase) {
     if (!keys.askPassphrase) {
@@ -123,13 +121,14 @@ async function decrypt(stream: Readable, label: string, keys: Keys): Promise<Rea
     }
     passphrase = await keys.askPassphrase();
   }
-  for (const identity of keys.identities) decrypter.addIdentity(identity);
-  if (passphrase) decrypter.addPassphrase(passphrase);
+  const decrypted = new AgeDecryptStream({ identities: keys.identities, passphrase });
+  stream.on('error', (error) => decrypted.destroy(error));
+  stream.pipe(decrypted);
   try {
-    const web = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
-    const plain = await decrypter.decrypt(web);
-    return Readable.fromWeb(plain as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+    await decrypted.ready;
+    return decrypted;
   } catch (error) {
+    decrypted.destroy();
     const message = (error as Error).message;
     if (/no identity matched|incorrect passphrase|scrypt/i.test(message)) {
       throw new UnsealError(`cannot decrypt ${label}: ${message} (wrong key or passphrase?)`);

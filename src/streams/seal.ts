@@ -6,12 +6,13 @@
  *
  * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
  * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
- * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is `age-encryption` driven through
- * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
- * size of the database.
+ * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is a node
+ * stream stage (agestream.ts: the header from `age-encryption`, the payload in native ChaCha20-Poly1305),
+ * with backpressure all the way; memory stays flat whatever the size of the database.
  */
-import { Duplex, PassThrough, addAbortSignal, type Transform } from 'node:stream';
+import { PassThrough, addAbortSignal, type Transform } from 'node:stream';
 import { Encrypter } from 'age-encryption';
+import { AgeEncryptStream, type AgeTarget } from './agestream.js';
 import { ConfigError, type BackupConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ParallelGzip } from './pgzip.js';
@@ -39,7 +40,7 @@ export interface Seal {
  */
 export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>): Seal | undefined {
   const gzip = config.compression === 'gzip';
-  const encrypter = ageEncrypter(config.encryption);
+  const encrypter = ageTarget(config.encryption);
   if (!gzip && !encrypter) return undefined;
 
   const steps: string[] = [];
@@ -59,7 +60,7 @@ export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>
     }
   }
   return {
-    transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
+    transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [new AgeEncryptStream(encrypter)] : [])],
     suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
     description: steps.join(', then '),
     warnings,
@@ -76,18 +77,18 @@ export function sealAndLog(config: Pick<BackupConfig, 'compression' | 'encryptio
   return seal;
 }
 
-function ageEncrypter(encryption: BackupConfig['encryption']): Encrypter | undefined {
+/**
+ * What to encrypt to, with every recipient checked now (age-encryption parses it), so that a recipient
+ * that is not a valid age key (a typo breaks its checksum) fails before anything is dumped.
+ */
+function ageTarget(encryption: BackupConfig['encryption']): AgeTarget | undefined {
   if (encryption.kind === 'none') return undefined;
-  const encrypter = new Encrypter();
-  if (encryption.kind === 'passphrase') {
-    // The scrypt work factor stays at age's default (2^18, ~256 MiB for about a second, once per file):
-    // what `age -p` uses, and what `age -d` accepts.
-    encrypter.setPassphrase(encryption.passphrase);
-    return encrypter;
-  }
+  // The scrypt work factor stays at age's default (2^18, ~256 MiB for well under a second with node's
+  // native scrypt, once per file): what `age -p` uses, and what `age -d` accepts.
+  if (encryption.kind === 'passphrase') return { passphrase: encryption.passphrase };
   for (const recipient of encryption.recipients) {
     try {
-      encrypter.addRecipient(recipient);
+      new Encrypter().addRecipient(recipient);
     } catch (error) {
       const why = error instanceof Error ? error.message.replace(recipient, '…') : String(error);
       throw new ConfigError(
@@ -96,31 +97,7 @@ function ageEncrypter(encryption: BackupConfig['encryption']): Encrypter | undef
       );
     }
   }
-  return encrypter;
-}
-
-/**
- * One age-encrypted file as a node stream stage: the plaintext goes into an identity web stream that
- * `Encrypter.encrypt` reads, and its output is piped into a second identity stream that the node side
- * reads, so the stage can be built synchronously although `encrypt` resolves later. Each web stream
- * holds at most a chunk or two, and Duplex.fromWeb passes backpressure both ways.
- */
-export function ageEncryptStage(encrypter: Encrypter): Transform {
-  const plaintext = new TransformStream<Uint8Array, Uint8Array>();
-  const ciphertext = new TransformStream<Uint8Array, Uint8Array>();
-  encrypter
-    .encrypt(plaintext.readable)
-    .then((sealed) => sealed.pipeTo(ciphertext.writable))
-    // An error reaches the pipeline through the stream; a stage torn down early (a failed or cancelled
-    // run) makes pipeTo reject too, which needs no further handling.
-    .catch((error: unknown) => ciphertext.writable.abort(error))
-    .catch(() => undefined);
-  const stage = Duplex.fromWeb({
-    readable: ciphertext.readable as import('node:stream/web').ReadableStream,
-    writable: plaintext.writable as import('node:stream/web').WritableStream,
-  });
-  // A Duplex, not a Transform subclass: the pipeline treats both alike (merge.ts types its stages as Transform).
-  return stage as unknown as Transform;
+  return { recipients: encryption.recipients };
 }
 
 /**
