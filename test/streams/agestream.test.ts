@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { execa } from 'execa';
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** Runs `data` through a stream stage, in uneven pieces. */
-async function through(stage: NodeJS.ReadWriteStream, data: Buffer): Promise<Buffer> {
+async function through(stage: Transform, data: Buffer): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for (let at = 0, i = 0; at < data.length; i++) {
     const size = 1 + ((i * 7919) % 100_000);
