@@ -114,7 +114,7 @@ async function uploadBackupArtifact(request, log, env = process.env) {
     const name = checkArtifactName(request.name);
     const file = external_node_path_.resolve(request.file);
     // A gzip or age file does not shrink again: store it in the zip as is instead of deflating it twice.
-    const compressionLevel = /\.(gz|age)$/.test(file) ? 0 : 6;
+    const compressionLevel = /\.(gz|zst|age)$/.test(file) ? 0 : 6;
     const retention = request.retentionDays ? `, kept ${request.retentionDays} days` : '';
     log.info(`📦 Uploading workflow artifact '${name}'${retention}...`);
     let response;
@@ -174,8 +174,8 @@ const GITHUB_FILE_WARNING = 50 * 1024 * 1024;
 const BRANCH_DIR = 'backups';
 const BOT_NAME = 'github-actions[bot]';
 const BOT_EMAIL = '41898282+github-actions[bot]@users.noreply.github.com';
-/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz][.age]`; group 1 is the time. */
-const BACKUP_FILE = /^full_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)_[0-9a-f]{8}\.sql(?:\.gz)?(?:\.age)?$/;
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz|.zst][.age]`; group 1 is the time. */
+const BACKUP_FILE = /^full_(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)_[0-9a-f]{8}\.sql(?:\.gz|\.zst)?(?:\.age)?$/;
 /** Variables that would point git at another repository (the user's checkout, say). */
 const REPOSITORY_VARIABLES = [
     'GIT_DIR',

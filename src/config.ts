@@ -26,7 +26,7 @@ export const INPUT_NAMES = [
 ] as const;
 
 export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
-export const COMPRESSIONS = ['none', 'gzip'] as const;
+export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export const VERIFY_MODES = ['basic', 'restore'] as const;
 
 export type Compression = (typeof COMPRESSIONS)[number];

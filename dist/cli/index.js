@@ -7445,6 +7445,36 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -7460,6 +7490,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /************************************************************************/
@@ -8243,103 +8284,36 @@ const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(im
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
 /**
- * Writing a stream of chunks to a file in batches of about 1 MiB, with direct I/O where the
- * filesystem allows it.
+ * Writing a stream of chunks to a file in batches of about 1 MiB, through the page cache.
  *
- * Batches: pg_dump's output arrives in pieces of 4 to 64 KB, and one write() per piece costs the
- * kernel (and the thread pool's round trips) far more than the same bytes in a few large writes:
- * measured here, 2.7 GB took 6.5 s of system time in 64 KB writes and 2.6 s in 1 MiB batches. Batches
- * are written (on the thread pool, up to two at a time) while the next one is gathered: waiting for
- * each write before reading on would put the reading and the writing of every byte one after the other.
+ * pg_dump's output arrives in pieces of 4 to 64 KB, and one write() per piece costs the kernel (and the
+ * thread pool's round trips) far more than the same bytes in a few large writes: measured here, 2.7 GB
+ * took 6.5 s of system time in 64 KB writes and 2.6 s in 1 MiB batches. The chunks of a batch are
+ * written by reference with one writev (no copy), on the thread pool, up to two batches at a time
+ * while the next one is gathered: waiting for each write before reading on would put the reading and
+ * the writing of every byte one after the other.
  *
- * Direct I/O (O_DIRECT): a backup is written once and not read again by this process, so it has no
- * use for the page cache, and filling the cache is the most expensive part of writing it. Measured on
- * this project's VM, 3 GB took 5 to 8 s of CPU through the page cache (every new cached page is memory
- * the hypervisor has to hand back to the guest) and 0.3 s direct; on any machine it keeps a backup of
- * many gigabytes from evicting everything else. Direct I/O moves whole aligned blocks from aligned
- * memory, so the chunks are copied into aligned batch buffers, the last block is padded and the file
- * is cut back to its length at the end. Filesystems without it (ramfs, and any platform without
- * O_DIRECT) get the page cache, with the chunks batched by reference (no copy).
+ * (An earlier build wrote with O_DIRECT, which won on one VM whose page cache was slow to grow right
+ * after a large delete, and cost about half of the backup's time on ordinary machines and GitHub's
+ * runners: see docs/performance.md.)
  */
 
 
 const BATCH_BYTES = 1 << 20;
-/** Direct I/O: offsets, lengths and addresses are multiples of this (a device with larger blocks gets the page cache). */
-const DIRECT_ALIGN = 4096;
-const roundUp = (bytes, to) => Math.ceil(bytes / to) * to;
-/** A file opened for writing (and reading back): directly when the filesystem allows it. */
+/** A file opened for writing (and, for a spill file, reading back). */
 class OutputFile {
     handle;
-    slab;
-    constructor(handle, 
-    /** Memory set aside for direct I/O on this file; null when it goes through the page cache. */
-    slab) {
+    constructor(handle) {
         this.handle = handle;
-        this.slab = slab;
     }
-    get direct() {
-        return this.slab !== null;
-    }
-    /**
-     * Creates (or empties) `file` with mode 0600. `alignedBytes` is the memory its direct reads and
-     * writes will need in all (see `takeAligned`); it is found when the file is opened, because finding
-     * it means writing to the empty file.
-     */
-    static async create(file, options) {
+    /** Creates (or empties) `file` with mode 0600. */
+    static async create(file, options = {}) {
         const access = options.readBack ? external_node_fs_namespaceObject.constants.O_RDWR : external_node_fs_namespaceObject.constants.O_WRONLY;
-        const flags = access | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_TRUNC;
-        // `O_DIRECT` is undefined where node has no such flag (macOS, Windows).
-        if (external_node_fs_namespaceObject.constants.O_DIRECT !== undefined) {
-            const handle = await (0,promises_namespaceObject.open)(file, flags | external_node_fs_namespaceObject.constants.O_DIRECT, 0o600).catch((error) => {
-                if (error.code === 'EINVAL')
-                    return null; // this filesystem has no direct I/O (ramfs, tmpfs before Linux 6.6)
-                throw error;
-            });
-            if (handle) {
-                const slab = await alignedMemory(handle, roundUp(options.alignedBytes, DIRECT_ALIGN)).catch(async (error) => {
-                    await handle.close();
-                    throw error;
-                });
-                if (slab)
-                    return new OutputFile(handle, slab);
-                await handle.close();
-            }
-        }
-        return new OutputFile(await (0,promises_namespaceObject.open)(file, flags, 0o600), null);
-    }
-    /** `count` buffers of `size` bytes (a multiple of DIRECT_ALIGN), from the memory set aside at open. */
-    takeAligned(size, count) {
-        const slab = this.slab;
-        if (!slab || size % DIRECT_ALIGN !== 0 || size * count > slab.length) {
-            throw new Error(`OutputFile: ${count} × ${size} bytes of aligned memory were not set aside`);
-        }
-        this.slab = slab.subarray(size * count);
-        return Array.from({ length: count }, (_, i) => slab.subarray(i * size, (i + 1) * size));
+        return new OutputFile(await (0,promises_namespaceObject.open)(file, access | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_TRUNC, 0o600));
     }
     close() {
         return this.handle.close();
     }
-}
-/**
- * `bytes` of memory whose address direct I/O on `handle` accepts, or null. Node cannot tell a
- * buffer's address, so a block is written from successive offsets of a slightly larger buffer until
- * the kernel takes one (it refuses a misaligned one with EINVAL); the file is emptied again after.
- */
-async function alignedMemory(handle, bytes) {
-    const raw = Buffer.alloc(Math.max(bytes, DIRECT_ALIGN) + DIRECT_ALIGN);
-    for (let shift = 0; shift < DIRECT_ALIGN; shift += 8) {
-        try {
-            (0,external_node_fs_namespaceObject.writeSync)(handle.fd, raw, shift, DIRECT_ALIGN, 0);
-        }
-        catch (error) {
-            if (error.code === 'EINVAL')
-                continue;
-            throw error;
-        }
-        await handle.truncate(0);
-        return raw.subarray(shift, shift + bytes);
-    }
-    return null;
 }
 /** Writes every buffer whole at `position` (writev may write less than asked). */
 async function writeAll(file, buffers, position) {
@@ -8362,21 +8336,14 @@ async function writeAll(file, buffers, position) {
  */
 class BatchWriter {
     file;
-    /** Aligned memory a writer with these options takes from a direct OutputFile. */
-    static alignedBytes(options = {}) {
-        return roundUp(options.batchBytes ?? BATCH_BYTES, DIRECT_ALIGN) * ((options.maxInFlight ?? 2) + 1);
-    }
     /** Bytes from the start of the file whose writes have all completed. */
     written = 0;
     /** Bytes handed over so far, written or not. */
     accepted = 0;
     maxInFlight;
     batchBytes;
-    /** Page cache: the chunks of the next batch, by reference. */
+    /** The chunks of the next batch, by reference. */
     batch = [];
-    /** Direct I/O: the aligned buffer the next batch is copied into, and those not in use. */
-    filling = null;
-    spare = [];
     pendingBytes = 0;
     /** Where the next batch goes. */
     position = 0;
@@ -8387,50 +8354,22 @@ class BatchWriter {
     constructor(file, options = {}) {
         this.file = file;
         this.maxInFlight = options.maxInFlight ?? 2;
-        if (file.direct) {
-            this.batchBytes = roundUp(options.batchBytes ?? BATCH_BYTES, DIRECT_ALIGN);
-            this.spare = file.takeAligned(this.batchBytes, this.maxInFlight + 1);
-        }
-        else {
-            this.batchBytes = options.batchBytes ?? BATCH_BYTES;
-        }
+        this.batchBytes = options.batchBytes ?? BATCH_BYTES;
     }
     /** Takes a chunk (by reference: it must not change before it is written); waits only when writes are behind. */
     push(chunk) {
         if (this.ended)
             throw new Error('BatchWriter: a chunk came after the end of the file');
         this.accepted += chunk.length;
-        if (!this.file.direct) {
-            this.batch.push(chunk);
-            this.pendingBytes += chunk.length;
-            return this.pendingBytes >= this.batchBytes ? this.startWrite() : undefined;
-        }
-        return this.copyIn(chunk, 0);
+        this.batch.push(chunk);
+        this.pendingBytes += chunk.length;
+        return this.pendingBytes >= this.batchBytes ? this.startWrite() : undefined;
     }
-    /** Direct I/O: copies `chunk` from `from` into aligned batches, starting each write as one fills. */
-    copyIn(chunk, from) {
-        let at = from;
-        while (at < chunk.length) {
-            // A spare buffer is there: at most maxInFlight of the maxInFlight + 1 are being written.
-            this.filling ??= this.spare.pop();
-            const copied = chunk.copy(this.filling, this.pendingBytes, at);
-            at += copied;
-            this.pendingBytes += copied;
-            if (this.pendingBytes === this.batchBytes) {
-                const started = this.startWrite();
-                return at < chunk.length ? started.then(() => this.copyIn(chunk, at)) : started;
-            }
-        }
-        return undefined;
-    }
-    /** Writes what is left and waits until every byte is in the file; the file ends there. */
+    /** Writes what is left and waits until every byte is in the file. */
     async flush() {
         this.ended = true;
         await this.startWrite();
         await this.allWritten;
-        // Direct I/O wrote the last block whole: cut the padding off.
-        if (this.file.direct)
-            await this.file.handle.truncate(this.accepted);
     }
     async startWrite() {
         while (this.inFlight.length >= this.maxInFlight)
@@ -8438,26 +8377,12 @@ class BatchWriter {
         const bytes = this.pendingBytes;
         if (bytes === 0)
             return;
-        let buffers;
-        let release = () => undefined;
-        if (this.filling) {
-            const buffer = this.filling;
-            const blocks = roundUp(bytes, DIRECT_ALIGN);
-            buffer.fill(0, bytes, blocks);
-            buffers = [buffer.subarray(0, blocks)];
-            release = () => void this.spare.push(buffer);
-            this.filling = null;
-        }
-        else {
-            buffers = this.batch;
-            this.batch = [];
-        }
-        const write = writeAll(this.file.handle, buffers, this.position);
+        const write = writeAll(this.file.handle, this.batch, this.position);
+        this.batch = [];
         this.position += bytes;
         this.pendingBytes = 0;
         const done = Promise.all([this.allWritten, write]).then(() => {
             this.written += bytes;
-            release();
         });
         // A failure is seen by whoever waits next (push or flush); it must not go unhandled meanwhile.
         done.catch(() => undefined);
@@ -9141,7 +9066,7 @@ function unicodeSpaceLength(buf, i, end) {
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
  * streaming pass. Every byte goes through one SqlScanner (which rewrites pg_dump's statement lines
  * for a `postgres` restore and counts rows for verification), then through the seal transforms
- * (gzip, age), a sha256 and into a 0600 file (direct I/O where possible, see filewrite.ts). Nothing is
+ * (gzip, age), a sha256 and into a 0600 file in large batches (filewrite.ts). Nothing is
  * held in memory whole.
  *
  * The parts are streams (pg_dump's stdout as it comes) or files; each is read once, in file order.
@@ -9295,7 +9220,7 @@ async function mergeBackup(input) {
             yield chunk;
         }
     }
-    const file = await OutputFile.create(input.outFile, { alignedBytes: BatchWriter.alignedBytes() });
+    const file = await OutputFile.create(input.outFile);
     let fileBytes = 0;
     try {
         const write = async (stored) => {
@@ -9331,19 +9256,11 @@ async function mergeBackup(input) {
 
 
 /**
- * The consumer gets the spill file in pieces of this size. Small: at 4x the bench's default size,
- * 1 MiB pieces (that come and go faster than they are collected) raised the peak RSS from about 140 to
- * 154 MB.
+ * The consumer gets the spill file in pieces of this size, read one ahead. Small: at 4x the bench's
+ * default size, 1 MiB pieces (that come and go faster than they are collected) raised the peak RSS
+ * from about 140 to 154 MB.
  */
 const PIECE = 64 * 1024;
-/**
- * Through the page cache the spill file is read a piece at a time, one read ahead. Direct reads come
- * from the disk: a piece at a time they ran at 0.4 GB/s here, so they read a batch at a time, two
- * ahead, into aligned buffers, and the pieces are copied out of those.
- */
-const DIRECT_READ = BATCH_BYTES;
-const DIRECT_AHEAD = 2;
-const READ_BUFFERS = DIRECT_AHEAD + 1;
 class Spool {
     stream;
     spillPath;
@@ -9354,12 +9271,6 @@ class Spool {
     writer = null;
     source;
     file = null;
-    /** Direct I/O: the aligned buffers the spill file is read into. */
-    readBuffers = [];
-    reads = 0;
-    get direct() {
-        return this.readBuffers.length > 0;
-    }
     producer;
     ended = false;
     handoff = false;
@@ -9394,12 +9305,8 @@ class Spool {
         // The writer's `written` counts what is in the file; a batch is written while the next one is gathered.
         const spill = async (chunk) => {
             if (!this.file) {
-                const batches = { batchBytes: this.batchBytes };
-                const alignedBytes = BatchWriter.alignedBytes(batches) + READ_BUFFERS * DIRECT_READ;
-                this.file = await OutputFile.create(this.spillPath, { alignedBytes, readBack: true });
-                this.writer = new BatchWriter(this.file, batches);
-                if (this.file.direct)
-                    this.readBuffers = this.file.takeAligned(DIRECT_READ, READ_BUFFERS);
+                this.file = await OutputFile.create(this.spillPath, { readBack: true });
+                this.writer = new BatchWriter(this.file, { batchBytes: this.batchBytes });
             }
             await this.writer.push(chunk);
         };
@@ -9438,55 +9345,36 @@ class Spool {
             this.failure = error;
         }
     }
-    /**
-     * The spill file from `readPos` to what is in it, read ahead of the consumer. With direct I/O, what
-     * is in it grows by whole batches until the last, so every read but the last starts and ends on a
-     * block boundary.
-     */
+    /** The spill file from `readPos` to what is in it, a piece at a time, one read ahead of the consumer. */
     async *readSpill() {
-        const readSize = this.direct ? DIRECT_READ : PIECE;
         let issued = this.readPos;
-        const reads = [];
+        let next = null;
         const readAhead = () => {
-            while (reads.length < (this.direct ? DIRECT_AHEAD : 1)) {
-                const want = Math.min(readSize, (this.writer?.written ?? 0) - issued);
-                if (want <= 0)
-                    return;
-                const read = this.readExactly(issued, want);
-                read.catch(() => undefined);
-                reads.push(read);
-                issued += want;
-            }
+            const want = Math.min(PIECE, (this.writer?.written ?? 0) - issued);
+            if (next || want <= 0)
+                return;
+            next = this.readExactly(issued, want);
+            next.catch(() => undefined);
+            issued += want;
         };
         readAhead();
-        while (reads.length > 0) {
-            const block = await reads.shift();
+        while (next) {
+            const piece = await next;
+            next = null;
             readAhead();
-            if (!this.direct) {
-                this.readPos += block.length;
-                yield block;
-                continue;
-            }
-            // A direct read's buffer is read into again two reads later (once this block is handed on):
-            // the consumer gets copies.
-            for (let at = 0; at < block.length; at += PIECE) {
-                const piece = Buffer.from(block.subarray(at, at + PIECE));
-                this.readPos += piece.length;
-                yield piece;
-            }
+            this.readPos += piece.length;
+            yield piece;
         }
     }
     async readExactly(position, length) {
-        // Direct: whole blocks into an aligned buffer (the file may end within the last).
-        const buffer = this.direct ? this.readBuffers[this.reads++ % READ_BUFFERS] : Buffer.allocUnsafe(length);
-        const asked = this.direct ? roundUp(length, DIRECT_ALIGN) : length;
+        const buffer = Buffer.allocUnsafe(length);
         for (let got = 0; got < length;) {
-            const { bytesRead } = await this.file.handle.read(buffer, got, asked - got, position + got);
+            const { bytesRead } = await this.file.handle.read(buffer, got, length - got, position + got);
             if (bytesRead === 0)
                 throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
             got += bytesRead;
         }
-        return buffer.subarray(0, length);
+        return buffer;
     }
     async *[Symbol.asyncIterator]() {
         if (this.consumed)
@@ -39647,6 +39535,264 @@ function dist_isCryptoKey(key) {
     return typeof CryptoKey !== "undefined" && key instanceof CryptoKey;
 }
 
+;// CONCATENATED MODULE: ./lib/src/streams/agestream.js
+/**
+ * age (age-encryption.org/v1) with the payload in native crypto. The `age-encryption` library makes and
+ * reads the header (every recipient type it supports, the header MAC); the payload, the STREAM of
+ * 64 KiB ChaCha20-Poly1305 chunks that holds every byte of the backup, is encrypted and decrypted here
+ * with `node:crypto`, at native speed (the library's JavaScript cipher ran at about 95 MB/s).
+ *
+ * Payload, per the age spec: a 16-byte nonce after the header; payload key = HKDF-SHA-256(file key,
+ * salt = nonce, info = "payload"); chunk i (64 KiB of plaintext, the last one shorter and never empty
+ * unless the whole plaintext is) sealed with the 12-byte nonce = 11-byte big-endian i ‖ last-chunk flag.
+ */
+
+
+
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const NONCE = 16;
+/** A header longer than this is not an age header this tool made or reads (it stops looking). */
+const MAX_HEADER = 1 << 20;
+const MAC_LINE = Buffer.from('\n--- ');
+class AgePayloadError extends Error {
+    name = 'AgePayloadError';
+}
+function payloadKey(fileKey, nonce) {
+    return Buffer.from((0,external_node_crypto_namespaceObject.hkdfSync)('sha256', fileKey, nonce, 'payload', 32));
+}
+function chunkNonce(counter, last) {
+    const nonce = Buffer.alloc(12);
+    nonce.writeUIntBE(counter, 5, 6); // 11-byte big-endian counter; 2^48 chunks is 16 EiB
+    nonce[11] = last ? 1 : 0;
+    return nonce;
+}
+/**
+ * The scrypt stanza of a passphrase (age spec: work factor 2^logN, r 8, p 1), wrapped with node's
+ * native scrypt. The library's own passphrase mode cannot hand out the file key it picks.
+ */
+class agestream_ScryptRecipient {
+    passphrase;
+    logN;
+    constructor(passphrase, logN) {
+        this.passphrase = passphrase;
+        this.logN = logN;
+    }
+    wrapFileKey(fileKey) {
+        const salt = (0,external_node_crypto_namespaceObject.randomBytes)(16);
+        const label = Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]);
+        const N = 2 ** this.logN;
+        const key = (0,external_node_crypto_namespaceObject.scryptSync)(this.passphrase, label, 32, { N, r: 8, p: 1, maxmem: 128 * 8 * N + (32 << 20) });
+        const cipher = (0,external_node_crypto_namespaceObject.createCipheriv)('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
+        const body = Buffer.concat([cipher.update(fileKey), cipher.final(), cipher.getAuthTag()]);
+        return [new format_Stanza(['scrypt', salt.toString('base64').replace(/=+$/, ''), String(this.logN)], body)];
+    }
+}
+/**
+ * A fresh file key and the age header that wraps it for `target`, made by the library: a recipient of
+ * our own sits beside the real ones and only reads the file key (it adds no stanza). Recipient strings
+ * are checked here (the library throws on a bad one).
+ */
+async function ageHeader(target) {
+    let fileKey = null;
+    const encrypter = new Encrypter();
+    if ('recipients' in target) {
+        for (const recipient of target.recipients)
+            encrypter.addRecipient(recipient);
+    }
+    else {
+        encrypter.addRecipient(new agestream_ScryptRecipient(target.passphrase, target.logN ?? 18));
+    }
+    encrypter.addRecipient({
+        wrapFileKey: (key) => {
+            fileKey = key;
+            return [];
+        },
+    });
+    // An empty file: its header, then a nonce and one empty chunk of a payload that is never used.
+    const file = Buffer.from(await encrypter.encrypt(new Uint8Array(0)));
+    const end = headerEnd(file);
+    if (end < 0 || !fileKey)
+        throw new AgePayloadError('age-encryption made no header');
+    return { header: file.subarray(0, end), fileKey };
+}
+/** Where the header ends (after the MAC line's newline), or -1 when `bytes` does not hold all of it. */
+function headerEnd(bytes) {
+    const mac = bytes.indexOf(MAC_LINE);
+    if (mac < 0)
+        return -1;
+    const newline = bytes.indexOf(0x0a, mac + MAC_LINE.length);
+    return newline < 0 ? -1 : newline + 1;
+}
+/** Encrypts a stream into an age file: header, nonce, then the payload in native ChaCha20-Poly1305. */
+class AgeEncryptStream extends external_node_stream_namespaceObject.Transform {
+    key = null;
+    nonce = (0,external_node_crypto_namespaceObject.randomBytes)(NONCE);
+    counter = 0;
+    /** Plaintext not sealed yet: a full chunk is sealed only once a byte after it has arrived (it is not the last). */
+    pending = [];
+    pendingBytes = 0;
+    made;
+    /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
+    constructor(target) {
+        super();
+        this.made = ageHeader(target);
+        this.made.catch(() => undefined);
+    }
+    async start() {
+        if (this.key)
+            return;
+        const { header, fileKey } = await this.made;
+        this.key = payloadKey(fileKey, this.nonce);
+        this.push(header);
+        this.push(this.nonce);
+    }
+    seal(plain, last) {
+        const cipher = (0,external_node_crypto_namespaceObject.createCipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
+        const sealed = cipher.update(plain);
+        cipher.final();
+        this.push(Buffer.concat([sealed, cipher.getAuthTag()]));
+    }
+    _transform(chunk, _encoding, done) {
+        if (!this.key) {
+            this.start().then(() => this._transform(chunk, _encoding, done), (error) => done(error));
+            return;
+        }
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
+        if (this.pendingBytes > CHUNK) {
+            let all = Buffer.concat(this.pending, this.pendingBytes);
+            let at = 0;
+            while (all.length - at > CHUNK) {
+                this.seal(all.subarray(at, at + CHUNK), false);
+                at += CHUNK;
+            }
+            all = all.subarray(at);
+            this.pending = [all];
+            this.pendingBytes = all.length;
+        }
+        done();
+    }
+    _flush(done) {
+        this.start().then(() => {
+            this.seal(Buffer.concat(this.pending, this.pendingBytes), true);
+            this.pending = [];
+            done();
+        }, (error) => done(error));
+    }
+}
+/**
+ * Decrypts an age file: the header through the library (every identity type it supports, the MAC),
+ * the payload here. A changed, cut or reordered chunk fails with an AgePayloadError.
+ */
+class AgeDecryptStream extends external_node_stream_namespaceObject.Transform {
+    head = [];
+    headBytes = 0;
+    key = null;
+    counter = 0;
+    sealed = [];
+    sealedBytes = 0;
+    decrypter = new Decrypter();
+    headerRead = () => undefined;
+    headerFailed = () => undefined;
+    /** Settles once the header is read: rejects for a wrong key or passphrase, or a header that is not age's. */
+    ready = new Promise((resolve, reject) => {
+        this.headerRead = resolve;
+        this.headerFailed = reject;
+    });
+    constructor(keys) {
+        super();
+        this.ready.catch(() => undefined);
+        for (const identity of keys.identities)
+            this.decrypter.addIdentity(identity);
+        if (keys.passphrase)
+            this.decrypter.addPassphrase(keys.passphrase);
+    }
+    open(plainChunkSealed, last) {
+        const decipher = (0,external_node_crypto_namespaceObject.createDecipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter, last), { authTagLength: TAG });
+        decipher.setAuthTag(plainChunkSealed.subarray(plainChunkSealed.length - TAG));
+        const plain = decipher.update(plainChunkSealed.subarray(0, plainChunkSealed.length - TAG));
+        try {
+            decipher.final();
+        }
+        catch {
+            throw new AgePayloadError(`the encrypted payload does not authenticate at chunk ${this.counter + 1}: the file was changed or is damaged`);
+        }
+        this.counter++;
+        return plain;
+    }
+    async readHeader() {
+        const bytes = Buffer.concat(this.head, this.headBytes);
+        const end = headerEnd(bytes);
+        if (end < 0 || bytes.length < end + NONCE) {
+            if (bytes.length > MAX_HEADER)
+                throw new AgePayloadError('no age header end found in the first MiB: not an age file');
+            return;
+        }
+        const fileKey = await this.decrypter.decryptHeader(bytes.subarray(0, end));
+        this.key = payloadKey(fileKey, bytes.subarray(end, end + NONCE));
+        this.headerRead();
+        this.head = [];
+        const rest = bytes.subarray(end + NONCE);
+        if (rest.length > 0)
+            this.takeSealed(rest);
+    }
+    takeSealed(chunk) {
+        this.sealed.push(chunk);
+        this.sealedBytes += chunk.length;
+        // A full sealed chunk is opened once a byte after it has arrived: only then is it not the last.
+        if (this.sealedBytes > CHUNK + TAG) {
+            let all = Buffer.concat(this.sealed, this.sealedBytes);
+            let at = 0;
+            while (all.length - at > CHUNK + TAG) {
+                this.push(this.open(all.subarray(at, at + CHUNK + TAG), false));
+                at += CHUNK + TAG;
+            }
+            all = all.subarray(at);
+            this.sealed = [all];
+            this.sealedBytes = all.length;
+        }
+    }
+    _transform(chunk, _encoding, done) {
+        if (this.key) {
+            try {
+                this.takeSealed(chunk);
+                done();
+            }
+            catch (error) {
+                done(error);
+            }
+            return;
+        }
+        this.head.push(chunk);
+        this.headBytes += chunk.length;
+        this.readHeader().then(() => done(), (error) => {
+            this.headerFailed(error);
+            done(error);
+        });
+    }
+    _flush(done) {
+        try {
+            if (!this.key) {
+                const error = new AgePayloadError('the file ends inside its age header');
+                this.headerFailed(error);
+                throw error;
+            }
+            const last = Buffer.concat(this.sealed, this.sealedBytes);
+            if (last.length < TAG)
+                throw new AgePayloadError('the encrypted payload is cut short (no final chunk)');
+            const plain = this.open(last, true);
+            if (plain.length === 0 && this.counter > 1)
+                throw new AgePayloadError('the encrypted payload ends with an empty chunk');
+            this.push(plain);
+            done();
+        }
+        catch (error) {
+            done(error);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./lib/src/config.js
 /**
  * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
@@ -39674,7 +39820,7 @@ const INPUT_NAMES = [
     'verify-database-url',
 ];
 const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
-const COMPRESSIONS = ['none', 'gzip'];
+const COMPRESSIONS = ['none', 'gzip', 'zstd'];
 const VERIFY_MODES = ['basic', 'restore'];
 class ConfigError extends Error {
     name = 'ConfigError';
@@ -39831,13 +39977,15 @@ function parseBranch(value) {
 
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+var external_node_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_node_zlib_namespaceObject, 2);
 ;// CONCATENATED MODULE: ./lib/src/streams/pgzip.js
 /**
- * gzip on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is compressed on
- * libuv's thread pool as a gzip member of its own, and the members are written in input order. A file of
- * concatenated members is a valid gzip file (RFC 1952 §2.2): gunzip, zcat and node's createGunzip read
- * it whole. node:zlib's createGzip compresses on a single thread, which made `compression: gzip` the
- * slowest stage of a backup by far (about 85 MB/s at level 1 on the bench machine).
+ * gzip or zstd on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is
+ * compressed on libuv's thread pool as a gzip member (or a zstd frame) of its own, and they are written
+ * in input order. Concatenated members are a valid gzip file (RFC 1952 §2.2), concatenated frames a
+ * valid zstd file (RFC 8878 §3.1): gunzip, zcat, `zstd -d` and node's decompressors read them whole.
+ * node:zlib's createGzip compresses on a single thread, which made `compression: gzip` the slowest stage
+ * of a backup by far (about 85 MB/s at level 1 on the bench machine).
  *
  * Memory stays at `inFlight` blocks and their output; blocks lose the dictionary of the previous one,
  * which costs well under 1% of size at 1 MiB.
@@ -39847,21 +39995,29 @@ const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 const gzipBlock = (0,external_node_util_namespaceObject.promisify)(external_node_zlib_namespaceObject.gzip);
 const PGZIP_BLOCK = 1 << 20;
-class ParallelGzip extends external_node_stream_namespaceObject.Transform {
-    level;
+const gzipBlocks = (level) => (block) => gzipBlock(block, { level });
+/** Whether this Node.js has zstd in node:zlib (22.15 and newer; the action runs on node24). */
+const hasZstd = () => typeof external_node_zlib_namespaceObject.zstdCompress === 'function';
+function zstdBlocks(level) {
+    const zstd = external_node_zlib_namespaceObject_0;
+    const params = { [zstd.constants.ZSTD_c_compressionLevel]: level, [zstd.constants.ZSTD_c_checksumFlag]: 1 };
+    return (block) => new Promise((resolve, reject) => zstd.zstdCompress(block, { params }, (error, out) => (error ? reject(error) : resolve(out))));
+}
+class ParallelCompress extends external_node_stream_namespaceObject.Transform {
+    compress;
     blockSize;
     inFlight;
     block = [];
     blockBytes = 0;
     /** Members being compressed, oldest first. */
     pending = [];
-    constructor(level, blockSize = PGZIP_BLOCK, 
+    constructor(compress, blockSize = PGZIP_BLOCK, 
     // Blocks being compressed at once: as many as libuv's thread pool has threads (4 unless
     // UV_THREADPOOL_SIZE says otherwise). On the 2-core bench machine 4 beat 2 (gzip of 500 MB: 3.1 s
     // against 4.0 s) and matched 3.
     inFlight = Number(process.env.UV_THREADPOOL_SIZE) || 4) {
         super();
-        this.level = level;
+        this.compress = compress;
         this.blockSize = blockSize;
         this.inFlight = inFlight;
     }
@@ -39874,7 +40030,7 @@ class ParallelGzip extends external_node_stream_namespaceObject.Transform {
         this.emitReady(this.inFlight - 1).then(() => done(), done);
     }
     _flush(done) {
-        // An empty input still makes one (empty) member: a valid .gz file.
+        // An empty input still makes one (empty) member or frame: a valid .gz or .zst file.
         if (this.blockBytes > 0 || this.pending.length === 0)
             this.startBlock();
         this.emitReady(0).then(() => done(), done);
@@ -39883,7 +40039,7 @@ class ParallelGzip extends external_node_stream_namespaceObject.Transform {
         const input = this.block.length === 1 ? this.block[0] : Buffer.concat(this.block, this.blockBytes);
         this.block = [];
         this.blockBytes = 0;
-        const member = gzipBlock(input, { level: this.level });
+        const member = this.compress(input);
         // Awaited in order by emitReady; an early failure must not be an unhandled rejection meanwhile.
         member.catch(() => undefined);
         this.pending.push(member);
@@ -39894,26 +40050,35 @@ class ParallelGzip extends external_node_stream_namespaceObject.Transform {
             this.push(await this.pending.shift());
     }
 }
+/** `compression: gzip`: ParallelCompress with gzip members at `level`. */
+class ParallelGzip extends ParallelCompress {
+    constructor(level, blockSize = PGZIP_BLOCK, inFlight) {
+        super(gzipBlocks(level), blockSize, inFlight);
+    }
+}
 
 ;// CONCATENATED MODULE: ./lib/src/streams/seal.js
 /**
  * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
  *
- *   SQL ─► gzip (compression: gzip) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
- *   .sql        .sql.gz                      .sql.gz.age (or .sql.age)
+ *   SQL ─► gzip or zstd (compression) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
+ *   .sql        .sql.gz / .sql.zst                .sql.gz.age, .sql.zst.age (or .sql.age)
  *
  * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
  * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
- * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is `age-encryption` driven through
- * web streams bridged to a node stream, with backpressure all the way; memory stays flat whatever the
- * size of the database.
+ * Nothing is buffered whole: gzip is node:zlib on every core (pgzip.ts), and age encryption is a node
+ * stream stage (agestream.ts: the header from `age-encryption`, the payload in native ChaCha20-Poly1305),
+ * with backpressure all the way; memory stays flat whatever the size of the database.
  */
+
 
 
 
 
 /** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */
 const GZIP_LEVEL = 1;
+/** zstd level for `compression: zstd`: zstd's own default, faster than gzip level 1 and smaller. */
+const ZSTD_LEVEL = 3;
 /** Below this many characters a passphrase gets a warning: the file may be attacked offline by anyone who gets it. */
 const SHORT_PASSPHRASE = 12;
 /**
@@ -39922,14 +40087,14 @@ const SHORT_PASSPHRASE = 12;
  * before anything is dumped.
  */
 function sealFor(config) {
-    const gzip = config.compression === 'gzip';
-    const encrypter = ageEncrypter(config.encryption);
-    if (!gzip && !encrypter)
+    const compression = compressionFor(config.compression);
+    const encrypter = ageTarget(config.encryption);
+    if (!compression && !encrypter)
         return undefined;
     const steps = [];
     const warnings = [];
-    if (gzip)
-        steps.push(`gzip (level ${GZIP_LEVEL})`);
+    if (compression)
+        steps.push(compression.description);
     if (config.encryption.kind === 'recipients') {
         const count = config.encryption.recipients.length;
         steps.push(`age encryption to ${count} recipient${count === 1 ? '' : 's'}`);
@@ -39943,11 +40108,25 @@ function sealFor(config) {
         }
     }
     return {
-        transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [ageEncryptStage(encrypter)] : [])],
-        suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
+        transforms: () => [
+            ...(compression ? [new ParallelCompress(compression.blocks)] : []),
+            ...(encrypter ? [new AgeEncryptStream(encrypter)] : []),
+        ],
+        suffix: `${compression?.suffix ?? ''}${encrypter ? '.age' : ''}`,
         description: steps.join(', then '),
         warnings,
     };
+}
+function compressionFor(compression) {
+    if (compression === 'gzip')
+        return { blocks: gzipBlocks(GZIP_LEVEL), suffix: '.gz', description: `gzip (level ${GZIP_LEVEL})` };
+    if (compression !== 'zstd')
+        return undefined;
+    if (!hasZstd()) {
+        throw new ConfigError(`compression: zstd needs Node.js 22.15 or newer (node:zlib's zstd); this is Node.js ${process.versions.node}. ` +
+            'The action runs on node24 and has it; for the CLI, use a newer Node.js or compression: gzip');
+    }
+    return { blocks: zstdBlocks(ZSTD_LEVEL), suffix: '.zst', description: `zstd (level ${ZSTD_LEVEL})` };
 }
 /** sealFor, logging what will be done and any warning. */
 function sealAndLog(config, log) {
@@ -39958,19 +40137,20 @@ function sealAndLog(config, log) {
     }
     return seal;
 }
-function ageEncrypter(encryption) {
+/**
+ * What to encrypt to, with every recipient checked now (age-encryption parses it), so that a recipient
+ * that is not a valid age key (a typo breaks its checksum) fails before anything is dumped.
+ */
+function ageTarget(encryption) {
     if (encryption.kind === 'none')
         return undefined;
-    const encrypter = new Encrypter();
-    if (encryption.kind === 'passphrase') {
-        // The scrypt work factor stays at age's default (2^18, ~256 MiB for about a second, once per file):
-        // what `age -p` uses, and what `age -d` accepts.
-        encrypter.setPassphrase(encryption.passphrase);
-        return encrypter;
-    }
+    // The scrypt work factor stays at age's default (2^18, ~256 MiB for well under a second with node's
+    // native scrypt, once per file): what `age -p` uses, and what `age -d` accepts.
+    if (encryption.kind === 'passphrase')
+        return { passphrase: encryption.passphrase };
     for (const recipient of encryption.recipients) {
         try {
-            encrypter.addRecipient(recipient);
+            new Encrypter().addRecipient(recipient);
         }
         catch (error) {
             const why = error instanceof Error ? error.message.replace(recipient, '…') : String(error);
@@ -39978,30 +40158,7 @@ function ageEncrypter(encryption) {
                 'copy the whole "Public key: age1…" line that age-keygen printed (age-keygen -y key.txt shows it again)');
         }
     }
-    return encrypter;
-}
-/**
- * One age-encrypted file as a node stream stage: the plaintext goes into an identity web stream that
- * `Encrypter.encrypt` reads, and its output is piped into a second identity stream that the node side
- * reads, so the stage can be built synchronously although `encrypt` resolves later. Each web stream
- * holds at most a chunk or two, and Duplex.fromWeb passes backpressure both ways.
- */
-function ageEncryptStage(encrypter) {
-    const plaintext = new TransformStream();
-    const ciphertext = new TransformStream();
-    encrypter
-        .encrypt(plaintext.readable)
-        .then((sealed) => sealed.pipeTo(ciphertext.writable))
-        // An error reaches the pipeline through the stream; a stage torn down early (a failed or cancelled
-        // run) makes pipeTo reject too, which needs no further handling.
-        .catch((error) => ciphertext.writable.abort(error))
-        .catch(() => undefined);
-    const stage = external_node_stream_namespaceObject.Duplex.fromWeb({
-        readable: ciphertext.readable,
-        writable: plaintext.writable,
-    });
-    // A Duplex, not a Transform subclass: the pipeline treats both alike (merge.ts types its stages as Transform).
-    return stage;
+    return { recipients: encryption.recipients };
 }
 /**
  * The stages with a first pass-through stage bound to `signal`: aborting destroys the pipeline, so a
@@ -40271,11 +40428,13 @@ function summariseParts(plan, rows, bytes) {
 
 ;// CONCATENATED MODULE: ./lib/src/restore/unseal.js
 /**
- * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.age`,
- * `.sql.gz.age`. What a file is comes from its first bytes (age's header line, gzip's magic number),
+ * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.zst`,
+ * `.sql.age`, `.sql.gz.age`, `.sql.zst.age`. What a file is comes from its first bytes (age's header
+ * line, gzip's and zstd's magic numbers),
  * not its name, so a renamed file still reads. Decryption (age-encryption, X25519 identities or a
  * scrypt passphrase) and decompression (zlib) are stream transforms: nothing is held whole.
  */
+
 
 
 
@@ -40287,6 +40446,7 @@ class UnsealError extends Error {
 const AGE_HEADER = Buffer.from('age-encryption.org/v1\n');
 const AGE_ARMOR = Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----');
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** Reads the age secret keys of an identity file (as written by age-keygen; `#` lines are comments). */
 async function readIdentityFile(file) {
     let text;
@@ -40337,7 +40497,11 @@ async function peek(stream, n) {
     return { head: head.subarray(0, n), stream: external_node_stream_namespaceObject.Readable.from(all(), { objectMode: false }) };
 }
 function sealingOf(head) {
-    return { age: head.subarray(0, AGE_HEADER.length).equals(AGE_HEADER), gzip: head.subarray(0, 2).equals(GZIP_MAGIC) };
+    return {
+        age: head.subarray(0, AGE_HEADER.length).equals(AGE_HEADER),
+        gzip: head.subarray(0, 2).equals(GZIP_MAGIC),
+        zstd: head.subarray(0, 4).equals(ZSTD_MAGIC),
+    };
 }
 /**
  * The plain SQL of a backup given as a byte stream. `label` names it in errors. Reports what it
@@ -40345,29 +40509,39 @@ function sealingOf(head) {
  */
 async function plainStream(raw, label, keys) {
     let { head, stream } = await peek(raw, AGE_HEADER.length);
-    const sealing = { age: false, gzip: false };
+    const sealing = { age: false, gzip: false, zstd: false };
     if (head.subarray(0, AGE_ARMOR.length).equals(AGE_ARMOR)) {
         throw new UnsealError(`${label} is ASCII-armored age; decrypt it with 'age -d' first, or give the binary .age file`);
     }
     if (sealingOf(head).age) {
         sealing.age = true;
         stream = await decrypt(stream, label, keys);
-        ({ head, stream } = await peek(stream, 2));
+        ({ head, stream } = await peek(stream, ZSTD_MAGIC.length));
     }
     if (sealingOf(head).gzip) {
         sealing.gzip = true;
-        const gunzip = (0,external_node_zlib_namespaceObject.createGunzip)({ chunkSize: 1 << 20 });
-        stream.on('error', (error) => gunzip.destroy(error));
-        stream = stream.pipe(gunzip);
+        stream = decompressWith(stream, (0,external_node_zlib_namespaceObject.createGunzip)({ chunkSize: 1 << 20 }));
+    }
+    else if (sealingOf(head).zstd) {
+        sealing.zstd = true;
+        const zstd = external_node_zlib_namespaceObject_0;
+        if (!zstd.createZstdDecompress) {
+            throw new UnsealError(`${label} is zstd-compressed, and this Node.js (${process.versions.node}) has no zstd (Node.js 22.15 or newer has it): ` +
+                "use a newer Node.js, or decompress it first with 'zstd -d'");
+        }
+        stream = decompressWith(stream, zstd.createZstdDecompress({ chunkSize: 1 << 20 }));
     }
     return { stream, sealing };
+}
+function decompressWith(stream, decompress) {
+    stream.on('error', (error) => decompress.destroy(error));
+    return stream.pipe(decompress);
 }
 /** The plain SQL of a backup file. */
 async function openPlain(file, keys) {
     return plainStream((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: 1 << 20 }), file, keys);
 }
 async function decrypt(stream, label, keys) {
-    const decrypter = new Decrypter();
     let passphrase = keys.passphrase;
     if (keys.identities.length === 0 && !passphrase) {
         if (!keys.askPassphrase) {
@@ -40375,16 +40549,15 @@ async function decrypt(stream, label, keys) {
         }
         passphrase = await keys.askPassphrase();
     }
-    for (const identity of keys.identities)
-        decrypter.addIdentity(identity);
-    if (passphrase)
-        decrypter.addPassphrase(passphrase);
+    const decrypted = new AgeDecryptStream({ identities: keys.identities, passphrase });
+    stream.on('error', (error) => decrypted.destroy(error));
+    stream.pipe(decrypted);
     try {
-        const web = external_node_stream_namespaceObject.Readable.toWeb(stream);
-        const plain = await decrypter.decrypt(web);
-        return external_node_stream_namespaceObject.Readable.fromWeb(plain, { highWaterMark: 1 << 20 });
+        await decrypted.ready;
+        return decrypted;
     }
     catch (error) {
+        decrypted.destroy();
         const message = error.message;
         if (/no identity matched|incorrect passphrase|scrypt/i.test(message)) {
             throw new UnsealError(`cannot decrypt ${label}: ${message} (wrong key or passphrase?)`);
@@ -40405,8 +40578,8 @@ async function decrypt(stream, label, keys) {
 
 
 
-/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz][.age]` */
-const BACKUP_NAME = /^full_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z_([0-9a-f]{8})\.sql(\.gz)?(\.age)?$/;
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz|.zst][.age]` */
+const BACKUP_NAME = /^full_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z_([0-9a-f]{8})\.sql(\.gz|\.zst)?(\.age)?$/;
 class ListError extends Error {
     name = 'ListError';
 }
@@ -40531,7 +40704,7 @@ async function listDirectory(dir, keys = { identities: [] }) {
             continue;
         const info = await (0,promises_namespaceObject.stat)(location);
         const base = { name, time, bytes: info.size, location };
-        if (!name.endsWith('.gz') && !name.endsWith('.age')) {
+        if (!/\.(gz|zst|age)$/.test(name)) {
             const head = await (0,promises_namespaceObject.open)(location, 'r').then(async (h) => {
                 const b = Buffer.alloc(32);
                 const { bytesRead } = await h.read(b, 0, 32, 0);
@@ -40539,7 +40712,7 @@ async function listDirectory(dir, keys = { identities: [] }) {
                 return b.subarray(0, bytesRead);
             });
             const sealing = sealingOf(head);
-            if (!sealing.age && !sealing.gzip) {
+            if (!sealing.age && !sealing.gzip && !sealing.zstd) {
                 const manifest = await manifestOfPlainFile(location, info.size);
                 entries.push({ ...base, sealing, manifest, ...(manifest ? {} : { note: 'no manifest: the file is incomplete' }) });
                 continue;
@@ -41206,7 +41379,7 @@ usage:
 
   supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
                                    --database-url URL [--identity KEYFILE | --passphrase P] [--force]
-      Restores a backup (.sql, .sql.gz, .age) into a Supabase database in one transaction. Checks first that
+      Restores a backup (.sql, .sql.gz, .sql.zst, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
       newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
@@ -41315,7 +41488,7 @@ async function pickBackup(values, keys) {
     const listed = values.dir ? await listDirectory(values.dir, keys) : await listBranch(values.repo ?? '.', values.branch, keys);
     const newest = listed[0];
     if (!newest)
-        throw new Error(`no backups (full_*.sql, .sql.gz, .age) in ${values.dir ?? `branch ${values.branch}`}`);
+        throw new Error(`no backups (full_*.sql, .sql.gz, .sql.zst, .age) in ${values.dir ?? `branch ${values.branch}`}`);
     console.log(`📦 Newest backup: ${newest.location} (${formatBytes(newest.bytes)}, ${newest.time.toISOString()})`);
     if (values.dir)
         return { file: newest.location, label: newest.name, cleanup: none };
@@ -41417,7 +41590,7 @@ async function verifyCommand(args) {
             console.error(`✖ ${picked.label} failed verification:\n  - ${outcome.problems.join('\n  - ')}`);
             return 1;
         }
-        const sealed = [opened.sealing.age ? 'decrypted' : '', opened.sealing.gzip ? 'decompressed' : ''].filter(Boolean).join(', ');
+        const sealed = [opened.sealing.age ? 'decrypted' : '', opened.sealing.gzip || opened.sealing.zstd ? 'decompressed' : ''].filter(Boolean).join(', ');
         console.log(`✔ ${picked.label}${sealed ? ` (${sealed})` : ''}: ${outcome.tables} tables, ${outcome.rows} rows, ${outcome.authUsers} users; ` +
             'header, markers, transaction and manifest consistent');
         return 0;
@@ -41466,7 +41639,7 @@ function toJson(entry) {
         time: entry.time.toISOString(),
         bytes: entry.bytes,
         location: entry.location,
-        compressed: entry.sealing.gzip,
+        compressed: entry.sealing.gzip || entry.sealing.zstd,
         encrypted: entry.sealing.age,
         tables: entry.manifest?.tables ?? null,
         rows: entry.manifest?.total ?? null,

@@ -31,7 +31,7 @@ usage:
 
   supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
                                    --database-url URL [--identity KEYFILE | --passphrase P] [--force]
-      Restores a backup (.sql, .sql.gz, .age) into a Supabase database in one transaction. Checks first that
+      Restores a backup (.sql, .sql.gz, .sql.zst, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
       newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
@@ -146,7 +146,7 @@ async function pickBackup(values: { file?: string; dir?: string; branch?: string
   if (values.file) return { file: values.file, label: values.file, cleanup: none };
   const listed = values.dir ? await listDirectory(values.dir, keys) : await listBranch(values.repo ?? '.', values.branch!, keys);
   const newest = listed[0];
-  if (!newest) throw new Error(`no backups (full_*.sql, .sql.gz, .age) in ${values.dir ?? `branch ${values.branch}`}`);
+  if (!newest) throw new Error(`no backups (full_*.sql, .sql.gz, .sql.zst, .age) in ${values.dir ?? `branch ${values.branch}`}`);
   console.log(`📦 Newest backup: ${newest.location} (${formatBytes(newest.bytes)}, ${newest.time.toISOString()})`);
   if (values.dir) return { file: newest.location, label: newest.name, cleanup: none };
   const dir = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
@@ -247,7 +247,7 @@ async function verifyCommand(args: string[]): Promise<number> {
       console.error(`✖ ${picked.label} failed verification:\n  - ${outcome.problems.join('\n  - ')}`);
       return 1;
     }
-    const sealed = [opened.sealing.age ? 'decrypted' : '', opened.sealing.gzip ? 'decompressed' : ''].filter(Boolean).join(', ');
+    const sealed = [opened.sealing.age ? 'decrypted' : '', opened.sealing.gzip || opened.sealing.zstd ? 'decompressed' : ''].filter(Boolean).join(', ');
     console.log(
       `✔ ${picked.label}${sealed ? ` (${sealed})` : ''}: ${outcome.tables} tables, ${outcome.rows} rows, ${outcome.authUsers} users; ` +
         'header, markers, transaction and manifest consistent',
@@ -299,7 +299,7 @@ function toJson(entry: BackupEntry): Record<string, unknown> {
     time: entry.time.toISOString(),
     bytes: entry.bytes,
     location: entry.location,
-    compressed: entry.sealing.gzip,
+    compressed: entry.sealing.gzip || entry.sealing.zstd,
     encrypted: entry.sealing.age,
     tables: entry.manifest?.tables ?? null,
     rows: entry.manifest?.total ?? null,

@@ -117,7 +117,7 @@ export async function uploadBackupArtifact(
   const name = checkArtifactName(request.name);
   const file = path.resolve(request.file);
   // A gzip or age file does not shrink again: store it in the zip as is instead of deflating it twice.
-  const compressionLevel = /\.(gz|age)$/.test(file) ? 0 : 6;
+  const compressionLevel = /\.(gz|zst|age)$/.test(file) ? 0 : 6;
   const retention = request.retentionDays ? `, kept ${request.retentionDays} days` : '';
   log.info(`📦 Uploading workflow artifact '${name}'${retention}...`);
 

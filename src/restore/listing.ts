@@ -11,8 +11,8 @@ import { execa } from 'execa';
 import { MARKER } from '../sql/sqlscan.js';
 import { peek, plainStream, sealingOf, type Keys, type Sealing } from './unseal.js';
 
-/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz][.age]` */
-export const BACKUP_NAME = /^full_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z_([0-9a-f]{8})\.sql(\.gz)?(\.age)?$/;
+/** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz|.zst][.age]` */
+export const BACKUP_NAME = /^full_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z_([0-9a-f]{8})\.sql(\.gz|\.zst)?(\.age)?$/;
 
 export interface Manifest {
   /** Rows per table, as the manifest lists them. */
@@ -154,7 +154,7 @@ export async function listDirectory(dir: string, keys: Keys = { identities: [] }
     if (!time) continue;
     const info = await stat(location);
     const base = { name, time, bytes: info.size, location };
-    if (!name.endsWith('.gz') && !name.endsWith('.age')) {
+    if (!/\.(gz|zst|age)$/.test(name)) {
       const head = await open(location, 'r').then(async (h) => {
         const b = Buffer.alloc(32);
         const { bytesRead } = await h.read(b, 0, 32, 0);
@@ -162,7 +162,7 @@ export async function listDirectory(dir: string, keys: Keys = { identities: [] }
         return b.subarray(0, bytesRead);
       });
       const sealing = sealingOf(head);
-      if (!sealing.age && !sealing.gzip) {
+      if (!sealing.age && !sealing.gzip && !sealing.zstd) {
         const manifest = await manifestOfPlainFile(location, info.size);
         entries.push({ ...base, sealing, manifest, ...(manifest ? {} : { note: 'no manifest: the file is incomplete' }) });
         continue;

@@ -1,12 +1,14 @@
 /**
- * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.age`,
- * `.sql.gz.age`. What a file is comes from its first bytes (age's header line, gzip's magic number),
+ * Reading a backup file back as plain SQL, whatever was done to it: `.sql`, `.sql.gz`, `.sql.zst`,
+ * `.sql.age`, `.sql.gz.age`, `.sql.zst.age`. What a file is comes from its first bytes (age's header
+ * line, gzip's and zstd's magic numbers),
  * not its name, so a renamed file still reads. Decryption (age-encryption, X25519 identities or a
  * scrypt passphrase) and decompression (zlib) are stream transforms: nothing is held whole.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { createGunzip } from 'node:zlib';
 import { AgeDecryptStream } from '../streams/agestream.js';
 
@@ -25,11 +27,13 @@ export interface Keys {
 export interface Sealing {
   age: boolean;
   gzip: boolean;
+  zstd: boolean;
 }
 
 const AGE_HEADER = Buffer.from('age-encryption.org/v1\n');
 const AGE_ARMOR = Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----');
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** Reads the age secret keys of an identity file (as written by age-keygen; `#` lines are comments). */
 export async function readIdentityFile(file: string): Promise<string[]> {
@@ -79,7 +83,11 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
 }
 
 export function sealingOf(head: Buffer): Sealing {
-  return { age: head.subarray(0, AGE_HEADER.length).equals(AGE_HEADER), gzip: head.subarray(0, 2).equals(GZIP_MAGIC) };
+  return {
+    age: head.subarray(0, AGE_HEADER.length).equals(AGE_HEADER),
+    gzip: head.subarray(0, 2).equals(GZIP_MAGIC),
+    zstd: head.subarray(0, 4).equals(ZSTD_MAGIC),
+  };
 }
 
 /**
@@ -88,22 +96,35 @@ export function sealingOf(head: Buffer): Sealing {
  */
 export async function plainStream(raw: Readable, label: string, keys: Keys): Promise<{ stream: Readable; sealing: Sealing }> {
   let { head, stream } = await peek(raw, AGE_HEADER.length);
-  const sealing: Sealing = { age: false, gzip: false };
+  const sealing: Sealing = { age: false, gzip: false, zstd: false };
   if (head.subarray(0, AGE_ARMOR.length).equals(AGE_ARMOR)) {
     throw new UnsealError(`${label} is ASCII-armored age; decrypt it with 'age -d' first, or give the binary .age file`);
   }
   if (sealingOf(head).age) {
     sealing.age = true;
     stream = await decrypt(stream, label, keys);
-    ({ head, stream } = await peek(stream, 2));
+    ({ head, stream } = await peek(stream, ZSTD_MAGIC.length));
   }
   if (sealingOf(head).gzip) {
     sealing.gzip = true;
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
-    stream.on('error', (error) => gunzip.destroy(error));
-    stream = stream.pipe(gunzip);
+    stream = decompressWith(stream, createGunzip({ chunkSize: 1 << 20 }));
+  } else if (sealingOf(head).zstd) {
+    sealing.zstd = true;
+    const zstd = zlib as { createZstdDecompress?: (options: object) => Transform };
+    if (!zstd.createZstdDecompress) {
+      throw new UnsealError(
+        `${label} is zstd-compressed, and this Node.js (${process.versions.node}) has no zstd (Node.js 22.15 or newer has it): ` +
+          "use a newer Node.js, or decompress it first with 'zstd -d'",
+      );
+    }
+    stream = decompressWith(stream, zstd.createZstdDecompress({ chunkSize: 1 << 20 }));
   }
   return { stream, sealing };
+}
+
+function decompressWith(stream: Readable, decompress: Transform): Readable {
+  stream.on('error', (error) => decompress.destroy(error));
+  return stream.pipe(decompress);
 }
 
 /** The plain SQL of a backup file. */

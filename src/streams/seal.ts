@@ -1,8 +1,8 @@
 /**
  * The seal stage (DESIGN.md §2): the verified SQL stream made into the file that is stored.
  *
- *   SQL ─► gzip (compression: gzip) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
- *   .sql        .sql.gz                      .sql.gz.age (or .sql.age)
+ *   SQL ─► gzip or zstd (compression) ─► age (encryption-recipients / encryption-passphrase) ─► sha256 ─► file
+ *   .sql        .sql.gz / .sql.zst                .sql.gz.age, .sql.zst.age (or .sql.age)
  *
  * Both are stream stages that merge.ts puts after the SQL scan (so verification reads the plain SQL)
  * and before the sha256 and the 0600 file (so `sha256` and `backup-size` describe the stored file).
@@ -15,10 +15,12 @@ import { Encrypter } from 'age-encryption';
 import { AgeEncryptStream, type AgeTarget } from './agestream.js';
 import { ConfigError, type BackupConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { ParallelGzip } from './pgzip.js';
+import { ParallelCompress, gzipBlocks, hasZstd, zstdBlocks, type BlockCompressor } from './pgzip.js';
 
 /** zlib level for `compression: gzip`: fast (SQL still shrinks about 5x; level 6 gains a few percent at ~1.5x the CPU). */
 export const GZIP_LEVEL = 1;
+/** zstd level for `compression: zstd`: zstd's own default, faster than gzip level 1 and smaller. */
+export const ZSTD_LEVEL = 3;
 
 /** Below this many characters a passphrase gets a warning: the file may be attacked offline by anyone who gets it. */
 export const SHORT_PASSPHRASE = 12;
@@ -26,7 +28,7 @@ export const SHORT_PASSPHRASE = 12;
 export interface Seal {
   /** Fresh stages for one file, in order (gzip before age: encrypted data does not compress). */
   transforms: () => Transform[];
-  /** Appended to `.sql`: '', '.gz', '.age' or '.gz.age'. */
+  /** Appended to `.sql`: '', '.gz', '.zst', '.age', '.gz.age' or '.zst.age'. */
   suffix: string;
   /** What happens to the file, for the log. */
   description: string;
@@ -39,13 +41,13 @@ export interface Seal {
  * before anything is dumped.
  */
 export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>): Seal | undefined {
-  const gzip = config.compression === 'gzip';
+  const compression = compressionFor(config.compression);
   const encrypter = ageTarget(config.encryption);
-  if (!gzip && !encrypter) return undefined;
+  if (!compression && !encrypter) return undefined;
 
   const steps: string[] = [];
   const warnings: string[] = [];
-  if (gzip) steps.push(`gzip (level ${GZIP_LEVEL})`);
+  if (compression) steps.push(compression.description);
   if (config.encryption.kind === 'recipients') {
     const count = config.encryption.recipients.length;
     steps.push(`age encryption to ${count} recipient${count === 1 ? '' : 's'}`);
@@ -60,11 +62,26 @@ export function sealFor(config: Pick<BackupConfig, 'compression' | 'encryption'>
     }
   }
   return {
-    transforms: () => [...(gzip ? [new ParallelGzip(GZIP_LEVEL)] : []), ...(encrypter ? [new AgeEncryptStream(encrypter)] : [])],
-    suffix: `${gzip ? '.gz' : ''}${encrypter ? '.age' : ''}`,
+    transforms: () => [
+      ...(compression ? [new ParallelCompress(compression.blocks)] : []),
+      ...(encrypter ? [new AgeEncryptStream(encrypter)] : []),
+    ],
+    suffix: `${compression?.suffix ?? ''}${encrypter ? '.age' : ''}`,
     description: steps.join(', then '),
     warnings,
   };
+}
+
+function compressionFor(compression: BackupConfig['compression']): { blocks: BlockCompressor; suffix: string; description: string } | undefined {
+  if (compression === 'gzip') return { blocks: gzipBlocks(GZIP_LEVEL), suffix: '.gz', description: `gzip (level ${GZIP_LEVEL})` };
+  if (compression !== 'zstd') return undefined;
+  if (!hasZstd()) {
+    throw new ConfigError(
+      `compression: zstd needs Node.js 22.15 or newer (node:zlib's zstd); this is Node.js ${process.versions.node}. ` +
+        'The action runs on node24 and has it; for the CLI, use a newer Node.js or compression: gzip',
+    );
+  }
+  return { blocks: zstdBlocks(ZSTD_LEVEL), suffix: '.zst', description: `zstd (level ${ZSTD_LEVEL})` };
 }
 
 /** sealFor, logging what will be done and any warning. */
