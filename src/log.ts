@@ -12,7 +12,40 @@ export const consoleLogger: Logger = {
   secret: () => undefined,
 };
 
+/** How often a long step (a dump, a restore) logs a progress line. */
+export const PROGRESS_EVERY_MS = 15_000;
+
+/**
+ * The CLI's logger. On a terminal, progress lines (starting with ⏳) replace one another in place, as a
+ * live display; anywhere else (a pipe, a CI log) every line is printed as it is.
+ */
+export function terminalLogger(out: NodeJS.WriteStream = process.stdout): Logger {
+  if (!out.isTTY) return consoleLogger;
+  let live = false;
+  const settle = (): void => {
+    if (live) out.write('\n');
+    live = false;
+  };
+  return {
+    info: (message) => {
+      if (message.startsWith('⏳')) {
+        out.write(`\r\x1b[2K${message}`);
+        live = true;
+        return;
+      }
+      settle();
+      console.log(message);
+    },
+    warning: (message) => {
+      settle();
+      console.warn(`warning: ${message}`);
+    },
+    secret: () => undefined,
+  };
+}
+
 export function formatBytes(bytes: number): string {
+  bytes = Math.round(bytes);
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(2)} KB`;
   if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(2)} MB`;

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
+import type { MergeProgress } from './progress.js';
 import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
@@ -42,6 +43,8 @@ export interface MergeInput {
   seal?: Transform[];
   /** Aborts the merge (another stage of the backup failed). */
   signal?: AbortSignal;
+  /** Updated as the bytes pass, for progress lines. */
+  progress?: MergeProgress;
 }
 
 export interface MergeResult {
@@ -211,12 +214,15 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
   const partBytes = { part1: 0, part2: 0, part3: 0 };
   let sqlBytes = 0;
+  const progress = input.progress ?? { sqlBytes: 0, rows: null };
+  progress.rows = scanner.report.rows;
 
   async function* sql(): AsyncGenerator<Buffer> {
     const emit = (text: string): Buffer => scanner.push(Buffer.from(text, 'utf8'));
     const count = (part: keyof typeof partBytes, buf: Buffer): Buffer => {
       partBytes[part] += buf.length;
       sqlBytes += buf.length;
+      progress.sqlBytes = sqlBytes;
       return buf;
     };
     yield count('part1', emit(fileHeader(input.meta)));

@@ -3,6 +3,7 @@
  * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
+import { estimateRows, reportProgress, type MergeProgress } from './progress.js';
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,8 @@ export interface BackupOptions {
    * passed and just before the restore check reads it.
    */
   beforeRestoreCheck?: (sqlFile: string) => Promise<void>;
+  /** How often a progress line is logged while the parts are dumped (default every 15 s). */
+  progressEveryMs?: number;
 }
 
 export interface PartSummary {
@@ -156,6 +159,9 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       secrets,
       signal: options.signal,
     };
+    const progress: MergeProgress = { sqlBytes: 0, rows: null };
+    const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
+    const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
     log.info('Step 1/2: Dumping auth and storage data...');
     log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
     const plainCopy = path.join(work, 'backup.sql');
@@ -175,13 +181,14 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
         snapshotId: snapshot.id,
         userSchemas: plan.userSchemas,
       },
+      progress,
       // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
       seal: abortableStages(
         [...(seal && restoreCheck ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])],
         options.signal,
       ),
       signal: options.signal,
-    });
+    }).finally(stopProgress);
     // verify: restore — what the scratch database needs and every table's checksum, still in the snapshot.
     const reference = restoreCheck
       ? await captureRestoreReference({
@@ -287,6 +294,7 @@ interface DumpAndMergeInput {
   meta: FileMeta;
   seal?: Transform[];
   signal?: AbortSignal;
+  progress?: MergeProgress;
 }
 
 /**
@@ -326,6 +334,7 @@ async function dumpAndMerge(
       outFile: input.outFile,
       seal: input.seal,
       signal: failure.signal,
+      progress: input.progress,
     });
     return { ...merged, expectedRows: await counting, generatedAt: input.meta.generatedAt };
   } catch (error) {

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { backupDatabases, runBackup } from '../backup/pipeline.js';
 import { INPUT_NAMES, parseConfig } from '../config.js';
 import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../restore/listing.js';
-import { consoleLogger, formatBytes } from '../log.js';
+import { consoleLogger, formatBytes, terminalLogger } from '../log.js';
 import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
 import { SqlScanner } from '../sql/sqlscan.js';
@@ -123,7 +123,7 @@ async function backupCommand(args: string[]): Promise<number> {
   const onSignal = (): void => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   // Never run apt-get/sudo on someone's own machine unless asked to; on a CI runner it is the point.
-  const result = await runBackup(config, consoleLogger, {
+  const result = await runBackup(config, terminalLogger(), {
     installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
     signal: abort.signal,
     databases,
@@ -188,7 +188,7 @@ async function restoreCommand(args: string[]): Promise<number> {
       target,
       keys: await onceAsked(keys),
       force: values.force ?? false,
-      log: consoleLogger,
+      log: terminalLogger(),
     });
     const width = Math.max(5, ...outcome.counts.map((c) => c.table.length));
     const total = outcome.counts.reduce((sum, c) => sum + c.inBackup, 0);

@@ -9,6 +9,8 @@
  * Then psql (of the target's major version when one is installed) reads the file from a stream in the
  * file's own single transaction, and every table of the manifest is counted in the target.
  */
+import { Transform } from 'node:stream';
+import { PROGRESS_EVERY_MS, formatBytes } from '../log.js';
 import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
@@ -44,6 +46,8 @@ export interface RestoreOptions {
   /** The database to restore into, parsed from its URL by the caller (parseDatabase). */
   target: Database;
   keys: Keys;
+  /** How often a progress line is logged while psql restores (default every 15 s). */
+  progressEveryMs?: number;
   /** Go ahead despite collisions and tables that would be replaced. */
   force?: boolean;
   log: Logger;
@@ -164,16 +168,32 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
   // Pass 2: the restore, in the file's one transaction.
   log.info(`⏳ Restoring ${label} (one transaction: on any error nothing is changed)...`);
   const opened = await openPlain(options.file, options.keys);
+  const sent = { bytes: 0 };
+  const counted = opened.stream.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent.bytes += chunk.length;
+        done(null, chunk);
+      },
+    }),
+  );
+  opened.stream.on('error', (error) => counted.destroy(error));
+  const sending = Date.now();
+  const timer = setInterval(() => {
+    const seconds = (Date.now() - sending) / 1000;
+    log.info(`⏳ ${formatBytes(sent.bytes)} of SQL sent to psql, ${formatBytes(sent.bytes / seconds)}/s`);
+  }, options.progressEveryMs ?? PROGRESS_EVERY_MS);
+  timer.unref();
   const result = await runPsql({
     psql: tools.psql,
     conn,
-    input: { stream: opened.stream },
+    input: { stream: counted },
     args: ['-v', 'ON_ERROR_STOP=1'],
     env: { PGOPTIONS: '-c client_min_messages=warning' },
     onProgress: (line) => log.info(`   … ${line}`),
     secrets,
     signal: options.signal,
-  });
+  }).finally(() => clearInterval(timer));
   if (result.exitCode !== 0) {
     throw new RestoreError(
       `the restore failed and was rolled back, so the target is unchanged:\n${psqlFailure(result)
