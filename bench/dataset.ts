@@ -7,7 +7,9 @@
  *     triggers off, as the on_auth_user_created trigger would have made them);
  *   - two storage.objects rows per user (metadata only, as Supabase stores it);
  *   - public.activity: a wide jsonb table, `rows` rows of about 1 KB each;
- *   - public.attachments: a bytea table, `byteaRows` rows of 64 KB of random bytes each.
+ *   - public.attachments: a bytea table, `byteaRows` rows of 64 KB of random bytes each;
+ *   - public.events_narrow: narrow rows, `narrowRows` rows of about 256 bytes each (the `--dataset
+ *     narrow` preset: 200 000 users, 3 000 000 narrow rows, nothing else in public).
  * The defaults (100 000 users, 1 000 000 activity rows, 12 500 attachments) make about 2 GB of public
  * tables on disk.
  */
@@ -17,7 +19,15 @@ export interface DatasetSize {
   users: number;
   rows: number;
   byteaRows: number;
+  /** Rows of public.events_narrow (about 256 bytes each). */
+  narrowRows: number;
 }
+
+/** `--dataset`: the jsonb/bytea-heavy default, or many narrow rows (where per-row costs show). */
+export const DATASETS: Record<'default' | 'narrow', DatasetSize> = {
+  default: { users: 100_000, rows: 1_000_000, byteaRows: 12_500, narrowRows: 0 },
+  narrow: { users: 200_000, rows: 0, byteaRows: 0, narrowRows: 3_000_000 },
+};
 
 export interface DatasetStats {
   /** Bytes on disk (heap + TOAST + indexes) of the user schemas' tables. */
@@ -92,7 +102,21 @@ function publicSchema(): string {
       content_type text NOT NULL DEFAULT 'application/octet-stream',
       data bytea NOT NULL
     );
-    ALTER TABLE public.attachments ENABLE ROW LEVEL SECURITY;`;
+    ALTER TABLE public.attachments ENABLE ROW LEVEL SECURITY;
+    CREATE TABLE public.events_narrow (
+      id bigint PRIMARY KEY,
+      user_id uuid NOT NULL,
+      at timestamptz NOT NULL,
+      note text NOT NULL
+    );`;
+}
+
+/** Rows of public.events_narrow in [from, to]: about 256 bytes each. */
+function narrowInsert(from: number, to: number, users: number): string {
+  return `INSERT INTO public.events_narrow (id, user_id, at, note)
+    SELECT i, md5('user-' || (1 + i % ${users}))::uuid, timestamptz '2025-01-01 00:00:00+00' + i * interval '1 second',
+           'event ' || i || ' ' || md5('n1' || i) || md5('n2' || i) || md5('n3' || i) || md5('n4' || i) || md5('n5' || i) || md5('n6' || i)
+      FROM generate_series(${from}, ${to}) AS i`;
 }
 
 /** Rows of public.activity in [from, to]: about 1 KB of jsonb each. */
@@ -147,7 +171,7 @@ export async function buildDataset(
     log(`  ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   };
 
-  await step('public.activity and public.attachments tables', publicSchema());
+  await step('public.activity, public.attachments and public.events_narrow tables', publicSchema());
   // Two streams of work for two cores: auth/storage + the jsonb table, and the bytea table.
   const managed = (async () => {
     const [users, identities, profiles, objects] = managedSteps(size);
@@ -159,12 +183,17 @@ export async function buildDataset(
       await step(`public.activity rows ${from}-${to}`, activityInsert(from, to, size.users));
     }
   })();
+  const narrow = (async () => {
+    for (const [from, to] of batches(size.narrowRows, 500_000)) {
+      await step(`public.events_narrow rows ${from}-${to}`, narrowInsert(from, to, size.users));
+    }
+  })();
   const bytea = (async () => {
     for (const [from, to] of batches(size.byteaRows, 5_000)) {
       await step(`public.attachments rows ${from}-${to}`, attachmentsInsert(from, to, size.users));
     }
   })();
-  await Promise.all([managed, bytea]);
+  await Promise.all([managed, bytea, narrow]);
   // Set hint bits and the visibility map once, so no measured run pays for them.
   await step('VACUUM (FREEZE, ANALYZE)', 'VACUUM (FREEZE, ANALYZE)');
   await step('CHECKPOINT', 'CHECKPOINT');
@@ -189,7 +218,8 @@ export async function describeDataset(query: Query): Promise<DatasetStats> {
      SELECT 'storage.objects', count(*) FROM storage.objects UNION ALL
      SELECT 'public.profiles', count(*) FROM public.profiles UNION ALL
      SELECT 'public.activity', count(*) FROM public.activity UNION ALL
-     SELECT 'public.attachments', count(*) FROM public.attachments`,
+     SELECT 'public.attachments', count(*) FROM public.attachments UNION ALL
+     SELECT 'public.events_narrow', count(*) FROM public.events_narrow`,
   );
   return {
     publicBytes: Number(sizes!.public_bytes),
