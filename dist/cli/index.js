@@ -7519,6 +7519,94 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./lib/src/log.js
+const consoleLogger = {
+    info: (message) => console.log(message),
+    warning: (message) => console.warn(`warning: ${message}`),
+    secret: () => undefined,
+};
+/** How often a long step (a dump, a restore) logs a progress line. */
+const PROGRESS_EVERY_MS = 15_000;
+/**
+ * The CLI's logger. On a terminal, progress lines (starting with ⏳) replace one another in place, as a
+ * live display; anywhere else (a pipe, a CI log) every line is printed as it is.
+ */
+function terminalLogger(out = process.stdout) {
+    if (!out.isTTY)
+        return consoleLogger;
+    let live = false;
+    const settle = () => {
+        if (live)
+            out.write('\n');
+        live = false;
+    };
+    return {
+        info: (message) => {
+            if (message.startsWith('⏳')) {
+                out.write(`\r\x1b[2K${message}`);
+                live = true;
+                return;
+            }
+            settle();
+            console.log(message);
+        },
+        warning: (message) => {
+            settle();
+            console.warn(`warning: ${message}`);
+        },
+        secret: () => undefined,
+    };
+}
+function formatBytes(bytes) {
+    bytes = Math.round(bytes);
+    if (bytes < 1024)
+        return `${bytes} B`;
+    if (bytes < 1024 * 1024)
+        return `${(bytes / 1024).toFixed(2)} KB`;
+    if (bytes < 1024 * 1024 * 1024)
+        return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+    return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
+;// CONCATENATED MODULE: ./lib/src/backup/progress.js
+
+/** The catalog's estimate of the rows of `tables` (pg_class.reltuples: what ANALYZE last saw), or null. */
+async function estimateRows(client, tables) {
+    const { rows } = await client.query('SELECT sum(greatest(c.reltuples, 0))::bigint AS total FROM pg_catalog.pg_class c WHERE c.oid = ANY ($1::pg_catalog.regclass[])', [tables.map((table) => table.qualified)]);
+    const total = Number(rows[0]?.total ?? 0);
+    return total > 0 ? total : null;
+}
+function formatDuration(seconds) {
+    if (seconds < 60)
+        return `${Math.max(1, Math.round(seconds))} s`;
+    const minutes = Math.floor(seconds / 60);
+    return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+/** One progress line. */
+function progressLine(progress, estimatedRows, elapsedMs) {
+    const rows = [...(progress.rows?.values() ?? [])].reduce((sum, n) => sum + n, 0);
+    const seconds = Math.max(elapsedMs / 1000, 0.001);
+    const parts = [`${formatBytes(progress.sqlBytes)} written`];
+    if (estimatedRows && estimatedRows >= rows) {
+        const share = rows / estimatedRows;
+        parts.push(`${rows.toLocaleString('en-US')} of ~${estimatedRows.toLocaleString('en-US')} rows (${Math.floor(share * 100)}%)`);
+        parts.push(`${formatBytes(progress.sqlBytes / seconds)}/s`);
+        if (share > 0.01)
+            parts.push(`about ${formatDuration((seconds / share) * (1 - share))} left`);
+    }
+    else {
+        parts.push(`${rows.toLocaleString('en-US')} rows`, `${formatBytes(progress.sqlBytes / seconds)}/s`);
+    }
+    return `⏳ ${parts.join(', ')}`;
+}
+/** Logs a progress line every `everyMs` until the returned function is called. */
+function reportProgress(log, progress, estimatedRows, everyMs = PROGRESS_EVERY_MS) {
+    const started = Date.now();
+    const timer = setInterval(() => log.info(progressLine(progress, estimatedRows, Date.now() - started)), everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+}
+
 ;// CONCATENATED MODULE: ./lib/src/postgres/supabase.js
 /**
  * What a hosted Supabase database looks like, as far as a backup must know it.
@@ -8260,22 +8348,6 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
         if (chunk.length < small)
             Atomics.wait(PAUSE, 0, 0, pauseMs);
     }
-}
-
-;// CONCATENATED MODULE: ./lib/src/log.js
-const consoleLogger = {
-    info: (message) => console.log(message),
-    warning: (message) => console.warn(`warning: ${message}`),
-    secret: () => undefined,
-};
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    if (bytes < 1024 * 1024)
-        return `${(bytes / 1024).toFixed(2)} KB`;
-    if (bytes < 1024 * 1024 * 1024)
-        return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
-    return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
 ;// CONCATENATED MODULE: external "node:crypto"
@@ -9188,11 +9260,14 @@ async function mergeBackup(input) {
     const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
     const partBytes = { part1: 0, part2: 0, part3: 0 };
     let sqlBytes = 0;
+    const progress = input.progress ?? { sqlBytes: 0, rows: null };
+    progress.rows = scanner.report.rows;
     async function* sql() {
         const emit = (text) => scanner.push(Buffer.from(text, 'utf8'));
         const count = (part, buf) => {
             partBytes[part] += buf.length;
             sqlBytes += buf.length;
+            progress.sqlBytes = sqlBytes;
             return buf;
         };
         yield count('part1', emit(fileHeader(input.meta)));
@@ -40190,6 +40265,7 @@ function abortableStages(stages, signal) {
 
 
 
+
 /** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
 function backupDatabases(config) {
     const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
@@ -40251,6 +40327,9 @@ async function runBackup(config, log, options = {}) {
             secrets,
             signal: options.signal,
         };
+        const progress = { sqlBytes: 0, rows: null };
+        const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
+        const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
         log.info('Step 1/2: Dumping auth and storage data...');
         log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
         const plainCopy = external_node_path_namespaceObject.join(work, 'backup.sql');
@@ -40270,10 +40349,11 @@ async function runBackup(config, log, options = {}) {
                 snapshotId: snapshot.id,
                 userSchemas: plan.userSchemas,
             },
+            progress,
             // verify: restore of a sealed file reads the plain SQL, written beside it in the same pass.
             seal: abortableStages([...(seal && restoreCheck ? [new TeeToFile(plainCopy)] : []), ...(seal?.transforms() ?? [])], options.signal),
             signal: options.signal,
-        });
+        }).finally(stopProgress);
         // verify: restore — what the scratch database needs and every table's checksum, still in the snapshot.
         const reference = restoreCheck
             ? await captureRestoreReference({
@@ -40398,6 +40478,7 @@ async function dumpAndMerge(input) {
             outFile: input.outFile,
             seal: input.seal,
             signal: failure.signal,
+            progress: input.progress,
         });
         return { ...merged, expectedRows: await counting, generatedAt: input.meta.generatedAt };
     }
@@ -41137,6 +41218,8 @@ class CollisionCheck {
 
 
 
+
+
 class RestoreError extends Error {
     name = 'RestoreError';
 }
@@ -41243,16 +41326,30 @@ async function restoreBackup(options) {
     // Pass 2: the restore, in the file's one transaction.
     log.info(`⏳ Restoring ${label} (one transaction: on any error nothing is changed)...`);
     const opened = await openPlain(options.file, options.keys);
+    const sent = { bytes: 0 };
+    const counted = opened.stream.pipe(new external_node_stream_namespaceObject.Transform({
+        transform(chunk, _encoding, done) {
+            sent.bytes += chunk.length;
+            done(null, chunk);
+        },
+    }));
+    opened.stream.on('error', (error) => counted.destroy(error));
+    const sending = Date.now();
+    const timer = setInterval(() => {
+        const seconds = (Date.now() - sending) / 1000;
+        log.info(`⏳ ${formatBytes(sent.bytes)} of SQL sent to psql, ${formatBytes(sent.bytes / seconds)}/s`);
+    }, options.progressEveryMs ?? PROGRESS_EVERY_MS);
+    timer.unref();
     const result = await runPsql({
         psql: tools.psql,
         conn,
-        input: { stream: opened.stream },
+        input: { stream: counted },
         args: ['-v', 'ON_ERROR_STOP=1'],
         env: { PGOPTIONS: '-c client_min_messages=warning' },
         onProgress: (line) => log.info(`   … ${line}`),
         secrets,
         signal: options.signal,
-    });
+    }).finally(() => clearInterval(timer));
     if (result.exitCode !== 0) {
         throw new RestoreError(`the restore failed and was rolled back, so the target is unchanged:\n${psqlFailure(result)
             .split('\n')
@@ -41469,7 +41566,7 @@ async function backupCommand(args) {
     const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort(new Error('cancelled')));
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     // Never run apt-get/sudo on someone's own machine unless asked to; on a CI runner it is the point.
-    const result = await runBackup(config, consoleLogger, {
+    const result = await runBackup(config, terminalLogger(), {
         installClient: process.env.CI === 'true' || process.env.GITHUB_ACTIONS === 'true',
         signal: abort.signal,
         databases,
@@ -41530,7 +41627,7 @@ async function restoreCommand(args) {
             target,
             keys: await onceAsked(keys),
             force: values.force ?? false,
-            log: consoleLogger,
+            log: terminalLogger(),
         });
         const width = Math.max(5, ...outcome.counts.map((c) => c.table.length));
         const total = outcome.counts.reduce((sum, c) => sum + c.inBackup, 0);
