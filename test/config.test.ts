@@ -88,8 +88,8 @@ describe('destination', () => {
 
 describe('enumerated inputs list what they accept', () => {
   it.each([
-    ['compression', 'zip', "unknown compression 'zip'; use none or gzip"],
-    ['compression', 'gz', "unknown compression 'gz'; use none or gzip"],
+    ['compression', 'zip', "unknown compression 'zip'; use none, gzip or zstd"],
+    ['compression', 'gz', "unknown compression 'gz'; use none, gzip or zstd"],
     ['verify', 'full', "unknown verify 'full'; use basic or restore"],
     ['include-audit-log', 'maybe', "unknown include-audit-log 'maybe'; use true or false"],
     ['allow-unencrypted-public', 'sure', "unknown allow-unencrypted-public 'sure'; use true or false"],

@@ -40632,9 +40632,13 @@ async function decrypt(stream, label, keys) {
     }
     const decrypted = new AgeDecryptStream({ identities: keys.identities, passphrase });
     stream.on('error', (error) => decrypted.destroy(error));
+    // A wrong key fails the header: reported below through `ready`, not as an unhandled 'error' event.
+    const header = () => undefined;
+    decrypted.on('error', header);
     stream.pipe(decrypted);
     try {
         await decrypted.ready;
+        decrypted.off('error', header);
         return decrypted;
     }
     catch (error) {

@@ -144,9 +144,13 @@ async function decrypt(stream: Readable, label: string, keys: Keys): Promise<Rea
   }
   const decrypted = new AgeDecryptStream({ identities: keys.identities, passphrase });
   stream.on('error', (error) => decrypted.destroy(error));
+  // A wrong key fails the header: reported below through `ready`, not as an unhandled 'error' event.
+  const header = (): void => undefined;
+  decrypted.on('error', header);
   stream.pipe(decrypted);
   try {
     await decrypted.ready;
+    decrypted.off('error', header);
     return decrypted;
   } catch (error) {
     decrypted.destroy();
