@@ -18,7 +18,7 @@ import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../res
 import { consoleLogger, formatBytes } from '../log.js';
 import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
-import { SqlScanner } from '../sql/sqlscan.js';
+import { checkRecordedSha256, FilePolicy, PolicyError } from '../sql/policy.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
 import { checkScan } from '../sql/verify.js';
 
@@ -231,16 +231,27 @@ async function verifyCommand(args: string[]): Promise<number> {
   const keys = await onceAsked(await keysFrom(values));
   const picked = await pickBackup(values, keys);
   try {
-    const scanner = new SqlScanner();
+    const stored = await checkRecordedSha256(picked.file);
+    if (stored.problem) {
+      console.error(`✖ ${picked.label} is refused: ${stored.problem}`);
+      return 1;
+    }
+    if (stored.unchecked) consoleLogger.warning(`${picked.label} is not named full_<time>_<sha256 prefix>.sql…: its bytes cannot be checked against its name`);
+    const policy = new FilePolicy();
+    const scanner = policy.scanner;
     const opened = await openPlain(picked.file, keys);
     try {
-      for await (const chunk of opened.stream) scanner.push(chunk as Buffer);
+      for await (const chunk of opened.stream) policy.push(chunk as Buffer);
     } catch (error) {
       scanner.finish();
       console.error(`✖ ${picked.label} cannot be read to its end: ${(error as Error).message}`);
       return 1;
     }
-    scanner.finish();
+    const refused = policy.finish();
+    if (refused.length > 0) {
+      console.error(`✖ ${new PolicyError(picked.label, refused).message}`);
+      return 1;
+    }
     const outcome = checkScan(scanner.report);
     outcome.warnings.forEach((warning) => consoleLogger.warning(warning));
     if (outcome.problems.length > 0) {
