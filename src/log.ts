@@ -26,10 +26,8 @@ export function formatBytes(bytes: number): string {
  */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     switch (c) {
-      case '\\':
-        return '\\\\';
       case '\n':
         return '\\n';
       case '\r':
