@@ -132,7 +132,7 @@ async function uploadBackupArtifact(request, log, env = process.env) {
     }
     const id = String(response.id);
     const url = artifactUrl(env, id);
-    log.info(`✅ Artifact '${name}' uploaded (id ${id}, ${(0,src_log/* formatBytes */.z)(response.size ?? 0)})${url ? `: ${url}` : ''}`);
+    log.info(`✅ Artifact '${name}' uploaded (id ${id}, ${(0,src_log/* formatBytes */.z3)(response.size ?? 0)})${url ? `: ${url}` : ''}`);
     return { id, name, url, size: response.size, retentionDays: request.retentionDays };
 }
 /** Removes an artifact this run uploaded (used when a later destination fails). */
@@ -191,7 +191,7 @@ const REPOSITORY_VARIABLES = [
 /** Refuses a file GitHub would refuse, before any commit is made. */
 function checkBranchFileSize(bytes, file) {
     if (bytes > GITHUB_FILE_LIMIT) {
-        throw new PublishError(`${file} is ${(0,src_log/* formatBytes */.z)(bytes)}, over GitHub's limit of 100 MB for a file in a repository, so it cannot ` +
+        throw new PublishError(`${file} is ${(0,src_log/* formatBytes */.z3)(bytes)}, over GitHub's limit of 100 MB for a file in a repository, so it cannot ` +
             "go on a branch. Use 'compression: gzip' (SQL shrinks several times), or 'destination: artifact', which " +
             'has no such limit');
     }
@@ -346,12 +346,12 @@ function commitMessage(backup, bytes, kept, removed, keep, env) {
         ? `${(env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
         : undefined;
     return [
-        `Backup ${when}: ${(0,src_log/* formatBytes */.z)(bytes)}`,
+        `Backup ${when}: ${(0,src_log/* formatBytes */.z3)(bytes)}`,
         '',
-        `Added:   ${BRANCH_DIR}/${backup.file} (${(0,src_log/* formatBytes */.z)(bytes)}, ${bytes} bytes)`,
+        `Added:   ${BRANCH_DIR}/${backup.file} (${(0,src_log/* formatBytes */.z3)(bytes)}, ${bytes} bytes)`,
         `SHA-256: ${backup.sha256}`,
         `Data:    ${backup.authUsers} auth users, ${backup.tables} tables, ${backup.rows} rows`,
-        `Branch:  ${kept.count} backup(s), ${(0,src_log/* formatBytes */.z)(kept.bytes)} in total`,
+        `Branch:  ${kept.count} backup(s), ${(0,src_log/* formatBytes */.z3)(kept.bytes)} in total`,
         ...(removed.length > 0 ? [`Removed: ${removed.length} older backup(s) beyond keep ${keep}:`, ...removed.map((file) => `  ${file}`)] : []),
         ...(run ? [`Run:     ${run}`] : []),
         '',
@@ -372,7 +372,7 @@ async function publishToBranch(backup, config, log, env = process.env, options =
     const bytes = (await (0,promises_.stat)(backup.path)).size;
     checkBranchFileSize(bytes, backup.file);
     if (bytes > GITHUB_FILE_WARNING) {
-        log.warning(`${backup.file} is ${(0,src_log/* formatBytes */.z)(bytes)}: GitHub warns about files over 50 MB and refuses them over 100 MB. ` +
+        log.warning(`${backup.file} is ${(0,src_log/* formatBytes */.z3)(bytes)}: GitHub warns about files over 50 MB and refuses them over 100 MB. ` +
             "Consider 'compression: gzip' or 'destination: artifact' before the database grows further");
     }
     const remote = resolveBranchRemote(config, env, options.remoteUrl);
@@ -502,7 +502,7 @@ async function publishBackup(result, config, log, env = process.env, options = {
         const expiry = upload.retentionDays ? `, kept ${upload.retentionDays} days` : '';
         published.destinations.push({
             kind: 'artifact',
-            description: `Workflow artifact \`${upload.name}\` (${(0,src_log/* formatBytes */.z)(upload.size ?? result.bytes)} zip${expiry})`,
+            description: `Workflow artifact \`${upload.name}\` (${(0,src_log/* formatBytes */.z3)(upload.size ?? result.bytes)} zip${expiry})`,
             url: upload.url,
         });
     }
