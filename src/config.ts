@@ -229,9 +229,23 @@ function parseArtifactName(value: string): string | undefined {
   return value;
 }
 
+/**
+ * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
+ * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
+ */
 function parseBranch(value: string): string {
-  if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
-    throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+  const components = value.split('/');
+  if (
+    !/^[A-Za-z0-9._/-]+$/.test(value) ||
+    value.startsWith('-') ||
+    value.includes('..') ||
+    value.endsWith('/') ||
+    value.endsWith('.') ||
+    value === 'HEAD' ||
+    value.startsWith('refs/') ||
+    components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))
+  ) {
+    throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
   }
   return value;
 }

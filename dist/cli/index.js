@@ -40366,9 +40366,21 @@ function parseArtifactName(value) {
     }
     return value;
 }
+/**
+ * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
+ * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
+ */
 function parseBranch(value) {
-    if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
-        throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+    const components = value.split('/');
+    if (!/^[A-Za-z0-9._/-]+$/.test(value) ||
+        value.startsWith('-') ||
+        value.includes('..') ||
+        value.endsWith('/') ||
+        value.endsWith('.') ||
+        value === 'HEAD' ||
+        value.startsWith('refs/') ||
+        components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))) {
+        throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
     }
     return value;
 }
@@ -41844,6 +41856,11 @@ async function backupCommand(args) {
         'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
     };
     const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
+    if (config.destinations.artifact || config.destinations.branch) {
+        // The CLI writes the file to --output-dir and nothing else: say so instead of ignoring the flag.
+        throw new UsageError(`--destination ${flags.destination}: the command line writes the backup to --output-dir only (destination none); ` +
+            'artifacts and the backups branch are published by the GitHub Action');
+    }
     for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
         if (flags[flag])
             consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
