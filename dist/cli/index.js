@@ -8275,6 +8275,98 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./lib/src/publish/signature.js
+/**
+ * Authenticity of a backup: an Ed25519 signature (node:crypto) made with the owner's private key
+ * (`signing-key`, a secret), written beside the backup as `<file>.sig` and stored with it by every
+ * destination. `restore` and `verify` check it with the public key before anything else.
+ *
+ * The signature covers a small statement, not the file itself, so it can be checked as the file
+ * streams: the file's name and the sha256 of its stored bytes (after gzip and age):
+ *
+ *   supabase-complete-backup signature 1
+ *   file: full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql.gz.age
+ *   sha256: 3fa9c1d2…(64 hex)
+ *   ed25519: <base64 signature of the three lines above, newlines included>
+ *
+ * An age recipient key is public: anyone holding it can make an `.age` file the real key decrypts.
+ * Only the signature says that the owner of the private key made the file.
+ */
+
+
+
+const SIGNATURE_SUFFIX = '.sig';
+const HEADER = 'supabase-complete-backup signature 1';
+class SignatureError extends Error {
+    name = 'SignatureError';
+}
+/** The private key from `signing-key` (PKCS#8 PEM); throws a message that never shows the key. */
+function parseSigningKey(pem) {
+    let key;
+    try {
+        key = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        throw new SignatureError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+        throw new SignatureError(`'signing-key' is a ${key.asymmetricKeyType ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+    }
+    return key;
+}
+/** The public key to check signatures with (PEM: SPKI public key, or the private key itself). */
+function parsePublicKey(pem) {
+    let key;
+    try {
+        key = (0,external_node_crypto_namespaceObject.createPublicKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        throw new SignatureError('the public key is not a PEM public key (make it with `openssl pkey -in signing-key.pem -pubout -out signing-key.pub`)');
+    }
+    if (key.asymmetricKeyType !== 'ed25519')
+        throw new SignatureError(`the public key is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`);
+    return key;
+}
+function statement(file, sha256) {
+    return `${HEADER}\nfile: ${file}\nsha256: ${sha256}\n`;
+}
+/** Writes `<backup>.sig` for the stored file `backupPath` whose bytes have `sha256`; returns its path. */
+async function writeSignature(backupPath, sha256, key) {
+    const signed = statement(external_node_path_namespaceObject.basename(backupPath), sha256);
+    const signature = (0,external_node_crypto_namespaceObject.sign)(null, Buffer.from(signed, 'utf8'), key).toString('base64');
+    const sigPath = `${backupPath}${SIGNATURE_SUFFIX}`;
+    await (0,promises_namespaceObject.writeFile)(sigPath, `${signed}ed25519: ${signature}\n`, { mode: 0o644 });
+    return sigPath;
+}
+/**
+ * Checks the signature `sigText` of a stored file named `name` whose bytes have `sha256`; throws a
+ * SignatureError that says what is wrong.
+ */
+function checkSignature(sigText, name, sha256, key) {
+    const match = /^supabase-complete-backup signature 1\nfile: ([^\n]+)\nsha256: ([0-9a-f]{64})\ned25519: ([A-Za-z0-9+/=]+)\n?$/.exec(sigText);
+    if (!match)
+        throw new SignatureError('its signature file is not a supabase-complete-backup signature');
+    const [, file, signedSha, signature] = match;
+    if (!(0,external_node_crypto_namespaceObject.verify)(null, Buffer.from(statement(file, signedSha), 'utf8'), key, Buffer.from(signature, 'base64'))) {
+        throw new SignatureError('its signature was not made with the private key of this public key: it is not your backup');
+    }
+    if (file !== name)
+        throw new SignatureError(`its signature is for another file (${file})`);
+    if (signedSha !== sha256)
+        throw new SignatureError('its bytes are not the bytes that were signed: it was changed after it was made');
+}
+/** Reads `<file>.sig` (or `sigPath`) and checks it; throws SignatureError when it is missing or wrong. */
+async function checkSignatureFile(file, sha256, key, sigPath = `${file}${SIGNATURE_SUFFIX}`, name = external_node_path_namespaceObject.basename(file)) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(sigPath, 'utf8');
+    }
+    catch {
+        throw new SignatureError(`it has no signature (${external_node_path_namespaceObject.basename(sigPath)} is missing), and a public key was given: only signed backups are accepted`);
+    }
+    checkSignature(text, name, sha256, key);
+}
+
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
@@ -40196,6 +40288,7 @@ function dist_isCryptoKey(key) {
  * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
  * Every error names the input and lists what it accepts.
  */
+
 /** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
 const INPUT_NAMES = [
     'database-url',
@@ -40209,6 +40302,7 @@ const INPUT_NAMES = [
     'encryption-recipients',
     'encryption-passphrase',
     'allow-unencrypted-public',
+    'signing-key',
     'artifact-name',
     'retention-days',
     'branch',
@@ -40266,6 +40360,7 @@ function parseConfig(read) {
         compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
         encryption,
         allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+        signingKey: parseSigningKeyInput(read('signing-key')),
         artifactName: parseArtifactName(get('artifact-name')),
         retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
         branch: parseBranch(get('branch') || 'backups'),
@@ -40365,6 +40460,22 @@ function parseArtifactName(value) {
         throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
     }
     return value;
+}
+/** `signing-key`: an Ed25519 private key in PEM, checked here so a bad key fails before anything runs (never shown). */
+function parseSigningKeyInput(value) {
+    const pem = value.trim();
+    if (pem === '')
+        return undefined;
+    let type;
+    try {
+        type = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' }).asymmetricKeyType;
+    }
+    catch {
+        throw new ConfigError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+    }
+    if (type !== 'ed25519')
+        throw new ConfigError(`'signing-key' is a ${type ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+    return `${pem}\n`;
 }
 /**
  * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
@@ -40589,6 +40700,7 @@ function abortableStages(stages, signal) {
 
 
 
+
 /** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
 function backupDatabases(config) {
     const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
@@ -40719,6 +40831,9 @@ async function runBackup(config, log, options = {}) {
         const finalPath = external_node_path_namespaceObject.join(config.outputDir, file);
         await (0,promises_namespaceObject.rename)(partial, finalPath);
         await (0,promises_namespaceObject.chmod)(finalPath, 0o600);
+        const signaturePath = config.signingKey ? await writeSignature(finalPath, merged.sha256, parseSigningKey(config.signingKey)) : undefined;
+        if (signaturePath)
+            log.info(`🔏 Signed with the signing key (Ed25519): ${signaturePath}`);
         log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
         log.info(`💾 Backup written to ${finalPath}`);
         return {
@@ -40726,6 +40841,7 @@ async function runBackup(config, log, options = {}) {
             file,
             bytes: merged.fileBytes,
             sha256: merged.sha256,
+            ...(signaturePath ? { signaturePath } : {}),
             authUsers: outcome.authUsers,
             tables: outcome.tables,
             rows: outcome.rows,
@@ -41745,16 +41861,7 @@ async function countTables(conn, manifest) {
 }
 
 ;// CONCATENATED MODULE: ./lib/src/cli/cli.js
-/**
- * The command line: the same core as the action, without GitHub.
- *
- *   supabase-complete-backup backup  [--database-url URL | $DATABASE_URL] [--output-dir D] [action inputs as flags]
- *   supabase-complete-backup restore (--file F | --dir D | --branch B) --database-url URL [--identity KEY] [--force]
- *   supabase-complete-backup verify  (--file F | --dir D | --branch B) [--identity KEY]
- *   supabase-complete-backup list    (--dir D | --branch B) [--identity KEY] [--json]
- *
- * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
- */
+
 
 
 
@@ -41776,16 +41883,21 @@ usage:
       Backs up the database at --database-url (or $DATABASE_URL) into DIR (default: backups).
 
   supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
-                                   --database-url URL [--identity KEYFILE | --passphrase P] [--force]
+                                   --database-url URL [--identity KEYFILE | --passphrase P] [--public-key FILE] [--force]
       Restores a backup (.sql, .sql.gz, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
       newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
       $BACKUP_PASSPHRASE; without either, an encrypted file asks for the passphrase.
+      Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
+      (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
+      $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
 
   supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P]
-      The streaming checks of a backup file, without a database: header, PART markers, one transaction,
-      complete manifest, rows of every table in the file equal to the manifest.
+                                  [--public-key FILE]
+      The streaming checks of a backup file, without a database: signature (with --public-key), sha256 of
+      its bytes against its name, the file policy (no foreign meta-command or statement), header, PART
+      markers, one transaction, complete manifest, rows of every table in the file equal to the manifest.
 
   supabase-complete-backup list (--dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P] [--json]
       The backups there, newest first, with size and the row counts of their manifests.
@@ -41833,8 +41945,31 @@ const SOURCE_FLAGS = {
     repo: { type: 'string' },
     identity: { type: 'string' },
     passphrase: { type: 'string' },
+    'public-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
 };
+/**
+ * --public-key FILE (or $BACKUP_PUBLIC_KEY, the PEM itself): when given, the backup must carry a valid
+ * signature (`<file>.sig`) made with its private key, checked before anything else.
+ */
+async function publicKeyFrom(values) {
+    const pem = values['public-key'] ? await (0,promises_namespaceObject.readFile)(values['public-key'], 'utf8') : process.env.BACKUP_PUBLIC_KEY;
+    return pem ? parsePublicKey(pem) : undefined;
+}
+/** The signature check of a picked file; returns the refusal, or null when it is signed by the key. */
+async function signatureProblem(picked, key) {
+    if (!key)
+        return null;
+    try {
+        await checkSignatureFile(picked.file, await sha256OfFile(picked.file), key, picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`, external_node_path_namespaceObject.basename(picked.label));
+        return null;
+    }
+    catch (error) {
+        if (error instanceof SignatureError)
+            return `${picked.label} is refused: ${error.message}. Nothing was run.`;
+        throw error;
+    }
+}
 async function backupCommand(args) {
     const { values } = (0,external_node_util_namespaceObject.parseArgs)({
         args,
@@ -41898,6 +42033,8 @@ async function pickBackup(values, keys) {
     const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
     const file = external_node_path_namespaceObject.join(dir, newest.name);
     await extractBlob(values.repo ?? '.', newest.blob, file);
+    // Its signature, when the branch has one beside it (a missing one is refused only with --public-key).
+    await extractBlob(values.repo ?? '.', `${newest.location}${SIGNATURE_SUFFIX}`, `${file}${SIGNATURE_SUFFIX}`).catch(() => (0,promises_namespaceObject.rm)(`${file}${SIGNATURE_SUFFIX}`, { force: true }));
     return { file, label: newest.name, cleanup: () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }) };
 }
 async function keysFrom(values) {
@@ -41924,9 +42061,15 @@ async function restoreCommand(args) {
     if (!databaseUrl)
         throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
     const target = connection_parseDatabase(databaseUrl);
+    const publicKey = await publicKeyFrom(values);
     const keys = await keysFrom(values);
     const picked = await pickBackup(values, keys);
     try {
+        const unsigned = await signatureProblem(picked, publicKey);
+        if (unsigned) {
+            console.error(`✖ ${unsigned}`);
+            return 1;
+        }
         const outcome = await restoreBackup({
             file: picked.file,
             label: picked.label,
@@ -41972,9 +42115,15 @@ async function verifyCommand(args) {
         console.log(USAGE);
         return 0;
     }
+    const publicKey = await publicKeyFrom(values);
     const keys = await onceAsked(await keysFrom(values));
     const picked = await pickBackup(values, keys);
     try {
+        const unsigned = await signatureProblem(picked, publicKey);
+        if (unsigned) {
+            console.error(`✖ ${unsigned}`);
+            return 1;
+        }
         const stored = await checkRecordedSha256(picked.file);
         if (stored.problem) {
             console.error(`✖ ${picked.label} is refused: ${stored.problem}`);

@@ -30,7 +30,14 @@ function secretInputs(): string[] {
     // A multi-line secret is masked line by line by the runner; register each line too.
     ...passphrase.split(/\r?\n/).filter((line) => line.trim().length > 0),
     ...secretForms(core.getInput('github-token')),
+    // The signing key (PEM): the whole of it and each line of its body.
+    ...signingKeyLines(core.getInput('signing-key')),
   ];
+}
+
+function signingKeyLines(pem: string): string[] {
+  if (!pem.trim()) return [];
+  return [pem, pem.trim(), ...pem.split(/\r?\n/).filter((line) => line.trim().length > 0 && !line.startsWith('-----'))];
 }
 
 export async function run(): Promise<void> {

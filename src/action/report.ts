@@ -19,6 +19,7 @@ export function backupOutputs(result: BackupResult): Record<string, string> {
     'backup-file': result.file,
     'backup-size': String(result.bytes),
     sha256: result.sha256,
+    'signature-path': result.signaturePath ?? '',
     'auth-users': String(result.authUsers),
     tables: String(result.tables),
     'pg-dump-version': result.pgDump.version,

@@ -21,6 +21,7 @@ import {
 } from '../postgres/connection.js';
 import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
 import { displayName, formatBytes, type Logger } from '../log.js';
+import { parseSigningKey, writeSignature } from '../publish/signature.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
 import { Spool } from '../streams/spool.js';
 import { openSnapshot } from './snapshot.js';
@@ -87,6 +88,8 @@ export interface BackupResult {
   file: string;
   bytes: number;
   sha256: string;
+  /** `<path>.sig`, the Ed25519 signature of the file, when `signing-key` is set. */
+  signaturePath?: string;
   authUsers: number;
   tables: number;
   rows: number;
@@ -229,6 +232,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const finalPath = path.join(config.outputDir, file);
     await rename(partial, finalPath);
     await chmod(finalPath, 0o600);
+    const signaturePath = config.signingKey ? await writeSignature(finalPath, merged.sha256, parseSigningKey(config.signingKey)) : undefined;
+    if (signaturePath) log.info(`🔏 Signed with the signing key (Ed25519): ${signaturePath}`);
     log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
     log.info(`💾 Backup written to ${finalPath}`);
 
@@ -237,6 +242,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       file,
       bytes: merged.fileBytes,
       sha256: merged.sha256,
+      ...(signaturePath ? { signaturePath } : {}),
       authUsers: outcome.authUsers,
       tables: outcome.tables,
       rows: outcome.rows,

@@ -185,3 +185,63 @@ describe('verify --file and restore refuse a tampered file before anything runs'
     expect(roles.rowCount).toBe(0);
   });
 });
+
+describe('signing-key: a signed, encrypted backup; a forged .age is refused with --public-key', () => {
+  it('signs, stores the .sig beside the file, and verify/restore check it before anything else', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const keys = generateKeyPairSync('ed25519');
+    const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const publicKey = path.join(work, 'signing.pub');
+    await writeFile(publicKey, keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const identity = path.join(work, 'age-key.txt');
+    await execa('age-keygen', ['-o', identity]);
+    const recipient = /public key: (age1\S+)/.exec(await readFile(identity, 'utf8'))![1]!;
+
+    const source = await supabase.createSource('signed_source');
+    const run = await runAction({
+      'database-url': source.url,
+      destination: 'none',
+      'output-dir': path.join(work, 'signed'),
+      'encryption-recipients': recipient,
+      'signing-key': privatePem,
+    });
+    expect(run.exitCode, run.visible).toBe(0);
+    const file = run.outputs['backup-path']!;
+    expect(run.outputs['signature-path']).toBe(`${file}.sig`);
+    expect(existsSync(`${file}.sig`)).toBe(true);
+    // The key is masked: no line of its body reaches the log.
+    expect(run.stdout).toContain('::add-mask::');
+    expect(run.visible).not.toContain(privatePem.split('\n')[1]!);
+
+    const good = await cli(['verify', '--file', file, '--identity', identity, '--public-key', publicKey]);
+    expect(good.exitCode, good.output).toBe(0);
+
+    // A forged backup: made by anyone with the public recipient, named by its own sha256, no signature.
+    const forgedSql = injected(await execa('age', ['-d', '-i', identity, file], { encoding: 'buffer' }).then((r) => Buffer.from(r.stdout)), 'SELECT 1;');
+    const plain = path.join(work, 'forged.sql');
+    await writeFile(plain, forgedSql);
+    const forgedTmp = path.join(work, 'forged.sql.age');
+    await execa('age', ['-r', recipient, '-o', forgedTmp, plain]);
+    const forgedBytes = await readFile(forgedTmp);
+    const forged = path.join(work, `full_2026-11-30T00-00-00-000Z_${sha8(forgedBytes)}.sql.age`);
+    await writeFile(forged, forgedBytes);
+    const refused = await cli(['verify', '--file', forged, '--identity', identity, '--public-key', publicKey]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.output).toContain('has no signature');
+    const target = await supabase.createTarget('forged_target');
+    const restore = await cli(['restore', '--file', forged, '--identity', identity, '--public-key', publicKey, '--database-url', target.url]);
+    expect(restore.exitCode).toBe(1);
+    expect(restore.output).toContain('has no signature');
+    expect(await rowCount(target.url, 'auth.users')).toBe(0);
+    // ... nor with the real signature copied beside it
+    await writeFile(`${forged}.sig`, await readFile(`${file}.sig`));
+    const copied = await cli(['verify', '--file', forged, '--identity', identity, '--public-key', publicKey]);
+    expect(copied.exitCode).toBe(1);
+    expect(copied.output).toMatch(/its signature is for another file|not the bytes that were signed/);
+  });
+});
+
+function injected(sql: Buffer, what: string): Buffer {
+  const banner = '\\echo PART 2: user schemas (schema + data)\n';
+  return Buffer.from(sql.toString('utf8').replace(banner, `${banner}${what}\n`));
+}
