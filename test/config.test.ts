@@ -36,6 +36,7 @@ describe('defaults', () => {
       compression: 'none',
       encryption: { kind: 'none' },
       allowUnencryptedPublic: false,
+      signingKey: undefined,
       artifactName: undefined,
       retentionDays: undefined,
       branch: 'backups',
