@@ -41958,8 +41958,13 @@ async function publicKeyFrom(values) {
 }
 /** The signature check of a picked file; returns the refusal, or null when it is signed by the key. */
 async function signatureProblem(picked, key) {
-    if (!key)
+    if (!key) {
+        const sig = picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`;
+        if (await (0,promises_namespaceObject.stat)(sig).then(() => true, () => false)) {
+            consoleLogger.warning(`${picked.label} is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked`);
+        }
         return null;
+    }
     try {
         await checkSignatureFile(picked.file, await sha256OfFile(picked.file), key, picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`, external_node_path_namespaceObject.basename(picked.label));
         return null;

@@ -9,7 +9,7 @@
  * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -111,7 +111,13 @@ async function publicKeyFrom(values: { 'public-key'?: string }): Promise<KeyObje
 
 /** The signature check of a picked file; returns the refusal, or null when it is signed by the key. */
 async function signatureProblem(picked: Picked, key: KeyObject | undefined): Promise<string | null> {
-  if (!key) return null;
+  if (!key) {
+    const sig = picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`;
+    if (await stat(sig).then(() => true, () => false)) {
+      consoleLogger.warning(`${picked.label} is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked`);
+    }
+    return null;
+  }
   try {
     await checkSignatureFile(picked.file, await sha256OfFile(picked.file), key, picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`, path.basename(picked.label));
     return null;

@@ -215,6 +215,10 @@ describe('signing-key: a signed, encrypted backup; a forged .age is refused with
 
     const good = await cli(['verify', '--file', file, '--identity', identity, '--public-key', publicKey]);
     expect(good.exitCode, good.output).toBe(0);
+    expect(good.output).not.toContain('signature is not checked');
+    const unchecked = await cli(['verify', '--file', file, '--identity', identity]);
+    expect(unchecked.exitCode, unchecked.output).toBe(0);
+    expect(unchecked.output).toContain('is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked');
 
     // A forged backup: made by anyone with the public recipient, named by its own sha256, no signature.
     const forgedSql = injected(await execa('age', ['-d', '-i', identity, file], { encoding: 'buffer' }).then((r) => Buffer.from(r.stdout)), 'SELECT 1;');
