@@ -220,6 +220,28 @@ describe('signing-key: a signed, encrypted backup; a forged .age is refused with
     expect(unchecked.exitCode, unchecked.output).toBe(0);
     expect(unchecked.output).toContain('is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked');
 
+    // From a backups branch: the signature is read from the branch beside the file.
+    const repo = path.join(work, 'repo');
+    const gitEnv = {
+      GIT_CONFIG_GLOBAL: path.join(work, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test',
+    };
+    await writeFile(gitEnv.GIT_CONFIG_GLOBAL, '');
+    const git = (args: string[]) => execa('git', args, { cwd: repo, env: gitEnv });
+    await execa('mkdir', ['-p', path.join(repo, 'backups')]);
+    await git(['init', '-q', '-b', 'backups']);
+    await writeFile(path.join(repo, 'backups', path.basename(file)), await readFile(file));
+    await git(['add', '-A']);
+    await git(['commit', '-q', '-m', 'unsigned']);
+    const unsignedOnBranch = await cli(['verify', '--branch', 'backups', '--repo', repo, '--identity', identity, '--public-key', publicKey]);
+    expect(unsignedOnBranch.exitCode).toBe(1);
+    expect(unsignedOnBranch.output).toContain('has no signature');
+    await writeFile(path.join(repo, 'backups', `${path.basename(file)}.sig`), await readFile(`${file}.sig`));
+    await git(['add', '-A']);
+    await git(['commit', '-q', '-m', 'signed']);
+    const signedOnBranch = await cli(['verify', '--branch', 'backups', '--repo', repo, '--identity', identity, '--public-key', publicKey]);
+    expect(signedOnBranch.exitCode, signedOnBranch.output).toBe(0);
+
     // A forged backup: made by anyone with the public recipient, named by its own sha256, no signature.
     const forgedSql = injected(await execa('age', ['-d', '-i', identity, file], { encoding: 'buffer' }).then((r) => Buffer.from(r.stdout)), 'SELECT 1;');
     const plain = path.join(work, 'forged.sql');
