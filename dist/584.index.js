@@ -22131,7 +22131,7 @@ var ThrowTypeError = $gOPD
 
 var hasSymbols = __webpack_require__(23336)();
 
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 var $ObjectGPO = __webpack_require__(91311);
 var $ReflectGPO = __webpack_require__(48681);
 
@@ -22485,7 +22485,7 @@ module.exports = (typeof Reflect !== 'undefined' && Reflect.getPrototypeOf) || n
 
 /***/ }),
 
-/***/ 81967:
+/***/ 4348:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -24249,7 +24249,7 @@ var fnToStr = callBound('Function.prototype.toString');
 var isFnRegex = safeRegexTest(/^\s*async(?:\s+function(?:\s+|\()|\s*\()/);
 
 var hasToStringTag = __webpack_require__(85479)();
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 
 var getAsyncFunc = __webpack_require__(51491);
 
@@ -24585,7 +24585,7 @@ var callBound = __webpack_require__(23105);
 var safeRegexTest = __webpack_require__(93470);
 var isFnRegex = safeRegexTest(/^\s*(?:function)?\*/);
 var hasToStringTag = __webpack_require__(85479)();
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 
 var toStr = callBound('Object.prototype.toString');
 var fnToStr = callBound('Function.prototype.toString');
@@ -45453,7 +45453,7 @@ module.exports = function getPolyfill() {
 
 
 var define = __webpack_require__(50191);
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 
 var getPolyfill = __webpack_require__(25762);
 
@@ -46754,7 +46754,7 @@ var availableTypedArrays = __webpack_require__(51506);
 var callBind = __webpack_require__(53844);
 var callBound = __webpack_require__(23105);
 var gOPD = __webpack_require__(33170);
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 
 var $toString = callBound('Object.prototype.toString');
 var hasToStringTag = __webpack_require__(85479)();
@@ -58045,7 +58045,7 @@ var isObject = __webpack_require__(46229);
 var whichBuiltinType = __webpack_require__(45330);
 var $TypeError = __webpack_require__(73314);
 
-var gPO = __webpack_require__(81967);
+var gPO = __webpack_require__(4348);
 var $Object = __webpack_require__(95399);
 
 module.exports = function getPrototypeOf(O) {
@@ -58088,7 +58088,7 @@ module.exports = function getPrototypeOf(O) {
 
 var implementation = __webpack_require__(35957);
 
-var getProto = __webpack_require__(81967);
+var getProto = __webpack_require__(4348);
 
 module.exports = function getPolyfill() {
 	if (typeof Reflect === 'object' && Reflect && Reflect.getPrototypeOf) {

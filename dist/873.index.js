@@ -119,7 +119,8 @@ async function uploadBackupArtifact(request, log, env = process.env) {
     log.info(`📦 Uploading workflow artifact '${name}'${retention}...`);
     let response;
     try {
-        response = await new artifact/* DefaultArtifactClient */.t9().uploadArtifact(name, [file], external_node_path_.dirname(file), {
+        const files = request.signature ? [file, external_node_path_.resolve(request.signature)] : [file];
+        response = await new artifact/* DefaultArtifactClient */.t9().uploadArtifact(name, files, external_node_path_.dirname(file), {
             retentionDays: request.retentionDays,
             compressionLevel,
         });
@@ -409,12 +410,17 @@ async function publishToBranch(backup, config, log, env = process.env, options =
                 await (0,promises_.writeFile)(external_node_path_.join(repo, 'README.md'), README(branch));
             await (0,promises_.mkdir)(external_node_path_.join(repo, BRANCH_DIR), { recursive: true });
             await (0,promises_.copyFile)(backup.path, external_node_path_.join(repo, pathOnBranch));
+            // The signature goes beside the file, and leaves with it when the file is pruned.
+            if (backup.signaturePath)
+                await (0,promises_.copyFile)(backup.signaturePath, external_node_path_.join(repo, `${pathOnBranch}.sig`));
             const backups = (await (0,promises_.readdir)(external_node_path_.join(repo, BRANCH_DIR))).filter((file) => BACKUP_FILE.test(file));
             // The time comes right after the fixed `full_` prefix, so name order is time order.
             const others = backups.filter((file) => file !== backup.file).sort();
             const removed = keep > 0 ? others.slice(0, Math.max(0, backups.length - keep)).map((file) => `${BRANCH_DIR}/${file}`) : [];
-            for (const file of removed)
+            for (const file of removed) {
                 await (0,promises_.rm)(external_node_path_.join(repo, file));
+                await (0,promises_.rm)(external_node_path_.join(repo, `${file}.sig`), { force: true });
+            }
             await git(['add', '-A']);
             if (base && (await git(['diff', '--cached', '--quiet'], { allowFailure: true })).exitCode === 0) {
                 log.info(`✅ ${pathOnBranch} is already on branch '${branch}' (commit ${base.slice(0, 7)}); nothing to push`);
@@ -496,7 +502,7 @@ async function publishBackup(result, config, log, env = process.env, options = {
     const published = { destinations: [] };
     let upload;
     if (toArtifact) {
-        upload = await uploadBackupArtifact({ file: result.path, name: artifactName, retentionDays: config.retentionDays }, log, env);
+        upload = await uploadBackupArtifact({ file: result.path, ...(result.signaturePath ? { signature: result.signaturePath } : {}), name: artifactName, retentionDays: config.retentionDays }, log, env);
         published.artifactId = upload.id;
         published.artifactUrl = upload.url;
         const expiry = upload.retentionDays ? `, kept ${upload.retentionDays} days` : '';

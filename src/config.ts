@@ -2,6 +2,7 @@
  * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
  * Every error names the input and lists what it accepts.
  */
+import { createPrivateKey } from 'node:crypto';
 
 /** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
 export const INPUT_NAMES = [
@@ -16,6 +17,7 @@ export const INPUT_NAMES = [
   'encryption-recipients',
   'encryption-passphrase',
   'allow-unencrypted-public',
+  'signing-key',
   'artifact-name',
   'retention-days',
   'branch',
@@ -55,6 +57,8 @@ export interface BackupConfig {
   compression: Compression;
   encryption: Encryption;
   allowUnencryptedPublic: boolean;
+  /** Ed25519 private key (PKCS#8 PEM) that signs the backup (`<file>.sig`); undefined: unsigned. */
+  signingKey: string | undefined;
   artifactName: string | undefined;
   retentionDays: number | undefined;
   branch: string;
@@ -125,6 +129,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
     encryption,
     allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+    signingKey: parseSigningKeyInput(read('signing-key')),
     artifactName: parseArtifactName(get('artifact-name')),
     retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
     branch: parseBranch(get('branch') || 'backups'),
@@ -229,9 +234,37 @@ function parseArtifactName(value: string): string | undefined {
   return value;
 }
 
+/** `signing-key`: an Ed25519 private key in PEM, checked here so a bad key fails before anything runs (never shown). */
+function parseSigningKeyInput(value: string): string | undefined {
+  const pem = value.trim();
+  if (pem === '') return undefined;
+  let type: string | undefined;
+  try {
+    type = createPrivateKey({ key: pem, format: 'pem' }).asymmetricKeyType;
+  } catch {
+    throw new ConfigError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+  }
+  if (type !== 'ed25519') throw new ConfigError(`'signing-key' is a ${type ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+  return `${pem}\n`;
+}
+
+/**
+ * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
+ * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
+ */
 function parseBranch(value: string): string {
-  if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
-    throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+  const components = value.split('/');
+  if (
+    !/^[A-Za-z0-9._/-]+$/.test(value) ||
+    value.startsWith('-') ||
+    value.includes('..') ||
+    value.endsWith('/') ||
+    value.endsWith('.') ||
+    value === 'HEAD' ||
+    value.startsWith('refs/') ||
+    components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))
+  ) {
+    throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
   }
   return value;
 }

@@ -51,3 +51,42 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
   return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
+
+/**
+ * Text from the database (a name, a statement) made safe for a log line, a comment or a message: every
+ * control character (newline, tab, escape, C1, DEL, the Unicode line and paragraph separators) becomes a
+ * visible escape, so such text never starts a new line (a workflow command `::…`, a psql meta-command).
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    switch (c) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default:
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+  });
+}
+
+/** A database name for a log line or a comment: as is when plain, else double-quoted and printable. */
+export function displayName(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${printable(name.replace(/"/g, '""'))}"`;
+}
+
+/** A qualified name (`schema.table`, as the catalog gives its parts) for a log line or a comment. */
+export function displayQualified(schema: string, name: string): string {
+  return `${displayName(schema)}.${displayName(name)}`;
+}
+
+/**
+ * A message for GitHub's log: no line of it may be read as a workflow command (`::name::`), which the
+ * runner recognises at the start of any line of the output.
+ */
+export function neutraliseWorkflowCommands(message: string): string {
+  return message.replace(/(^|\n)(\s*)::/g, '$1$2:\u200b:');
+}

@@ -36,6 +36,7 @@ describe('defaults', () => {
       compression: 'none',
       encryption: { kind: 'none' },
       allowUnencryptedPublic: false,
+      signingKey: undefined,
       artifactName: undefined,
       retentionDays: undefined,
       branch: 'backups',
@@ -191,9 +192,9 @@ describe('artifact-name and branch', () => {
     expect(message).toContain('(nor any of : / \\ " < > | * ?)');
   });
 
-  it.each(['-backups', 'a..b', 'backups/', 'back ups', 'back~ups'])('rejects the branch %j', (value) => {
+  it.each(['-backups', 'a..b', 'backups/', 'back ups', 'back~ups', 'HEAD', 'refs/heads/backups', 'a/.hidden', 'backups.lock', 'a//b', 'backups.', 'x@{1}'])('rejects the branch %j', (value) => {
     expect(errorOf({ branch: value }).message).toBe(
-      `'branch' is '${value}', which is not a valid branch name; use something like backups`,
+      `'branch' is '${value}', which is not a plain branch name; use something like backups`,
     );
   });
 });

@@ -7567,6 +7567,41 @@ function formatBytes(bytes) {
         return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
     return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
+/**
+ * Text from the database (a name, a statement) made safe for a log line, a comment or a message: every
+ * control character (newline, tab, escape, C1, DEL, the Unicode line and paragraph separators) becomes a
+ * visible escape, so such text never starts a new line (a workflow command `::…`, a psql meta-command).
+ */
+function printable(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+        switch (c) {
+            case '\n':
+                return '\\n';
+            case '\r':
+                return '\\r';
+            case '\t':
+                return '\\t';
+            default:
+                return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+        }
+    });
+}
+/** A database name for a log line or a comment: as is when plain, else double-quoted and printable. */
+function displayName(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${printable(name.replace(/"/g, '""'))}"`;
+}
+/** A qualified name (`schema.table`, as the catalog gives its parts) for a log line or a comment. */
+function displayQualified(schema, name) {
+    return `${displayName(schema)}.${displayName(name)}`;
+}
+/**
+ * A message for GitHub's log: no line of it may be read as a workflow command (`::name::`), which the
+ * runner recognises at the start of any line of the output.
+ */
+function neutraliseWorkflowCommands(message) {
+    return message.replace(/(^|\n)(\s*)::/g, '$1$2:\u200b:');
+}
 
 ;// CONCATENATED MODULE: ./lib/src/backup/progress.js
 
@@ -7725,6 +7760,7 @@ const PRIVILEGED_EXTENSIONS = new Set([
 
 ;// CONCATENATED MODULE: ./lib/src/backup/catalog.js
 
+
 class PlanError extends Error {
     name = 'PlanError';
 }
@@ -7875,12 +7911,12 @@ async function selectUserObjectsOnManaged(client, userSchemas, warnings) {
         if (!isManagedSchema(row.tbl_schema) || isManagedSchema(row.fn_schema))
             continue;
         if (!userSchemas.includes(row.fn_schema)) {
-            warnings.push(`trigger ${row.name} on ${row.tbl} calls a function in schema '${row.fn_schema}', which is not backed up ` +
+            warnings.push(`trigger ${displayName(row.name)} on ${printable(row.tbl)} calls a function in schema ${displayName(row.fn_schema)}, which is not backed up ` +
                 "(see 'schemas'): the trigger is left out");
             continue;
         }
         if (row.enabled === 'D') {
-            warnings.push(`trigger ${row.name} on ${row.tbl} is disabled in the source; it is restored enabled`);
+            warnings.push(`trigger ${displayName(row.name)} on ${printable(row.tbl)} is disabled in the source; it is restored enabled`);
         }
         triggers.push(`${row.def};`);
     }
@@ -8352,6 +8388,98 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./lib/src/publish/signature.js
+/**
+ * Authenticity of a backup: an Ed25519 signature (node:crypto) made with the owner's private key
+ * (`signing-key`, a secret), written beside the backup as `<file>.sig` and stored with it by every
+ * destination. `restore` and `verify` check it with the public key before anything else.
+ *
+ * The signature covers a small statement, not the file itself, so it can be checked as the file
+ * streams: the file's name and the sha256 of its stored bytes (after gzip and age):
+ *
+ *   supabase-complete-backup signature 1
+ *   file: full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql.gz.age
+ *   sha256: 3fa9c1d2…(64 hex)
+ *   ed25519: <base64 signature of the three lines above, newlines included>
+ *
+ * An age recipient key is public: anyone holding it can make an `.age` file the real key decrypts.
+ * Only the signature says that the owner of the private key made the file.
+ */
+
+
+
+const SIGNATURE_SUFFIX = '.sig';
+const HEADER = 'supabase-complete-backup signature 1';
+class SignatureError extends Error {
+    name = 'SignatureError';
+}
+/** The private key from `signing-key` (PKCS#8 PEM); throws a message that never shows the key. */
+function parseSigningKey(pem) {
+    let key;
+    try {
+        key = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        throw new SignatureError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+        throw new SignatureError(`'signing-key' is a ${key.asymmetricKeyType ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+    }
+    return key;
+}
+/** The public key to check signatures with (PEM: SPKI public key, or the private key itself). */
+function parsePublicKey(pem) {
+    let key;
+    try {
+        key = (0,external_node_crypto_namespaceObject.createPublicKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        throw new SignatureError('the public key is not a PEM public key (make it with `openssl pkey -in signing-key.pem -pubout -out signing-key.pub`)');
+    }
+    if (key.asymmetricKeyType !== 'ed25519')
+        throw new SignatureError(`the public key is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`);
+    return key;
+}
+function statement(file, sha256) {
+    return `${HEADER}\nfile: ${file}\nsha256: ${sha256}\n`;
+}
+/** Writes `<backup>.sig` for the stored file `backupPath` whose bytes have `sha256`; returns its path. */
+async function writeSignature(backupPath, sha256, key) {
+    const signed = statement(external_node_path_namespaceObject.basename(backupPath), sha256);
+    const signature = (0,external_node_crypto_namespaceObject.sign)(null, Buffer.from(signed, 'utf8'), key).toString('base64');
+    const sigPath = `${backupPath}${SIGNATURE_SUFFIX}`;
+    await (0,promises_namespaceObject.writeFile)(sigPath, `${signed}ed25519: ${signature}\n`, { mode: 0o644 });
+    return sigPath;
+}
+/**
+ * Checks the signature `sigText` of a stored file named `name` whose bytes have `sha256`; throws a
+ * SignatureError that says what is wrong.
+ */
+function checkSignature(sigText, name, sha256, key) {
+    const match = /^supabase-complete-backup signature 1\nfile: ([^\n]+)\nsha256: ([0-9a-f]{64})\ned25519: ([A-Za-z0-9+/=]+)\n?$/.exec(sigText);
+    if (!match)
+        throw new SignatureError('its signature file is not a supabase-complete-backup signature');
+    const [, file, signedSha, signature] = match;
+    if (!(0,external_node_crypto_namespaceObject.verify)(null, Buffer.from(statement(file, signedSha), 'utf8'), key, Buffer.from(signature, 'base64'))) {
+        throw new SignatureError('its signature was not made with the private key of this public key: it is not your backup');
+    }
+    if (file !== name)
+        throw new SignatureError(`its signature is for another file (${file})`);
+    if (signedSha !== sha256)
+        throw new SignatureError('its bytes are not the bytes that were signed: it was changed after it was made');
+}
+/** Reads `<file>.sig` (or `sigPath`) and checks it; throws SignatureError when it is missing or wrong. */
+async function checkSignatureFile(file, sha256, key, sigPath = `${file}${SIGNATURE_SUFFIX}`, name = external_node_path_namespaceObject.basename(file)) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(sigPath, 'utf8');
+    }
+    catch {
+        throw new SignatureError(`it has no signature (${external_node_path_namespaceObject.basename(sigPath)} is missing), and a public key was given: only signed backups are accepted`);
+    }
+    checkSignature(text, name, sha256, key);
+}
+
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
@@ -8584,6 +8712,8 @@ const rewriteDumpLine = dumpLineRewriter();
 const NEWLINE = 0x0a;
 /** The leading comment lines kept as the header: the banner and the Generated/Includes/Source lines. */
 const HEADER_LINES = 8;
+/** The most of a line decoded for a watcher. */
+const WATCH_TEXT = 4096;
 const MARKER = {
     banner: '-- COMPLETE DATABASE BACKUP',
     part1: '-- PART 1: AUTH AND STORAGE DATA',
@@ -8599,6 +8729,7 @@ const MARKER_LINE = /^-- PART ([123]): /;
 const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
 class SqlScanner {
     rewrite;
+    watch;
     mode = 'normal';
     dollarTag = Buffer.alloc(0);
     commentDepth = 0;
@@ -8628,8 +8759,14 @@ class SqlScanner {
         bytes: 0,
         lines: 0,
     };
-    constructor(rewrite) {
+    /**
+     * The original statement a comment-out rewrite began did not end on its line (a quoted name with a
+     * newline in it): every line up to its end is commented out too, so no part of it runs.
+     */
+    commentingOut = false;
+    constructor(rewrite, watch) {
         this.rewrite = rewrite;
+        this.watch = watch;
     }
     /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
     push(chunk) {
@@ -8705,13 +8842,13 @@ class SqlScanner {
             const buf = Buffer.concat(this.carry);
             this.carry = [];
             this.carryLength = 0;
+            this.report.lines++;
             if (this.copyTable !== null) {
                 tail = buf;
             }
             else {
                 tail = this.statementLine(buf, 0, buf.length) ?? buf;
             }
-            this.report.lines++;
         }
         this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
         return tail;
@@ -8770,6 +8907,14 @@ class SqlScanner {
      * report needs them; everything else is lexed as bytes.
      */
     statementLine(buf, start, end) {
+        if (this.watch?.following)
+            this.watch.continuation(this.report.lines, this.decodeForWatch(buf, start, end));
+        if (this.commentingOut) {
+            this.lexBytes(buf, start, end, start, false);
+            if (this.mode === 'normal' && this.statementStart)
+                this.commentingOut = false;
+            return Buffer.concat([Buffer.from('-- ', 'utf8'), buf.subarray(start, end)]);
+        }
         if (this.mode !== 'normal' || !this.statementStart) {
             this.lexBytes(buf, start, end);
             return undefined;
@@ -8778,8 +8923,11 @@ class SqlScanner {
         const rewrite = this.rewrite;
         const mayRewrite = rewrite !== undefined && (rewrite.firstChars === undefined || rewrite.firstChars.includes(String.fromCharCode(first)));
         if (!mayRewrite) {
-            if (first === 0x5c /* \ */)
-                return undefined; // a psql meta-command: a line of its own, not SQL
+            if (first === 0x5c /* \ */) {
+                // a psql meta-command: a line of its own, not SQL
+                this.watch?.metaCommand(this.report.lines, this.decodeForWatch(buf, start, end));
+                return undefined;
+            }
             if (first === 0x49 /* I */) {
                 this.insertLine(buf, start, end);
                 return undefined;
@@ -8795,13 +8943,33 @@ class SqlScanner {
         if (rewritten === line) {
             if (!line.startsWith('\\'))
                 this.lexBytes(buf, start, end);
+            else
+                this.watch?.metaCommand(this.report.lines, line.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
             return undefined;
         }
         const bytes = Buffer.from(rewritten, 'utf8');
+        if (rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
+            // A statement commented out: when it does not end on this line, neither may the rest of it run.
+            this.lexBytes(buf, start, end, start, false);
+            if (this.mode !== 'normal' || !this.statementStart)
+                this.commentingOut = true;
+            return bytes;
+        }
         // A psql meta-command is a line of its own, not SQL.
         if (!rewritten.startsWith('\\'))
             this.lexBytes(bytes, 0, bytes.length);
+        else
+            this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
         return bytes;
+    }
+    /** buf[start..end) as text for a watcher, without its line end, at most WATCH_TEXT bytes. */
+    decodeForWatch(buf, start, end) {
+        let stop = Math.min(end, start + WATCH_TEXT);
+        if (stop > start && buf[stop - 1] === NEWLINE)
+            stop--;
+        if (stop > start && buf[stop - 1] === 0x0d)
+            stop--;
+        return buf.toString('utf8', start, stop);
     }
     /**
      * An INSERT statement line that is not rewritten. pg_dump --column-inserts starts every row of a table
@@ -8909,7 +9077,8 @@ class SqlScanner {
      * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
      * identifier characters, as PostgreSQL counts them.
      */
-    lexBytes(buf, start, end, from = start) {
+    lexBytes(buf, start, end, from = start, watched = true) {
+        const watch = watched ? this.watch : undefined;
         let i = from;
         while (i < end) {
             switch (this.mode) {
@@ -8940,6 +9109,11 @@ class SqlScanner {
                     const next = i + 1 < end ? buf[i + 1] : -1;
                     if (c === 0x2d /* - */ && next === 0x2d)
                         return; // line comment: rest of the line
+                    if (c === 0x5c /* \ */) {
+                        // psql takes a backslash outside quotes, anywhere on a line, as a meta-command to its end
+                        watch?.metaCommand(this.report.lines, this.decodeForWatch(buf, i, end));
+                        return;
+                    }
                     if (c === 0x2f /* / */ && next === 0x2a /* * */) {
                         this.mode = 'block';
                         this.commentDepth = 1;
@@ -8947,10 +9121,14 @@ class SqlScanner {
                         continue;
                     }
                     if (c === 0x3b /* ; */) {
+                        if (!this.statementStart)
+                            watch?.statementEnd();
                         this.statementStart = true;
                         i++;
                         continue;
                     }
+                    if (this.statementStart && watch)
+                        watch.statement(this.report.lines, this.decodeForWatch(buf, i, end));
                     this.statementStart = false;
                     if (c === 0x27 /* ' */) {
                         const prev = i > start ? buf[i - 1] : -1;
@@ -9078,9 +9256,9 @@ function cacheableHead(buf, start, end, table) {
         return null;
     return { bytes: Buffer.from(buf.subarray(start, quote)), table: table.name };
 }
-/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
+/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / and \ (a psql meta-command) */
 const SPECIAL = new Uint8Array(256);
-for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f])
+for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f, 0x5c])
     SPECIAL[c] = 1;
 /** [A-Za-z0-9_$] or any byte of a multi-byte character. */
 function isIdentByte(c) {
@@ -9133,6 +9311,473 @@ function unicodeSpaceLength(buf, i, end) {
     return 0;
 }
 
+;// CONCATENATED MODULE: ./lib/src/sql/preamble.js
+/**
+ * The SQL blocks the product itself writes around pg_dump's output (the version check, the role
+ * preamble, the neutralised default privileges). The merge writes them; the file policy (policy.ts)
+ * accepts a DO block only when it is one of these, byte for byte.
+ */
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
+/**
+ * Stops the restore before its first change when the server is older than the source: plain SQL from
+ * a newer major does not restore into an older one, and it would fail somewhere in the middle.
+ */
+function versionGuard(meta) {
+    const source = /^\d+(?:\.\d+)*/.exec(meta.serverVersion)?.[0] ?? String(meta.serverMajor);
+    return [
+        '-- The target must run the same major version as the source, or a newer one.',
+        versionCheckBlock(source, meta.serverMajor),
+    ].join('\n');
+}
+function versionCheckBlock(source, major) {
+    return [
+        'DO $version_check$',
+        'BEGIN',
+        `  IF pg_catalog.current_setting('server_version_num')::int < ${major * 10000} THEN`,
+        `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
+        "      pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1)",
+        `      USING HINT = 'Restore it into a database on PostgreSQL ${major} or newer (new Supabase projects run PostgreSQL 17).';`,
+        '  END IF;',
+        'END',
+        '$version_check$;',
+    ].join('\n');
+}
+function roleLine(role) {
+    return (`  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+        `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`);
+}
+/** Custom roles created when missing, without passwords. */
+function rolesBlock(roles) {
+    return ['DO $roles$', 'BEGIN', ...roles.map(roleLine), 'END', '$roles$;'].join('\n');
+}
+function neutraliseBlock(schemas) {
+    const array = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]`;
+    return [
+        'DO $neutralise$',
+        'DECLARE d record;',
+        'BEGIN',
+        '  FOR d IN',
+        '    SELECT n.nspname AS schema,',
+        "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'",
+        "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,",
+        "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee",
+        '      FROM pg_catalog.pg_default_acl a',
+        '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace',
+        '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl',
+        '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee',
+        '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)',
+        `       AND n.nspname = ANY (${array})`,
+        '  LOOP',
+        "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',",
+        '                              d.schema, d.kind, d.grantee);',
+        '  END LOOP;',
+        'END',
+        '$neutralise$;',
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./lib/src/sql/policy.js
+/**
+ * The file policy: a backup file is data, never code. Watches a SqlScanner (statement text only, never
+ * COPY rows or INSERT values) and refuses, naming the line and the reason:
+ *   - any psql meta-command except the few the product writes itself (ALLOWED_META), wherever psql
+ *     would run it: at a line start, or after a statement on the same line;
+ *   - statements a backup never holds: roles created or altered (beyond the product's own role
+ *     preamble), role memberships granted, SET ROLE / SESSION AUTHORIZATION, DDL on managed schemas
+ *     (beyond PART 3's triggers and policies), DO blocks other than the product's own, anything outside
+ *     the PART layout (header, PART 1 data, PART 2, PART 3, COMMIT).
+ * Used by the backup (on the file it wrote), `verify`, `restore` and `verify: restore`, before anything runs.
+ *
+ * What it does not do: judge user code. A function body in PART 2 runs with the restoring role's rights
+ * when it is called (a default, a trigger, an index expression). Only a signature (docs/security.md)
+ * says who made a file.
+ */
+
+
+
+
+
+
+
+/** The meta-commands the product writes itself, whole lines. Anything else is refused. */
+const ALLOWED_META = new Set([
+    '\\set ON_ERROR_STOP on',
+    '\\echo PART 1: auth and storage data',
+    '\\echo PART 2: user schemas (schema + data)',
+    '\\echo PART 3: user objects on auth and storage tables',
+]);
+class PolicyError extends Error {
+    label;
+    problems;
+    name = 'PolicyError';
+    constructor(label, problems) {
+        super(`${label} is refused: it holds what a backup never does, so nothing was run:\n  - ${problems
+            .map((p) => `line ${p.line}: ${p.reason}`)
+            .join('\n  - ')}`);
+        this.label = label;
+        this.problems = problems;
+    }
+}
+/** At most this many problems are kept (the first ones). */
+const MAX_PROBLEMS = 20;
+/** A statement's text is collected up to this many characters (a DO block of the product's: more). */
+const HEAD_LIMIT = 8192;
+const DO_LIMIT = 4 << 20;
+class FilePolicy {
+    problems = [];
+    scanner;
+    pending = null;
+    committed = false;
+    constructor() {
+        this.scanner = new SqlScanner(undefined, this);
+    }
+    get following() {
+        const p = this.pending;
+        return p !== null && p.text.length < (/^DO\s/i.test(p.text) ? DO_LIMIT : HEAD_LIMIT);
+    }
+    push(chunk) {
+        this.scanner.push(chunk);
+    }
+    /** Ends the scan; returns the problems (empty when the file passes). */
+    finish() {
+        this.scanner.finish();
+        this.flush();
+        return this.problems;
+    }
+    metaCommand(line, text) {
+        const command = text.replace(/\s+$/, '');
+        if (!ALLOWED_META.has(command))
+            this.refuse(line, `psql meta-command ${quoteText(command)}: a backup file runs no commands`);
+    }
+    statement(line, text) {
+        this.flush();
+        this.pending = { line, text, phase: this.phase() };
+    }
+    continuation(_line, text) {
+        if (this.pending)
+            this.pending.text += `\n${text}`;
+    }
+    statementEnd() {
+        this.flush();
+    }
+    phase() {
+        return this.committed ? 4 : Math.min(this.scanner.report.markers.length, 3);
+    }
+    refuse(line, reason) {
+        if (this.problems.length < MAX_PROBLEMS)
+            this.problems.push({ line, reason });
+    }
+    flush() {
+        const p = this.pending;
+        this.pending = null;
+        if (!p)
+            return;
+        // An INSERT is judged by its head only: its values are data.
+        const text = /^INSERT\s/i.test(p.text) ? p.text.slice(0, 512) : statementText(p.text);
+        const reason = judge(text, p.phase);
+        if (reason === 'commit') {
+            this.committed = true;
+            return;
+        }
+        if (reason)
+            this.refuse(p.line, reason);
+    }
+}
+/** The statement's own text: up to its first `;` outside quotes (the text may run on past it). */
+function statementText(text) {
+    const tokens = tokenize(text, true);
+    return tokens.end >= 0 ? text.slice(0, tokens.end + 1) : text;
+}
+const ROLE_DDL = /^(?:CREATE|ALTER|DROP)\s+(?:ROLE|USER|GROUP)\b/i;
+const SET_ROLE = /^(?:SET|RESET)\s+(?:(?:SESSION|LOCAL)\s+)?(?:ROLE|SESSION\s+AUTHORIZATION)\b/i;
+const EVENT_TRIGGER = /^(?:CREATE|ALTER|DROP)\s+EVENT\s+TRIGGER\b/i;
+const DDL = /^(?:CREATE|ALTER|DROP|COMMENT\s+ON|GRANT|REVOKE|SECURITY\s+LABEL|TRUNCATE|REFRESH|CLUSTER|REINDEX)\b/i;
+/** Why a statement is refused in this phase, 'commit' for the closing COMMIT, or null when it is fine. */
+function judge(text, phase) {
+    const head = text.replace(/\s+/g, ' ').trim();
+    const shown = quoteText(head.length > 120 ? `${head.slice(0, 120)}…` : head);
+    const upper = head.toUpperCase();
+    if (ROLE_DDL.test(head))
+        return `${shown}: a backup never creates, alters or drops roles outside its own role preamble`;
+    if (SET_ROLE.test(head))
+        return `${shown}: a backup never changes the role it runs as`;
+    if (EVENT_TRIGGER.test(head))
+        return `${shown}: a backup never touches event triggers`;
+    if (/^(?:ALTER\s+SYSTEM|LOAD|ALTER\s+DATABASE|CREATE\s+DATABASE|DROP\s+DATABASE|CHECKPOINT|VACUUM|LISTEN|NOTIFY|PREPARE|EXECUTE|CALL|DISCARD|IMPORT\s+FOREIGN)\b/i.test(head)) {
+        return `${shown}: not a statement a backup holds`;
+    }
+    if (/^(?:GRANT|REVOKE)\b/i.test(head) && !/\sON\s/i.test(` ${stripQuoted(head)} `)) {
+        return `${shown}: a backup never grants or revokes role membership`;
+    }
+    if (/^COPY\b/i.test(head) && !/\bFROM\s+stdin\s*;$/i.test(stripQuoted(head))) {
+        return `${shown}: a backup's COPY only reads FROM stdin`;
+    }
+    if (/^SET\s+search_path\b/i.test(head))
+        return `${shown}: a backup sets search_path only with set_config('search_path', '', false)`;
+    if (/^SELECT\b/i.test(head) && !allowedSelect(head))
+        return `${shown}: a SELECT that a backup does not write`;
+    if (/^(?:SET|RESET)\b/i.test(head) && /\b(?:role|session_authorization)\b/i.test(stripQuoted(head))) {
+        return `${shown}: a backup never changes the role it runs as`;
+    }
+    if (/^DO\b/i.test(head) && !productBlock(text, phase))
+        return `${shown}: a DO block that is not one of the backup's own`;
+    switch (phase) {
+        case 0:
+            if (upper === 'BEGIN;')
+                return null;
+            if (/^DO\b/i.test(head))
+                return null;
+            return `${shown}: a statement before PART 1 that the backup's header does not hold`;
+        case 1:
+            if (/^(?:SET|INSERT\s+INTO|SELECT|COPY)\b/i.test(head)) {
+                if (/^INSERT\s+INTO\s/i.test(head)) {
+                    const target = firstQualifiedName(head.slice(12));
+                    if (!target || (target.schema !== 'auth' && target.schema !== 'storage')) {
+                        return `${shown}: PART 1 holds only data of auth and storage tables`;
+                    }
+                }
+                return null;
+            }
+            return `${shown}: PART 1 holds only data of auth and storage tables`;
+        case 2: {
+            if (/^DO\b/i.test(head))
+                return null;
+            const managed = managedTarget(head);
+            if (managed)
+                return `${shown}: changes ${quoteText(managed)}, a Supabase-managed schema, outside PART 3`;
+            if (/^ALTER\s+DEFAULT\s+PRIVILEGES\s+FOR\s+(?:ROLE|USER)\s+/i.test(head)) {
+                const role = identAt(head.replace(/^ALTER\s+DEFAULT\s+PRIVILEGES\s+FOR\s+(?:ROLE|USER)\s+/i, ''));
+                if (role && isReservedRole(role))
+                    return `${shown}: default privileges of a reserved role`;
+            }
+            const owner = /\sOWNER\s+TO\s+(.+?);?$/i.exec(head);
+            if (owner && /^ALTER\b/i.test(head)) {
+                const role = identAt(owner[1]);
+                if (role && isReservedRole(role))
+                    return `${shown}: hands an object to a reserved role`;
+            }
+            return null;
+        }
+        case 3:
+            if (/^SELECT\b/i.test(head))
+                return null;
+            if (upper === 'COMMIT;')
+                return 'commit';
+            if (/^CREATE\s+(?:CONSTRAINT\s+)?TRIGGER\b/i.test(head) || /^CREATE\s+POLICY\b/i.test(head))
+                return null;
+            return `${shown}: PART 3 holds only triggers and policies on Supabase-managed tables`;
+        default:
+            return `${shown}: a statement after the backup's COMMIT`;
+    }
+}
+/** SELECTs pg_dump and the product write: set_config of search_path to '', setval, large objects. */
+function allowedSelect(head) {
+    if (/^SELECT pg_catalog\.set_config\('search_path', '', false\);$/.test(head))
+        return true;
+    if (/^SELECT pg_catalog\.setval\(/.test(head))
+        return true;
+    if (/^SELECT pg_catalog\.(?:lo_create|lo_open|lo_close|lowrite|lo_unlink)\(/.test(head))
+        return true;
+    return false;
+}
+/** Is this DO block, whole, one that the product writes in this phase? */
+function productBlock(text, phase) {
+    const block = text.replace(/\r/g, '').replace(/\s+$/, '');
+    if (phase === 0) {
+        const v = /^DO \$version_check\$\nBEGIN\n {2}IF pg_catalog\.current_setting\('server_version_num'\)::int < (\d+)0000 THEN\n.*taken from PostgreSQL (\d+(?:\.\d+)*);/s.exec(block);
+        return v !== null && block === versionCheckBlock(v[2], Number(v[1]));
+    }
+    if (phase !== 2)
+        return false;
+    if (block.startsWith('DO $roles$\nBEGIN\n')) {
+        const lines = block.split('\n');
+        if (lines.length < 5 || lines.at(-2) !== 'END' || lines.at(-1) !== '$roles$;')
+            return false;
+        return lines.slice(2, -2).every((line) => {
+            const m = /^ {2}IF NOT EXISTS \(SELECT 1 FROM pg_catalog\.pg_roles WHERE rolname = '((?:[^']|'')*)'\) THEN CREATE ROLE "(?:[^"]|"")*" (LOGIN|NOLOGIN) (INHERIT|NOINHERIT); END IF;$/.exec(line);
+            if (!m)
+                return false;
+            const name = m[1].replace(/''/g, "'");
+            if (isReservedRole(name) || name === 'postgres' || name.startsWith('pg_'))
+                return false;
+            return line === roleLine({ name, login: m[2] === 'LOGIN', inherit: m[3] === 'INHERIT' });
+        });
+    }
+    if (block.startsWith('DO $neutralise$\n')) {
+        const m = /AND n\.nspname = ANY \(ARRAY\[((?:'(?:[^']|'')*'(?:, )?)*)\]\)/.exec(block);
+        if (!m)
+            return false;
+        const schemas = [...m[1].matchAll(/'((?:[^']|'')*)'/g)].map((s) => s[1].replace(/''/g, "'"));
+        return block === neutraliseBlock(schemas);
+    }
+    return false;
+}
+/** A small SQL tokenizer for a statement's head (quotes, dollar quotes and comments skipped properly). */
+function tokenize(text, stopAtSemicolon = false) {
+    const list = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (/\s/.test(c)) {
+            i++;
+        }
+        else if (c === '-' && text[i + 1] === '-') {
+            const nl = text.indexOf('\n', i);
+            i = nl < 0 ? text.length : nl + 1;
+        }
+        else if (c === '/' && text[i + 1] === '*') {
+            const close = text.indexOf('*/', i + 2);
+            i = close < 0 ? text.length : close + 2;
+        }
+        else if (c === '"') {
+            let j = i + 1;
+            let value = '';
+            for (;;) {
+                const q = text.indexOf('"', j);
+                if (q < 0) {
+                    value += text.slice(j);
+                    j = text.length;
+                    break;
+                }
+                value += text.slice(j, q);
+                if (text[q + 1] === '"') {
+                    value += '"';
+                    j = q + 2;
+                }
+                else {
+                    j = q + 1;
+                    break;
+                }
+            }
+            list.push({ kind: 'qident', value });
+            i = j;
+        }
+        else if (c === "'") {
+            const escape = i > 0 && /[eE]/.test(text[i - 1]);
+            let j = i + 1;
+            while (j < text.length) {
+                if (escape && text[j] === '\\')
+                    j += 2;
+                else if (text[j] === "'" && text[j + 1] === "'")
+                    j += 2;
+                else if (text[j] === "'")
+                    break;
+                else
+                    j++;
+            }
+            list.push({ kind: 'string', value: text.slice(i + 1, j) });
+            i = j + 1;
+        }
+        else if (c === '$' && /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.test(text.slice(i, i + 80))) {
+            const tag = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 80))[0];
+            const close = text.indexOf(tag, i + tag.length);
+            list.push({ kind: 'string', value: text.slice(i + tag.length, close < 0 ? text.length : close) });
+            i = close < 0 ? text.length : close + tag.length;
+        }
+        else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
+            const m = /^[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*/.exec(text.slice(i, i + 200));
+            list.push({ kind: 'word', value: m[0].toLowerCase() });
+            i += m[0].length;
+        }
+        else {
+            if (c === ';' && stopAtSemicolon)
+                return { list, end: i };
+            list.push({ kind: 'punct', value: c });
+            i++;
+        }
+    }
+    return { list, end: -1 };
+}
+/** The text with quoted identifiers, strings and dollar quotes blanked out. */
+function stripQuoted(text) {
+    return tokenize(text)
+        .list.map((t) => (t.kind === 'string' ? "''" : t.kind === 'qident' ? '""' : t.value))
+        .join(' ')
+        .replace(/ ;/g, ';');
+}
+function firstQualifiedName(text) {
+    const list = tokenize(text, true).list;
+    for (let k = 0; k + 2 < list.length; k++) {
+        const a = list[k];
+        const dot = list[k + 1];
+        const b = list[k + 2];
+        if ((a.kind === 'word' || a.kind === 'qident') && dot.kind === 'punct' && dot.value === '.' && (b.kind === 'word' || b.kind === 'qident')) {
+            return { schema: a.value, name: b.value };
+        }
+    }
+    return null;
+}
+/** The first identifier of a text (unquoted as PostgreSQL reads it), or null. */
+function identAt(text) {
+    const first = tokenize(text).list[0];
+    return first && (first.kind === 'word' || first.kind === 'qident') ? first.value : null;
+}
+/** The managed schema a DDL statement changes, or null (its object is the first qualified name). */
+function managedTarget(head) {
+    if (!DDL.test(head))
+        return null;
+    const list = tokenize(head, true).list;
+    // SCHEMA objects: CREATE/ALTER/DROP SCHEMA x, COMMENT ON SCHEMA x, GRANT ... ON SCHEMA x, ... IN SCHEMA x
+    for (let k = 0; k + 1 < list.length; k++) {
+        if (list[k].kind === 'word' && list[k].value === 'schema') {
+            const before = list[k - 1];
+            if (before && before.kind === 'word' && before.value === 'with')
+                continue; // CREATE EXTENSION ... WITH SCHEMA
+            let j = k + 1;
+            while (j < list.length && list[j].kind === 'word' && ['if', 'not', 'exists'].includes(list[j].value))
+                j++;
+            const name = list[j];
+            if (name && (name.kind === 'word' || name.kind === 'qident') && isManagedSchema(name.value))
+                return name.value;
+        }
+    }
+    const target = firstQualifiedName(head);
+    if (target && isManagedSchema(target.schema))
+        return `${target.schema}.${target.name}`;
+    return null;
+}
+/** A text from the file, quoted for a message: printable, at most 200 characters. */
+function quoteText(text) {
+    const cut = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    return `«${printable(cut)}»`;
+}
+/** The 8 hex digits a backup's name records (`full_<time>_<8 hex>.sql[.gz][.age]`), or null. */
+function recordedSha256Prefix(file) {
+    return /^full_[0-9TZ-]+_([0-9a-f]{8})\.sql(?:\.gz)?(?:\.age)?$/.exec(external_node_path_namespaceObject.basename(file))?.[1] ?? null;
+}
+/** The sha256 of a file's bytes, as hex. */
+async function sha256OfFile(file) {
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: 1 << 20 }))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+/**
+ * The refusal of a stored file whose bytes do not match the sha256 prefix in its name, or null when
+ * they match (or the name records none: then `unchecked` is true).
+ */
+async function checkRecordedSha256(file) {
+    const recorded = recordedSha256Prefix(file);
+    if (!recorded)
+        return { problem: null, unchecked: true };
+    const actual = await sha256OfFile(file);
+    if (actual.startsWith(recorded))
+        return { problem: null, unchecked: false };
+    return {
+        problem: `its bytes do not match the sha256 its name records (${recorded}…, the file's is ${actual.slice(0, 8)}…): ` +
+            'it was changed or damaged after the backup wrote it',
+        unchecked: false,
+    };
+}
+/** Runs the policy over plain SQL chunks; returns the problems. */
+async function policyProblems(chunks) {
+    const policy = new FilePolicy();
+    for await (const chunk of chunks)
+        policy.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    return policy.finish();
+}
+
 ;// CONCATENATED MODULE: ./lib/src/backup/merge.js
 /**
  * The backup file: header, PART 1, PART 2, PART 3, COMMIT and the row manifest, written in one
@@ -9149,15 +9794,20 @@ function unicodeSpaceLength(buf, i, end) {
 
 
 
+
+
+
+
 const RULE = '-- =====================================================';
 function fileHeader(meta) {
-    const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
+    // Names from the database are escaped: a newline in a schema name must not end this comment line.
+    const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.map(displayName).join(', ') : '(none)';
     return [
         RULE,
         MARKER.banner,
         `-- Generated: ${meta.generatedAt.toISOString()}`,
         `-- Includes: auth (data), storage (data), ${schemas} (schema + data)`,
-        `-- Source: PostgreSQL ${meta.serverVersion} · pg_dump ${meta.pgDumpVersion} · snapshot ${meta.snapshotId}`,
+        `-- Source: PostgreSQL ${printable(meta.serverVersion)} · pg_dump ${printable(meta.pgDumpVersion)} · snapshot ${printable(meta.snapshotId)}`,
         '-- Restore into a fresh Supabase project, as postgres, in one transaction:',
         '--   psql "$DATABASE_URL" -f <this file>',
         RULE,
@@ -9165,25 +9815,6 @@ function fileHeader(meta) {
         versionGuard(meta),
         'BEGIN;',
         '',
-    ].join('\n');
-}
-/**
- * Stops the restore before its first change when the server is older than the source: plain SQL from
- * a newer major does not restore into an older one, and it would fail somewhere in the middle.
- */
-function versionGuard(meta) {
-    const source = /^\d+(?:\.\d+)*/.exec(meta.serverVersion)?.[0] ?? String(meta.serverMajor);
-    return [
-        '-- The target must run the same major version as the source, or a newer one.',
-        'DO $version_check$',
-        'BEGIN',
-        `  IF pg_catalog.current_setting('server_version_num')::int < ${meta.serverMajor * 10000} THEN`,
-        `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
-        "      pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1)",
-        `      USING HINT = 'Restore it into a database on PostgreSQL ${meta.serverMajor} or newer (new Supabase projects run PostgreSQL 17).';`,
-        '  END IF;',
-        'END',
-        '$version_check$;',
     ].join('\n');
 }
 function partBanner(marker, echo) {
@@ -9201,14 +9832,11 @@ function part1Open() {
 function part1Close() {
     return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
 }
-const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
 function part2Open(plan) {
     const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
     lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
     if (plan.customRoles.length > 0) {
-        lines.push('-- Roles made by the user that grants and owners below name; created when missing, without', '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).', 'DO $roles$', 'BEGIN', ...plan.customRoles.map((role) => `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
-            `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`), 'END', '$roles$;');
+        lines.push('-- Roles made by the user that grants and owners below name; created when missing, without', '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).', rolesBlock(plan.customRoles));
     }
     for (const schema of plan.userSchemas)
         lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
@@ -9216,8 +9844,7 @@ function part2Open(plan) {
         lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);
     }
     if (plan.userSchemas.length > 0) {
-        const schemas = `ARRAY[${plan.userSchemas.map(quoteLiteral).join(', ')}]`;
-        lines.push("-- A Supabase project grants every new table, sequence and function in 'public' to anon,", '-- authenticated and service_role by default privileges. Drop those defaults for the restored', "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as", '-- they were in the source (a privilege revoked there stays revoked).', 'DO $neutralise$', 'DECLARE d record;', 'BEGIN', '  FOR d IN', '    SELECT n.nspname AS schema,', "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'", "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,", "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee", '      FROM pg_catalog.pg_default_acl a', '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace', '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl', '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee', '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)', `       AND n.nspname = ANY (${schemas})`, '  LOOP', "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',", '                              d.schema, d.kind, d.grantee);', '  END LOOP;', 'END', '$neutralise$;');
+        lines.push("-- A Supabase project grants every new table, sequence and function in 'public' to anon,", '-- authenticated and service_role by default privileges. Drop those defaults for the restored', "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as", '-- they were in the source (a privilege revoked there stays revoked).', neutraliseBlock(plan.userSchemas));
     }
     lines.push('');
     return lines.join('\n');
@@ -9258,6 +9885,9 @@ function chunksOf(source) {
 }
 async function mergeBackup(input) {
     const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
+    // The file as written, read again as psql and verify will read it: no foreign meta-command, no
+    // statement a backup does not hold (policy.ts). A problem fails the backup; nothing is stored.
+    const policy = new FilePolicy();
     const partBytes = { part1: 0, part2: 0, part3: 0 };
     let sqlBytes = 0;
     const progress = input.progress ?? { sqlBytes: 0, rows: null };
@@ -9265,6 +9895,7 @@ async function mergeBackup(input) {
     async function* sql() {
         const emit = (text) => scanner.push(Buffer.from(text, 'utf8'));
         const count = (part, buf) => {
+            policy.push(buf);
             partBytes[part] += buf.length;
             sqlBytes += buf.length;
             progress.sqlBytes = sqlBytes;
@@ -9310,6 +9941,7 @@ async function mergeBackup(input) {
     }
     return {
         scan: scanner.report,
+        policy: policy.finish(),
         partBytes,
         sqlBytes,
         fileBytes,
@@ -19587,11 +20219,12 @@ async function makeHostedPostgres(client) {
 }
 
 ;// CONCATENATED MODULE: ./lib/src/sql/verify.js
+
 class VerifyError extends Error {
     problems;
     name = 'VerifyError';
     constructor(problems) {
-        super(`the backup failed verification:\n  - ${problems.join('\n  - ')}`);
+        super(`the backup failed verification:\n  - ${problems.map(printable).join('\n  - ')}`);
         this.problems = problems;
     }
 }
@@ -19737,13 +20370,16 @@ async function verifyByRestore(options) {
     const { conn, secrets } = options.scratch;
     maskedScratchSecrets(options.scratch).forEach((secret) => log.secret(secret));
     const problems = [];
+    // The file policy first, always: a file with a foreign meta-command or statement is never restored.
+    const policy = new FilePolicy();
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(options.file, { highWaterMark: 1 << 20 }))
+        policy.push(chunk);
+    const refused = policy.finish();
+    if (refused.length > 0)
+        throw new RestoreCheckError(refused.map((p) => `file: line ${p.line}: ${p.reason}`));
     if (options.checkFile !== false) {
         const expected = new Map([...reference.tables].map(([table, sum]) => [table, sum.rows]));
-        const scanner = new SqlScanner();
-        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(options.file, { highWaterMark: 1 << 20 }))
-            scanner.push(chunk);
-        scanner.finish();
-        problems.push(...checkScan(scanner.report, expected).problems.map((problem) => `file: ${problem}`));
+        problems.push(...checkScan(policy.scanner.report, expected).problems.map((problem) => `file: ${problem}`));
     }
     log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);
     const server = await checkScratch(conn, reference.recipe.sourceMajor);
@@ -39873,6 +40509,7 @@ class AgeDecryptStream extends external_node_stream_namespaceObject.Transform {
  * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
  * Every error names the input and lists what it accepts.
  */
+
 /** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
 const INPUT_NAMES = [
     'database-url',
@@ -39886,6 +40523,7 @@ const INPUT_NAMES = [
     'encryption-recipients',
     'encryption-passphrase',
     'allow-unencrypted-public',
+    'signing-key',
     'artifact-name',
     'retention-days',
     'branch',
@@ -39943,6 +40581,7 @@ function parseConfig(read) {
         compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
         encryption,
         allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+        signingKey: parseSigningKeyInput(read('signing-key')),
         artifactName: parseArtifactName(get('artifact-name')),
         retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
         branch: parseBranch(get('branch') || 'backups'),
@@ -40043,9 +40682,37 @@ function parseArtifactName(value) {
     }
     return value;
 }
+/** `signing-key`: an Ed25519 private key in PEM, checked here so a bad key fails before anything runs (never shown). */
+function parseSigningKeyInput(value) {
+    const pem = value.trim();
+    if (pem === '')
+        return undefined;
+    let type;
+    try {
+        type = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' }).asymmetricKeyType;
+    }
+    catch {
+        throw new ConfigError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+    }
+    if (type !== 'ed25519')
+        throw new ConfigError(`'signing-key' is a ${type ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+    return `${pem}\n`;
+}
+/**
+ * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
+ * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
+ */
 function parseBranch(value) {
-    if (!/^[A-Za-z0-9._/-]+$/.test(value) || value.startsWith('-') || value.includes('..') || value.endsWith('/')) {
-        throw new ConfigError(`'branch' is '${value}', which is not a valid branch name; use something like backups`);
+    const components = value.split('/');
+    if (!/^[A-Za-z0-9._/-]+$/.test(value) ||
+        value.startsWith('-') ||
+        value.includes('..') ||
+        value.endsWith('/') ||
+        value.endsWith('.') ||
+        value === 'HEAD' ||
+        value.startsWith('refs/') ||
+        components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))) {
+        throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
     }
     return value;
 }
@@ -40266,6 +40933,7 @@ function abortableStages(stages, signal) {
 
 
 
+
 /** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
 function backupDatabases(config) {
     const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
@@ -40319,7 +40987,7 @@ async function runBackup(config, log, options = {}) {
     try {
         const plan = await readPlan(snapshot.client, config, server.major);
         plan.warnings.forEach((warning) => log.warning(warning));
-        log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
+        log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
         const job = {
             pgDump: tools.pgDump,
             env: libpqEnv(conn),
@@ -40331,7 +40999,7 @@ async function runBackup(config, log, options = {}) {
         const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
         const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
         log.info('Step 1/2: Dumping auth and storage data...');
-        log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
+        log.info(`Step 2/2: Dumping ${plan.userSchemas.map(displayName).join(', ') || 'no'} schema(s) (schema + data)...`);
         const plainCopy = external_node_path_namespaceObject.join(work, 'backup.sql');
         const merged = await dumpAndMerge({
             job,
@@ -40373,6 +41041,9 @@ async function runBackup(config, log, options = {}) {
         log.info(`✅ Auth and storage data dumped: ${formatBytes(merged.partBytes.part1)}`);
         log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
         log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
+        if (merged.policy.length > 0) {
+            throw new VerifyError(merged.policy.map((p) => `line ${p.line}: ${p.reason}`));
+        }
         const outcome = checkScan(merged.scan, expectedRows);
         outcome.warnings.forEach((warning) => log.warning(warning));
         if (outcome.problems.length > 0)
@@ -40397,6 +41068,9 @@ async function runBackup(config, log, options = {}) {
         const finalPath = external_node_path_namespaceObject.join(config.outputDir, file);
         await (0,promises_namespaceObject.rename)(partial, finalPath);
         await (0,promises_namespaceObject.chmod)(finalPath, 0o600);
+        const signaturePath = config.signingKey ? await writeSignature(finalPath, merged.sha256, parseSigningKey(config.signingKey)) : undefined;
+        if (signaturePath)
+            log.info(`🔏 Signed with the signing key (Ed25519): ${signaturePath}`);
         log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
         log.info(`💾 Backup written to ${finalPath}`);
         return {
@@ -40404,6 +41078,7 @@ async function runBackup(config, log, options = {}) {
             file,
             bytes: merged.fileBytes,
             sha256: merged.sha256,
+            ...(signaturePath ? { signaturePath } : {}),
             authUsers: outcome.authUsers,
             tables: outcome.tables,
             rows: outcome.rows,
@@ -40502,7 +41177,7 @@ function summariseParts(plan, rows, bytes) {
     const { triggers, policies } = plan.userObjectsOnManaged;
     return [
         { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
-        { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
+        { part: 2, title: `Schemas ${plan.userSchemas.map(displayName).join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
         { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
     ];
 }
@@ -41224,6 +41899,7 @@ class CollisionCheck {
 
 
 
+
 class RestoreError extends Error {
     name = 'RestoreError';
 }
@@ -41247,6 +41923,12 @@ async function restoreBackup(options) {
     const label = options.label ?? options.file;
     const { conn, secrets } = options.target;
     secrets.forEach((secret) => log.secret(secret));
+    // The stored bytes against the sha256 the file's name records, before anything else.
+    const stored = await checkRecordedSha256(options.file);
+    if (stored.problem)
+        throw new RestoreError(`${label} is refused: ${stored.problem}. Nothing was restored.`);
+    if (stored.unchecked)
+        log.warning(`${label} is not named full_<time>_<sha256 prefix>.sql…: its bytes cannot be checked against its name`);
     const client = await connect(conn);
     let tools;
     let serverVersion;
@@ -41276,6 +41958,7 @@ async function restoreBackup(options) {
                 dropped.push(drop[1]);
             return line;
         });
+        const policy = new FilePolicy();
         const part1 = new Part1Rows();
         const collisions = new CollisionCheck(client);
         const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
@@ -41285,6 +41968,7 @@ async function restoreBackup(options) {
         try {
             for await (const chunk of opened.stream) {
                 scanner.push(chunk);
+                policy.push(chunk);
                 if (part1.done)
                     continue;
                 const lines = (carry + decoder.write(chunk)).split('\n');
@@ -41299,6 +41983,9 @@ async function restoreBackup(options) {
             throw new RestoreError(`cannot read ${label}: ${error.message}`);
         }
         scanner.finish();
+        const refused = policy.finish();
+        if (refused.length > 0)
+            throw new RestoreError(new PolicyError(label, refused).message);
         if (!part1.done && carry)
             part1.line(carry);
         await collisions.check(part1.take());
@@ -41448,16 +42135,7 @@ async function countTables(conn, manifest) {
 }
 
 ;// CONCATENATED MODULE: ./lib/src/cli/cli.js
-/**
- * The command line: the same core as the action, without GitHub.
- *
- *   supabase-complete-backup backup  [--database-url URL | $DATABASE_URL] [--output-dir D] [action inputs as flags]
- *   supabase-complete-backup restore (--file F | --dir D | --branch B) --database-url URL [--identity KEY] [--force]
- *   supabase-complete-backup verify  (--file F | --dir D | --branch B) [--identity KEY]
- *   supabase-complete-backup list    (--dir D | --branch B) [--identity KEY] [--json]
- *
- * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
- */
+
 
 
 
@@ -41479,16 +42157,21 @@ usage:
       Backs up the database at --database-url (or $DATABASE_URL) into DIR (default: backups).
 
   supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
-                                   --database-url URL [--identity KEYFILE | --passphrase P] [--force]
+                                   --database-url URL [--identity KEYFILE | --passphrase P] [--public-key FILE] [--force]
       Restores a backup (.sql, .sql.gz, .sql.zst, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
       newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
       $BACKUP_PASSPHRASE; without either, an encrypted file asks for the passphrase.
+      Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
+      (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
+      $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
 
   supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P]
-      The streaming checks of a backup file, without a database: header, PART markers, one transaction,
-      complete manifest, rows of every table in the file equal to the manifest.
+                                  [--public-key FILE]
+      The streaming checks of a backup file, without a database: signature (with --public-key), sha256 of
+      its bytes against its name, the file policy (no foreign meta-command or statement), header, PART
+      markers, one transaction, complete manifest, rows of every table in the file equal to the manifest.
 
   supabase-complete-backup list (--dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P] [--json]
       The backups there, newest first, with size and the row counts of their manifests.
@@ -41536,8 +42219,36 @@ const SOURCE_FLAGS = {
     repo: { type: 'string' },
     identity: { type: 'string' },
     passphrase: { type: 'string' },
+    'public-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
 };
+/**
+ * --public-key FILE (or $BACKUP_PUBLIC_KEY, the PEM itself): when given, the backup must carry a valid
+ * signature (`<file>.sig`) made with its private key, checked before anything else.
+ */
+async function publicKeyFrom(values) {
+    const pem = values['public-key'] ? await (0,promises_namespaceObject.readFile)(values['public-key'], 'utf8') : process.env.BACKUP_PUBLIC_KEY;
+    return pem ? parsePublicKey(pem) : undefined;
+}
+/** The signature check of a picked file; returns the refusal, or null when it is signed by the key. */
+async function signatureProblem(picked, key) {
+    if (!key) {
+        const sig = picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`;
+        if (await (0,promises_namespaceObject.stat)(sig).then(() => true, () => false)) {
+            consoleLogger.warning(`${picked.label} is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked`);
+        }
+        return null;
+    }
+    try {
+        await checkSignatureFile(picked.file, await sha256OfFile(picked.file), key, picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`, external_node_path_namespaceObject.basename(picked.label));
+        return null;
+    }
+    catch (error) {
+        if (error instanceof SignatureError)
+            return `${picked.label} is refused: ${error.message}. Nothing was run.`;
+        throw error;
+    }
+}
 async function backupCommand(args) {
     const { values } = (0,external_node_util_namespaceObject.parseArgs)({
         args,
@@ -41559,6 +42270,11 @@ async function backupCommand(args) {
         'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
     };
     const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
+    if (config.destinations.artifact || config.destinations.branch) {
+        // The CLI writes the file to --output-dir and nothing else: say so instead of ignoring the flag.
+        throw new UsageError(`--destination ${flags.destination}: the command line writes the backup to --output-dir only (destination none); ` +
+            'artifacts and the backups branch are published by the GitHub Action');
+    }
     for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
         if (flags[flag])
             consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
@@ -41596,6 +42312,8 @@ async function pickBackup(values, keys) {
     const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
     const file = external_node_path_namespaceObject.join(dir, newest.name);
     await extractBlob(values.repo ?? '.', newest.blob, file);
+    // Its signature, when the branch has one beside it (a missing one is refused only with --public-key).
+    await extractBlob(values.repo ?? '.', `${newest.location}${SIGNATURE_SUFFIX}`, `${file}${SIGNATURE_SUFFIX}`).catch(() => (0,promises_namespaceObject.rm)(`${file}${SIGNATURE_SUFFIX}`, { force: true }));
     return { file, label: newest.name, cleanup: () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }) };
 }
 async function keysFrom(values) {
@@ -41622,9 +42340,15 @@ async function restoreCommand(args) {
     if (!databaseUrl)
         throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
     const target = connection_parseDatabase(databaseUrl);
+    const publicKey = await publicKeyFrom(values);
     const keys = await keysFrom(values);
     const picked = await pickBackup(values, keys);
     try {
+        const unsigned = await signatureProblem(picked, publicKey);
+        if (unsigned) {
+            console.error(`✖ ${unsigned}`);
+            return 1;
+        }
         const outcome = await restoreBackup({
             file: picked.file,
             label: picked.label,
@@ -41670,21 +42394,39 @@ async function verifyCommand(args) {
         console.log(USAGE);
         return 0;
     }
+    const publicKey = await publicKeyFrom(values);
     const keys = await onceAsked(await keysFrom(values));
     const picked = await pickBackup(values, keys);
     try {
-        const scanner = new SqlScanner();
+        const unsigned = await signatureProblem(picked, publicKey);
+        if (unsigned) {
+            console.error(`✖ ${unsigned}`);
+            return 1;
+        }
+        const stored = await checkRecordedSha256(picked.file);
+        if (stored.problem) {
+            console.error(`✖ ${picked.label} is refused: ${stored.problem}`);
+            return 1;
+        }
+        if (stored.unchecked)
+            consoleLogger.warning(`${picked.label} is not named full_<time>_<sha256 prefix>.sql…: its bytes cannot be checked against its name`);
+        const policy = new FilePolicy();
+        const scanner = policy.scanner;
         const opened = await openPlain(picked.file, keys);
         try {
             for await (const chunk of opened.stream)
-                scanner.push(chunk);
+                policy.push(chunk);
         }
         catch (error) {
             scanner.finish();
             console.error(`✖ ${picked.label} cannot be read to its end: ${error.message}`);
             return 1;
         }
-        scanner.finish();
+        const refused = policy.finish();
+        if (refused.length > 0) {
+            console.error(`✖ ${new PolicyError(picked.label, refused).message}`);
+            return 1;
+        }
         const outcome = checkScan(scanner.report);
         outcome.warnings.forEach((warning) => consoleLogger.warning(warning));
         if (outcome.problems.length > 0) {

@@ -8,15 +8,15 @@ import { backupDatabases, runBackup } from '../backup/pipeline.js';
 import { parseConfig } from '../config.js';
 import { redact, secretForms, urlSecretForms } from '../postgres/connection.js';
 import { enforcePublicGuard } from '../publish/guard.js';
-import type { Logger } from '../log.js';
+import { neutraliseWorkflowCommands, type Logger } from '../log.js';
 import type { PublishResult } from '../publish/index.js';
 import { localCopy } from '../publish/local.js';
 import { scratchSecretForms } from '../backup/restorecheck.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
-  info: (message) => core.info(message),
-  warning: (message) => core.warning(message),
+  info: (message) => core.info(neutraliseWorkflowCommands(message)),
+  warning: (message) => core.warning(neutraliseWorkflowCommands(message)),
   secret: (value) => core.setSecret(value),
 };
 
@@ -30,7 +30,14 @@ function secretInputs(): string[] {
     // A multi-line secret is masked line by line by the runner; register each line too.
     ...passphrase.split(/\r?\n/).filter((line) => line.trim().length > 0),
     ...secretForms(core.getInput('github-token')),
+    // The signing key (PEM): the whole of it and each line of its body.
+    ...signingKeyLines(core.getInput('signing-key')),
   ];
+}
+
+function signingKeyLines(pem: string): string[] {
+  if (!pem.trim()) return [];
+  return [pem, pem.trim(), ...pem.split(/\r?\n/).filter((line) => line.trim().length > 0 && !line.startsWith('-----'))];
 }
 
 export async function run(): Promise<void> {

@@ -1,6 +1,16 @@
 /** What the user reads after a run: the outputs and the job summary. */
 import type { BackupResult } from '../backup/pipeline.js';
-import { formatBytes } from '../log.js';
+import { formatBytes, printable } from '../log.js';
+
+/** Text from the database for a Markdown table cell: printable, no HTML, no cell break. */
+export function markdownText(text: string): string {
+  return printable(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '&#124;')
+    .replace(/`/g, '&#96;');
+}
 import type { Destination } from '../publish/local.js';
 
 export function backupOutputs(result: BackupResult): Record<string, string> {
@@ -9,6 +19,7 @@ export function backupOutputs(result: BackupResult): Record<string, string> {
     'backup-file': result.file,
     'backup-size': String(result.bytes),
     sha256: result.sha256,
+    'signature-path': result.signaturePath ?? '',
     'auth-users': String(result.authUsers),
     tables: String(result.tables),
     'pg-dump-version': result.pgDump.version,
@@ -18,10 +29,10 @@ export function backupOutputs(result: BackupResult): Record<string, string> {
 
 export function summaryMarkdown(result: BackupResult, destinations: Destination[]): string {
   const rows = result.parts
-    .map((part) => `| ${part.part} | ${part.title} | ${part.tables || '–'} | ${part.rows || '–'} | ${formatBytes(part.bytes)} |`)
+    .map((part) => `| ${part.part} | ${markdownText(part.title)} | ${part.tables || '–'} | ${part.rows || '–'} | ${formatBytes(part.bytes)} |`)
     .join('\n');
   const tables = [...result.rowsByTable]
-    .map(([table, count]) => `| \`${table}\` | ${count} |`)
+    .map(([table, count]) => `| <code>${markdownText(table)}</code> | ${count} |`)
     .join('\n');
   const where = destinations
     .map((d) => `- ${d.url ? `[${d.description}](${d.url})` : d.description}`)
@@ -56,7 +67,7 @@ export function summaryMarkdown(result: BackupResult, destinations: Destination[
     tables,
     '',
     '</details>',
-    ...(result.warnings.length > 0 ? ['', '### Warnings', ...result.warnings.map((w) => `- ⚠️ ${w}`)] : []),
+    ...(result.warnings.length > 0 ? ['', '### Warnings', ...result.warnings.map((w) => `- ⚠️ ${markdownText(w)}`)] : []),
     '',
   ].join('\n');
 }

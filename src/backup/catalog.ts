@@ -4,6 +4,7 @@
  * managed tables of PART 3, and the row count of every table whose data is dumped.
  */
 import type pg from 'pg';
+import { displayName, printable } from '../log.js';
 import {
   DURABLE_AUTH_TABLES,
   DURABLE_STORAGE_TABLES,
@@ -235,13 +236,13 @@ async function selectUserObjectsOnManaged(
     if (!isManagedSchema(row.tbl_schema) || isManagedSchema(row.fn_schema)) continue;
     if (!userSchemas.includes(row.fn_schema)) {
       warnings.push(
-        `trigger ${row.name} on ${row.tbl} calls a function in schema '${row.fn_schema}', which is not backed up ` +
+        `trigger ${displayName(row.name)} on ${printable(row.tbl)} calls a function in schema ${displayName(row.fn_schema)}, which is not backed up ` +
           "(see 'schemas'): the trigger is left out",
       );
       continue;
     }
     if (row.enabled === 'D') {
-      warnings.push(`trigger ${row.name} on ${row.tbl} is disabled in the source; it is restored enabled`);
+      warnings.push(`trigger ${displayName(row.name)} on ${printable(row.tbl)} is disabled in the source; it is restored enabled`);
     }
     triggers.push(`${row.def};`);
   }

@@ -13,9 +13,14 @@ import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
 import type { MergeProgress } from './progress.js';
+import { displayName, printable } from '../log.js';
 import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
 import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
+import { FilePolicy, type PolicyProblem } from '../sql/policy.js';
+import { neutraliseBlock, quoteIdent, rolesBlock, versionGuard } from '../sql/preamble.js';
+
+export { versionGuard };
 
 export interface FileMeta {
   generatedAt: Date;
@@ -49,6 +54,8 @@ export interface MergeInput {
 
 export interface MergeResult {
   scan: ScanReport;
+  /** What the file policy refuses in the file as written (empty when it passes). */
+  policy: PolicyProblem[];
   /** Bytes of SQL each part contributed (before sealing). */
   partBytes: { part1: number; part2: number; part3: number };
   sqlBytes: number;
@@ -60,13 +67,14 @@ export interface MergeResult {
 const RULE = '-- =====================================================';
 
 export function fileHeader(meta: FileMeta): string {
-  const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
+  // Names from the database are escaped: a newline in a schema name must not end this comment line.
+  const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.map(displayName).join(', ') : '(none)';
   return [
     RULE,
     MARKER.banner,
     `-- Generated: ${meta.generatedAt.toISOString()}`,
     `-- Includes: auth (data), storage (data), ${schemas} (schema + data)`,
-    `-- Source: PostgreSQL ${meta.serverVersion} · pg_dump ${meta.pgDumpVersion} · snapshot ${meta.snapshotId}`,
+    `-- Source: PostgreSQL ${printable(meta.serverVersion)} · pg_dump ${printable(meta.pgDumpVersion)} · snapshot ${printable(meta.snapshotId)}`,
     '-- Restore into a fresh Supabase project, as postgres, in one transaction:',
     '--   psql "$DATABASE_URL" -f <this file>',
     RULE,
@@ -74,26 +82,6 @@ export function fileHeader(meta: FileMeta): string {
     versionGuard(meta),
     'BEGIN;',
     '',
-  ].join('\n');
-}
-
-/**
- * Stops the restore before its first change when the server is older than the source: plain SQL from
- * a newer major does not restore into an older one, and it would fail somewhere in the middle.
- */
-export function versionGuard(meta: Pick<FileMeta, 'serverVersion' | 'serverMajor'>): string {
-  const source = /^\d+(?:\.\d+)*/.exec(meta.serverVersion)?.[0] ?? String(meta.serverMajor);
-  return [
-    '-- The target must run the same major version as the source, or a newer one.',
-    'DO $version_check$',
-    'BEGIN',
-    `  IF pg_catalog.current_setting('server_version_num')::int < ${meta.serverMajor * 10000} THEN`,
-    `    RAISE EXCEPTION 'this backup was taken from PostgreSQL ${source}; this server runs PostgreSQL %, an older major version, so nothing was restored',`,
-    "      pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1)",
-    `      USING HINT = 'Restore it into a database on PostgreSQL ${meta.serverMajor} or newer (new Supabase projects run PostgreSQL 17).';`,
-    '  END IF;',
-    'END',
-    '$version_check$;',
   ].join('\n');
 }
 
@@ -115,9 +103,6 @@ export function part1Close(): string {
   return ['', 'SET session_replication_role = DEFAULT;', ''].join('\n');
 }
 
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
-
 export function part2Open(plan: BackupPlan): string {
   const lines = [partBanner(MARKER.part2, 'PART 2: user schemas (schema + data)')];
   lines.push('SELECT pg_catalog.set_config(\'search_path\', \'\', false);');
@@ -125,15 +110,7 @@ export function part2Open(plan: BackupPlan): string {
     lines.push(
       '-- Roles made by the user that grants and owners below name; created when missing, without',
       '-- passwords (set them again with ALTER ROLE ... PASSWORD after the restore).',
-      'DO $roles$',
-      'BEGIN',
-      ...plan.customRoles.map(
-        (role) =>
-          `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
-          `CREATE ROLE ${quoteIdent(role.name)} ${role.login ? 'LOGIN' : 'NOLOGIN'} ${role.inherit ? 'INHERIT' : 'NOINHERIT'}; END IF;`,
-      ),
-      'END',
-      '$roles$;',
+      rolesBlock(plan.customRoles),
     );
   }
   for (const schema of plan.userSchemas) lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
@@ -141,32 +118,12 @@ export function part2Open(plan: BackupPlan): string {
     lines.push(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext.name)} WITH SCHEMA ${quoteIdent(ext.schema)};`);
   }
   if (plan.userSchemas.length > 0) {
-    const schemas = `ARRAY[${plan.userSchemas.map(quoteLiteral).join(', ')}]`;
     lines.push(
       "-- A Supabase project grants every new table, sequence and function in 'public' to anon,",
       '-- authenticated and service_role by default privileges. Drop those defaults for the restored',
       "-- schemas so the dump's own GRANT/REVOKE and ALTER DEFAULT PRIVILEGES lines set privileges as",
       '-- they were in the source (a privilege revoked there stays revoked).',
-      'DO $neutralise$',
-      'DECLARE d record;',
-      'BEGIN',
-      '  FOR d IN',
-      '    SELECT n.nspname AS schema,',
-      "           CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'",
-      "                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,",
-      "           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee",
-      '      FROM pg_catalog.pg_default_acl a',
-      '      JOIN pg_catalog.pg_namespace n ON n.oid = a.defaclnamespace',
-      '      CROSS JOIN LATERAL pg_catalog.aclexplode(a.defaclacl) acl',
-      '      LEFT JOIN pg_catalog.pg_roles r ON r.oid = acl.grantee',
-      '     WHERE a.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)',
-      `       AND n.nspname = ANY (${schemas})`,
-      '  LOOP',
-      "    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON %s FROM %s',",
-      '                              d.schema, d.kind, d.grantee);',
-      '  END LOOP;',
-      'END',
-      '$neutralise$;',
+      neutraliseBlock(plan.userSchemas),
     );
   }
   lines.push('');
@@ -212,6 +169,9 @@ function chunksOf(source: PartSource): AsyncIterable<Buffer> {
 
 export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
+  // The file as written, read again as psql and verify will read it: no foreign meta-command, no
+  // statement a backup does not hold (policy.ts). A problem fails the backup; nothing is stored.
+  const policy = new FilePolicy();
   const partBytes = { part1: 0, part2: 0, part3: 0 };
   let sqlBytes = 0;
   const progress = input.progress ?? { sqlBytes: 0, rows: null };
@@ -220,6 +180,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   async function* sql(): AsyncGenerator<Buffer> {
     const emit = (text: string): Buffer => scanner.push(Buffer.from(text, 'utf8'));
     const count = (part: keyof typeof partBytes, buf: Buffer): Buffer => {
+      policy.push(buf);
       partBytes[part] += buf.length;
       sqlBytes += buf.length;
       progress.sqlBytes = sqlBytes;
@@ -263,6 +224,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   }
   return {
     scan: scanner.report,
+    policy: policy.finish(),
     partBytes,
     sqlBytes,
     fileBytes,

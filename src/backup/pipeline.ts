@@ -21,7 +21,8 @@ import {
   type Resolver,
 } from '../postgres/connection.js';
 import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type DumpJob } from './dump.js';
-import { formatBytes, type Logger } from '../log.js';
+import { displayName, formatBytes, type Logger } from '../log.js';
+import { parseSigningKey, writeSignature } from '../publish/signature.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
 import { Spool } from '../streams/spool.js';
 import { openSnapshot } from './snapshot.js';
@@ -90,6 +91,8 @@ export interface BackupResult {
   file: string;
   bytes: number;
   sha256: string;
+  /** `<path>.sig`, the Ed25519 signature of the file, when `signing-key` is set. */
+  signaturePath?: string;
   authUsers: number;
   tables: number;
   rows: number;
@@ -150,7 +153,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
     plan.warnings.forEach((warning) => log.warning(warning));
-    log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.join(', ') || '(none)'}`);
+    log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
 
     const job: DumpJob = {
       pgDump: tools.pgDump,
@@ -163,7 +166,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
     const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
     log.info('Step 1/2: Dumping auth and storage data...');
-    log.info(`Step 2/2: Dumping ${plan.userSchemas.join(', ') || 'no'} schema(s) (schema + data)...`);
+    log.info(`Step 2/2: Dumping ${plan.userSchemas.map(displayName).join(', ') || 'no'} schema(s) (schema + data)...`);
     const plainCopy = path.join(work, 'backup.sql');
     const merged = await dumpAndMerge({
       job,
@@ -209,6 +212,9 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     log.info(`✅ Public schema dumped: ${formatBytes(merged.partBytes.part2)}`);
     log.info(`✅ User objects on auth and storage: ${plan.userObjectsOnManaged.triggers.length} trigger(s), ${plan.userObjectsOnManaged.policies.length} policy(ies)`);
 
+    if (merged.policy.length > 0) {
+      throw new VerifyError(merged.policy.map((p) => `line ${p.line}: ${p.reason}`));
+    }
     const outcome = checkScan(merged.scan, expectedRows);
     outcome.warnings.forEach((warning) => log.warning(warning));
     if (outcome.problems.length > 0) throw new VerifyError(outcome.problems);
@@ -233,6 +239,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const finalPath = path.join(config.outputDir, file);
     await rename(partial, finalPath);
     await chmod(finalPath, 0o600);
+    const signaturePath = config.signingKey ? await writeSignature(finalPath, merged.sha256, parseSigningKey(config.signingKey)) : undefined;
+    if (signaturePath) log.info(`🔏 Signed with the signing key (Ed25519): ${signaturePath}`);
     log.info(`📊 Total size: ${formatBytes(merged.fileBytes)}`);
     log.info(`💾 Backup written to ${finalPath}`);
 
@@ -241,6 +249,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       file,
       bytes: merged.fileBytes,
       sha256: merged.sha256,
+      ...(signaturePath ? { signaturePath } : {}),
       authUsers: outcome.authUsers,
       tables: outcome.tables,
       rows: outcome.rows,
@@ -363,7 +372,7 @@ function summariseParts(
   const { triggers, policies } = plan.userObjectsOnManaged;
   return [
     { part: 1, title: 'Auth and storage data', bytes: bytes.part1, tables: plan.managedTables.length, rows: sum(plan.managedTables) },
-    { part: 2, title: `Schemas ${plan.userSchemas.join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
+    { part: 2, title: `Schemas ${plan.userSchemas.map(displayName).join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
     { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
   ];
 }

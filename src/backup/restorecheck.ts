@@ -23,7 +23,7 @@ import {
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { checkScratch, dumpScratchSchema, prepareScratch, readScratchCatalog, type ScratchRecipe } from './scratch.js';
-import { SqlScanner } from '../sql/sqlscan.js';
+import { FilePolicy } from '../sql/policy.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
 
@@ -134,12 +134,14 @@ export async function verifyByRestore(options: RestoreCheckOptions): Promise<Res
   maskedScratchSecrets(options.scratch).forEach((secret) => log.secret(secret));
   const problems: string[] = [];
 
+  // The file policy first, always: a file with a foreign meta-command or statement is never restored.
+  const policy = new FilePolicy();
+  for await (const chunk of createReadStream(options.file, { highWaterMark: 1 << 20 })) policy.push(chunk as Buffer);
+  const refused = policy.finish();
+  if (refused.length > 0) throw new RestoreCheckError(refused.map((p) => `file: line ${p.line}: ${p.reason}`));
   if (options.checkFile !== false) {
     const expected = new Map([...reference.tables].map(([table, sum]) => [table, sum.rows]));
-    const scanner = new SqlScanner();
-    for await (const chunk of createReadStream(options.file, { highWaterMark: 1 << 20 })) scanner.push(chunk as Buffer);
-    scanner.finish();
-    problems.push(...checkScan(scanner.report, expected).problems.map((problem) => `file: ${problem}`));
+    problems.push(...checkScan(policy.scanner.report, expected).problems.map((problem) => `file: ${problem}`));
   }
 
   log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);

@@ -8,7 +8,8 @@
  *
  * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,8 @@ import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../res
 import { consoleLogger, formatBytes, terminalLogger } from '../log.js';
 import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
-import { SqlScanner } from '../sql/sqlscan.js';
+import { checkRecordedSha256, FilePolicy, PolicyError, sha256OfFile } from '../sql/policy.js';
+import { checkSignatureFile, parsePublicKey, SIGNATURE_SUFFIX, SignatureError } from '../publish/signature.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
 import { checkScan } from '../sql/verify.js';
 
@@ -30,16 +32,21 @@ usage:
       Backs up the database at --database-url (or $DATABASE_URL) into DIR (default: backups).
 
   supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
-                                   --database-url URL [--identity KEYFILE | --passphrase P] [--force]
+                                   --database-url URL [--identity KEYFILE | --passphrase P] [--public-key FILE] [--force]
       Restores a backup (.sql, .sql.gz, .sql.zst, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
       newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
       $BACKUP_PASSPHRASE; without either, an encrypted file asks for the passphrase.
+      Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
+      (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
+      $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
 
   supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P]
-      The streaming checks of a backup file, without a database: header, PART markers, one transaction,
-      complete manifest, rows of every table in the file equal to the manifest.
+                                  [--public-key FILE]
+      The streaming checks of a backup file, without a database: signature (with --public-key), sha256 of
+      its bytes against its name, the file policy (no foreign meta-command or statement), header, PART
+      markers, one transaction, complete manifest, rows of every table in the file equal to the manifest.
 
   supabase-complete-backup list (--dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P] [--json]
       The backups there, newest first, with size and the row counts of their manifests.
@@ -89,8 +96,36 @@ const SOURCE_FLAGS = {
   repo: { type: 'string' },
   identity: { type: 'string' },
   passphrase: { type: 'string' },
+  'public-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * --public-key FILE (or $BACKUP_PUBLIC_KEY, the PEM itself): when given, the backup must carry a valid
+ * signature (`<file>.sig`) made with its private key, checked before anything else.
+ */
+async function publicKeyFrom(values: { 'public-key'?: string }): Promise<KeyObject | undefined> {
+  const pem = values['public-key'] ? await readFile(values['public-key'], 'utf8') : process.env.BACKUP_PUBLIC_KEY;
+  return pem ? parsePublicKey(pem) : undefined;
+}
+
+/** The signature check of a picked file; returns the refusal, or null when it is signed by the key. */
+async function signatureProblem(picked: Picked, key: KeyObject | undefined): Promise<string | null> {
+  if (!key) {
+    const sig = picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`;
+    if (await stat(sig).then(() => true, () => false)) {
+      consoleLogger.warning(`${picked.label} is signed, but no --public-key (or BACKUP_PUBLIC_KEY) was given: its signature is not checked`);
+    }
+    return null;
+  }
+  try {
+    await checkSignatureFile(picked.file, await sha256OfFile(picked.file), key, picked.signature ?? `${picked.file}${SIGNATURE_SUFFIX}`, path.basename(picked.label));
+    return null;
+  } catch (error) {
+    if (error instanceof SignatureError) return `${picked.label} is refused: ${error.message}. Nothing was run.`;
+    throw error;
+  }
+}
 
 async function backupCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -113,6 +148,13 @@ async function backupCommand(args: string[]): Promise<number> {
     'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
   };
   const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
+  if (config.destinations.artifact || config.destinations.branch) {
+    // The CLI writes the file to --output-dir and nothing else: say so instead of ignoring the flag.
+    throw new UsageError(
+      `--destination ${flags.destination}: the command line writes the backup to --output-dir only (destination none); ` +
+        'artifacts and the backups branch are published by the GitHub Action',
+    );
+  }
   for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
     if (flags[flag]) consoleLogger.warning(`--${flag} puts a secret on the command line, where other users of this machine can read it (ps); prefer the ${variable} environment variable`);
   }
@@ -133,6 +175,8 @@ async function backupCommand(args: string[]): Promise<number> {
 }
 
 interface Picked {
+  /** Where its signature is, when not beside it as `<file>.sig`. */
+  signature?: string;
   file: string;
   label: string;
   cleanup: () => Promise<void>;
@@ -152,6 +196,10 @@ async function pickBackup(values: { file?: string; dir?: string; branch?: string
   const dir = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
   const file = path.join(dir, newest.name);
   await extractBlob(values.repo ?? '.', newest.blob!, file);
+  // Its signature, when the branch has one beside it (a missing one is refused only with --public-key).
+  await extractBlob(values.repo ?? '.', `${newest.location}${SIGNATURE_SUFFIX}`, `${file}${SIGNATURE_SUFFIX}`).catch(() =>
+    rm(`${file}${SIGNATURE_SUFFIX}`, { force: true }),
+  );
   return { file, label: newest.name, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -179,9 +227,15 @@ async function restoreCommand(args: string[]): Promise<number> {
   const databaseUrl = values['database-url'] ?? process.env.RESTORE_DATABASE_URL;
   if (!databaseUrl) throw new UsageError('restore needs --database-url URL (or RESTORE_DATABASE_URL): the Supabase database to restore into');
   const target = parseDatabase(databaseUrl);
+  const publicKey = await publicKeyFrom(values);
   const keys = await keysFrom(values);
   const picked = await pickBackup(values, keys);
   try {
+    const unsigned = await signatureProblem(picked, publicKey);
+    if (unsigned) {
+      console.error(`✖ ${unsigned}`);
+      return 1;
+    }
     const outcome = await restoreBackup({
       file: picked.file,
       label: picked.label,
@@ -228,19 +282,36 @@ async function verifyCommand(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const publicKey = await publicKeyFrom(values);
   const keys = await onceAsked(await keysFrom(values));
   const picked = await pickBackup(values, keys);
   try {
-    const scanner = new SqlScanner();
+    const unsigned = await signatureProblem(picked, publicKey);
+    if (unsigned) {
+      console.error(`✖ ${unsigned}`);
+      return 1;
+    }
+    const stored = await checkRecordedSha256(picked.file);
+    if (stored.problem) {
+      console.error(`✖ ${picked.label} is refused: ${stored.problem}`);
+      return 1;
+    }
+    if (stored.unchecked) consoleLogger.warning(`${picked.label} is not named full_<time>_<sha256 prefix>.sql…: its bytes cannot be checked against its name`);
+    const policy = new FilePolicy();
+    const scanner = policy.scanner;
     const opened = await openPlain(picked.file, keys);
     try {
-      for await (const chunk of opened.stream) scanner.push(chunk as Buffer);
+      for await (const chunk of opened.stream) policy.push(chunk as Buffer);
     } catch (error) {
       scanner.finish();
       console.error(`✖ ${picked.label} cannot be read to its end: ${(error as Error).message}`);
       return 1;
     }
-    scanner.finish();
+    const refused = policy.finish();
+    if (refused.length > 0) {
+      console.error(`✖ ${new PolicyError(picked.label, refused).message}`);
+      return 1;
+    }
     const outcome = checkScan(scanner.report);
     outcome.warnings.forEach((warning) => consoleLogger.warning(warning));
     if (outcome.problems.length > 0) {

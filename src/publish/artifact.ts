@@ -100,6 +100,8 @@ function explainFailure(name: string, error: unknown): string {
 export interface ArtifactRequest {
   /** The backup file. */
   file: string;
+  /** Its signature (`<file>.sig`, same folder), stored in the same artifact. */
+  signature?: string;
   name: string;
   retentionDays: number | undefined;
 }
@@ -123,7 +125,8 @@ export async function uploadBackupArtifact(
 
   let response: { id?: number; size?: number };
   try {
-    response = await new DefaultArtifactClient().uploadArtifact(name, [file], path.dirname(file), {
+    const files = request.signature ? [file, path.resolve(request.signature)] : [file];
+    response = await new DefaultArtifactClient().uploadArtifact(name, files, path.dirname(file), {
       retentionDays: request.retentionDays,
       compressionLevel,
     });

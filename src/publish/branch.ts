@@ -46,6 +46,8 @@ const REPOSITORY_VARIABLES = [
 export interface BackupFacts {
   path: string;
   file: string;
+  /** `<path>.sig` when the backup is signed: pushed beside the file. */
+  signaturePath?: string;
   sha256: string;
   authUsers: number;
   tables: number;
@@ -340,11 +342,16 @@ export async function publishToBranch(
       if (!base) await writeFile(path.join(repo, 'README.md'), README(branch));
       await mkdir(path.join(repo, BRANCH_DIR), { recursive: true });
       await copyFile(backup.path, path.join(repo, pathOnBranch));
+      // The signature goes beside the file, and leaves with it when the file is pruned.
+      if (backup.signaturePath) await copyFile(backup.signaturePath, path.join(repo, `${pathOnBranch}.sig`));
       const backups = (await readdir(path.join(repo, BRANCH_DIR))).filter((file) => BACKUP_FILE.test(file));
       // The time comes right after the fixed `full_` prefix, so name order is time order.
       const others = backups.filter((file) => file !== backup.file).sort();
       const removed = keep > 0 ? others.slice(0, Math.max(0, backups.length - keep)).map((file) => `${BRANCH_DIR}/${file}`) : [];
-      for (const file of removed) await rm(path.join(repo, file));
+      for (const file of removed) {
+        await rm(path.join(repo, file));
+        await rm(path.join(repo, `${file}.sig`), { force: true });
+      }
       await git(['add', '-A']);
       if (base && (await git(['diff', '--cached', '--quiet'], { allowFailure: true })).exitCode === 0) {
         log.info(`✅ ${pathOnBranch} is already on branch '${branch}' (commit ${base.slice(0, 7)}); nothing to push`);

@@ -6,8 +6,13 @@
  *
  * Visibility comes from the event payload GitHub writes to GITHUB_EVENT_PATH (`repository.visibility`,
  * else `repository.private`); when the payload does not tell, from the REST API (`GET /repos/{owner}/{repo}`
- * with the github-token). When neither tells, the guard warns and lets the run go on: it blocks only a
- * repository known to be public (see docs/security.md, "When visibility is unknown", for why).
+ * with the github-token). When neither tells, the guard fails closed: it refuses an unencrypted artifact
+ * or branch unless `allow-unencrypted-public: true` (see docs/security.md).
+ *
+ * The repository checked is the one the backup goes to: the workflow's own for an artifact and for the
+ * branch, or the repository of BACKUP_REMOTE_URL when the branch is pushed there instead (a GitHub URL is
+ * looked up; any other remote's visibility is unknown). The branch must not be the repository's default
+ * branch.
  */
 import { readFile } from 'node:fs/promises';
 import type { BackupConfig } from '../config.js';
@@ -26,6 +31,8 @@ export interface RepositoryFacts {
   visibility: Visibility | undefined;
   /** Where the visibility came from ("the event payload"), or why it is unknown. */
   source: string;
+  /** The repository's default branch, when known. */
+  defaultBranch?: string;
 }
 
 export interface GuardVerdict {
@@ -47,6 +54,25 @@ export function visibilityFromPayload(payload: unknown): Visibility | undefined 
   const { visibility, private: isPrivate } = repository as { visibility?: unknown; private?: unknown };
   if (visibility === 'public' || visibility === 'private' || visibility === 'internal') return visibility;
   if (typeof isPrivate === 'boolean') return isPrivate ? 'private' : 'public';
+  return undefined;
+}
+
+/** The default branch the payload or the API names, when it does. */
+export function defaultBranchFrom(payload: unknown): string | undefined {
+  const branch = (payload as { repository?: { default_branch?: unknown } } | null | undefined)?.repository?.default_branch;
+  return typeof branch === 'string' && branch ? branch : undefined;
+}
+
+/**
+ * owner/name of a GitHub repository URL on `server` (https://github.com/acme/app.git, git@github.com:acme/app),
+ * or undefined for any other remote (a path, another host).
+ */
+export function githubRepositoryOf(url: string, server = 'https://github.com'): string | undefined {
+  const host = new URL(server).host.toLowerCase();
+  const https = /^https?:\/\/(?:[^/@]*@)?([^/]+)\/([^/]+\/[^/]+?)(?:\.git)?\/?$/i.exec(url);
+  if (https && https[1]!.toLowerCase() === host) return https[2];
+  const scp = /^(?:ssh:\/\/)?git@([^:/]+)[:/]([^/]+\/[^/]+?)(?:\.git)?\/?$/i.exec(url);
+  if (scp && scp[1]!.toLowerCase() === host) return scp[2];
   return undefined;
 }
 
@@ -100,10 +126,19 @@ export function guardVerdict(
       );
       return verdict;
     default:
-      verdict.warnings.push(
-        `could not tell whether ${repo} is public (${facts.source}), so the backup is published unencrypted ` +
-          `${where(config)}. If the repository is or becomes public, anyone can read it: set 'encryption-recipients'`,
-      );
+      if (config.allowUnencryptedPublic) {
+        verdict.warnings.push(
+          `could not tell whether ${repo} is public (${facts.source}); the backup is published unencrypted ` +
+            `${where(config)} because allow-unencrypted-public is true. If the repository is or becomes public, anyone can read it`,
+        );
+        return verdict;
+      }
+      verdict.refusal =
+        `refusing to publish an unencrypted backup: could not tell whether ${repo} is public (${facts.source}), and ` +
+        `the backup would be stored ${where(config)}. Nothing was dumped. Either:\n` +
+        "  1. encrypt it (recommended): set `encryption-recipients: age1…` (see docs/security.md); or\n" +
+        '  2. give the job what it needs to tell (`github-token` with read access to the repository), or set ' +
+        '`allow-unencrypted-public: true` if an unencrypted backup there is what you want.';
       return verdict;
   }
 }
@@ -130,9 +165,30 @@ export async function repositoryFacts(
   } else {
     reasons.push('GITHUB_EVENT_PATH is not set');
   }
-  const repository = repositoryName(payload, env);
+  return lookUp(repositoryName(payload, env), payload, reasons, env, token, options);
+}
+
+/** The facts of another repository than the workflow's (a remote override): the API only. */
+export async function otherRepositoryFacts(
+  repository: string,
+  env: NodeJS.ProcessEnv,
+  token: string | undefined,
+  options: LookupOptions = {},
+): Promise<RepositoryFacts> {
+  return lookUp(repository, undefined, [], env, token, options);
+}
+
+async function lookUp(
+  repository: string | undefined,
+  payload: unknown,
+  reasons: string[],
+  env: NodeJS.ProcessEnv,
+  token: string | undefined,
+  options: LookupOptions,
+): Promise<RepositoryFacts> {
   const fromPayload = visibilityFromPayload(payload);
-  if (fromPayload) return { repository, visibility: fromPayload, source: 'the event payload says so' };
+  const defaultBranch = defaultBranchFrom(payload);
+  if (fromPayload) return { repository, visibility: fromPayload, source: 'the event payload says so', defaultBranch };
   if (payload !== undefined) reasons.push('the event payload does not give the repository visibility');
 
   if (!repository) {
@@ -152,19 +208,22 @@ export async function repositoryFacts(
     if (!response.ok) {
       reasons.push(`${api}/repos/${repository} answered ${response.status}`);
     } else {
-      const visibility = visibilityFromPayload({ repository: await response.json() });
-      if (visibility) return { repository, visibility, source: `the GitHub API says so` };
+      const body = { repository: await response.json() };
+      const visibility = visibilityFromPayload(body);
+      if (visibility) return { repository, visibility, source: `the GitHub API says so`, defaultBranch: defaultBranchFrom(body) };
       reasons.push(`${api}/repos/${repository} did not give the visibility`);
     }
   } catch (error) {
     reasons.push(`${api}/repos/${repository} could not be asked: ${(error as Error).message}`);
   }
-  return { repository, visibility: undefined, source: reasons.join('; ') };
+  return { repository, visibility: undefined, source: reasons.join('; '), defaultBranch };
 }
 
 /**
- * The guard as the action runs it, before anything is dumped: looks the repository up only when the
- * configuration would publish an unencrypted file, logs notes and warnings, throws GuardError to refuse.
+ * The guard as the action runs it, before anything is dumped: the repository each destination writes
+ * to (the workflow's own, or BACKUP_REMOTE_URL's for the branch) must not be public, or not known to be
+ * private, for an unencrypted file; the branch must not be the repository's default branch. Logs notes
+ * and warnings, throws GuardError to refuse.
  */
 export async function enforcePublicGuard(
   config: BackupConfig,
@@ -172,11 +231,43 @@ export async function enforcePublicGuard(
   log: Logger,
   options: LookupOptions = {},
 ): Promise<GuardVerdict> {
-  const empty: GuardVerdict = { refusal: undefined, warnings: [], notes: [] };
-  if (!publishesUnencrypted(config)) return empty;
-  const verdict = guardVerdict(config, await repositoryFacts(env, config.githubToken, options));
-  verdict.notes.forEach((note) => log.info(note));
-  verdict.warnings.forEach((warning) => log.warning(warning));
-  if (verdict.refusal) throw new GuardError(verdict.refusal);
+  const verdict: GuardVerdict = { refusal: undefined, warnings: [], notes: [] };
+  const unencrypted = publishesUnencrypted(config);
+  if (!unencrypted && !config.destinations.branch) return verdict;
+  const own = await repositoryFacts(env, config.githubToken, options);
+  const remote = env.BACKUP_REMOTE_URL;
+  let branchFacts = own;
+  if (config.destinations.branch && remote) {
+    const repository = githubRepositoryOf(remote, env.GITHUB_SERVER_URL || 'https://github.com');
+    branchFacts = repository
+      ? await otherRepositoryFacts(repository, env, config.githubToken, options)
+      : { repository: hideUserInfo(remote), visibility: undefined, source: 'BACKUP_REMOTE_URL is not a repository on this GitHub server' };
+  }
+  if (config.destinations.branch && branchFacts.defaultBranch && branchFacts.defaultBranch === config.branch) {
+    throw new GuardError(
+      `refusing to push backups to branch '${config.branch}': it is the default branch of ${branchFacts.repository ?? 'the repository'}. ` +
+        "Backups go on a branch of their own (the default is 'backups'); set 'branch' to another name. Nothing was dumped.",
+    );
+  }
+  if (!unencrypted) return verdict;
+  const checks: [Pick<BackupConfig, 'destinations'>['destinations'], RepositoryFacts][] = [];
+  if (branchFacts === own) {
+    checks.push([config.destinations, own]);
+  } else {
+    if (config.destinations.artifact) checks.push([{ artifact: true, branch: false }, own]);
+    checks.push([{ artifact: false, branch: true }, branchFacts]);
+  }
+  for (const [destinations, facts] of checks) {
+    const one = guardVerdict({ ...config, destinations }, facts);
+    one.notes.forEach((note) => log.info(note));
+    one.warnings.forEach((warning) => log.warning(warning));
+    verdict.notes.push(...one.notes);
+    verdict.warnings.push(...one.warnings);
+    if (one.refusal) throw new GuardError(one.refusal);
+  }
   return verdict;
+}
+
+function hideUserInfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }

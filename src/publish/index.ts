@@ -31,6 +31,8 @@ export type { BranchOptions } from './branch.js';
 export interface PublishInput {
   path: string;
   file: string;
+  /** `<path>.sig` when the backup is signed: every destination stores it beside the file. */
+  signaturePath?: string;
   bytes: number;
   sha256: string;
   authUsers: number;
@@ -75,7 +77,11 @@ export async function publishBackup(
   const published: PublishResult = { destinations: [] };
   let upload: ArtifactUpload | undefined;
   if (toArtifact) {
-    upload = await uploadBackupArtifact({ file: result.path, name: artifactName, retentionDays: config.retentionDays }, log, env);
+    upload = await uploadBackupArtifact(
+      { file: result.path, ...(result.signaturePath ? { signature: result.signaturePath } : {}), name: artifactName, retentionDays: config.retentionDays },
+      log,
+      env,
+    );
     published.artifactId = upload.id;
     published.artifactUrl = upload.url;
     const expiry = upload.retentionDays ? `, kept ${upload.retentionDays} days` : '';

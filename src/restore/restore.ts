@@ -22,6 +22,7 @@ import { findPgTools, type PgTools } from '../postgres/tools.js';
 import { manualAdvice } from '../postgres/install.js';
 import { openPlain, type Keys, type Sealing } from './unseal.js';
 import { checkScan, olderTargetProblem } from '../sql/verify.js';
+import { checkRecordedSha256, FilePolicy, PolicyError } from '../sql/policy.js';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
@@ -81,6 +82,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
   const { conn, secrets } = options.target;
   secrets.forEach((secret) => log.secret(secret));
 
+  // The stored bytes against the sha256 the file's name records, before anything else.
+  const stored = await checkRecordedSha256(options.file);
+  if (stored.problem) throw new RestoreError(`${label} is refused: ${stored.problem}. Nothing was restored.`);
+  if (stored.unchecked) log.warning(`${label} is not named full_<time>_<sha256 prefix>.sql…: its bytes cannot be checked against its name`);
+
   const client = await connect(conn);
   let tools: PgTools;
   let serverVersion: string;
@@ -115,6 +121,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       if (drop) dropped.push(drop[1]!);
       return line;
     });
+    const policy = new FilePolicy();
     const part1 = new Part1Rows();
     const collisions = new CollisionCheck(client);
     const decoder = new StringDecoder('utf8');
@@ -124,6 +131,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     try {
       for await (const chunk of opened.stream) {
         scanner.push(chunk as Buffer);
+        policy.push(chunk as Buffer);
         if (part1.done) continue;
         const lines = (carry + decoder.write(chunk as Buffer)).split('\n');
         carry = lines.pop() ?? '';
@@ -134,6 +142,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       throw new RestoreError(`cannot read ${label}: ${(error as Error).message}`);
     }
     scanner.finish();
+    const refused = policy.finish();
+    if (refused.length > 0) throw new RestoreError(new PolicyError(label, refused).message);
     if (!part1.done && carry) part1.line(carry);
     await collisions.check(part1.take());
     scan = scanner.report;

@@ -43,6 +43,25 @@ export interface ScanReport {
   lines: number;
 }
 
+/**
+ * Told what psql would see in the text, as the scanner meets it (used by the file policy, policy.ts).
+ * Line numbers count from 1; texts are decoded from the byte that starts them to the end of the line.
+ */
+export interface ScanWatcher {
+  /** A backslash outside quotes and comments: psql runs the rest of the line as a meta-command. */
+  metaCommand(line: number, text: string): void;
+  /** The first token of a statement (at a line start, after whitespace or a comment, or after a `;`). */
+  statement(line: number, text: string): void;
+  /** The `;` that ends the current statement. */
+  statementEnd(): void;
+  /** While true, every further line outside COPY data is passed to continuation() before it is lexed. */
+  readonly following: boolean;
+  continuation(line: number, text: string): void;
+}
+
+/** The most of a line decoded for a watcher. */
+const WATCH_TEXT = 4096;
+
 export const MARKER = {
   banner: '-- COMPLETE DATABASE BACKUP',
   part1: '-- PART 1: AUTH AND STORAGE DATA',
@@ -90,7 +109,16 @@ export class SqlScanner {
     lines: 0,
   };
 
-  constructor(private readonly rewrite?: LineRewriter) {}
+  /**
+   * The original statement a comment-out rewrite began did not end on its line (a quoted name with a
+   * newline in it): every line up to its end is commented out too, so no part of it runs.
+   */
+  private commentingOut = false;
+
+  constructor(
+    private readonly rewrite?: LineRewriter,
+    private readonly watch?: ScanWatcher,
+  ) {}
 
   /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
   push(chunk: Buffer): Buffer {
@@ -165,12 +193,12 @@ export class SqlScanner {
       const buf = Buffer.concat(this.carry);
       this.carry = [];
       this.carryLength = 0;
+      this.report.lines++;
       if (this.copyTable !== null) {
         tail = buf;
       } else {
         tail = this.statementLine(buf, 0, buf.length) ?? buf;
       }
-      this.report.lines++;
     }
     this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
     return tail;
@@ -229,6 +257,12 @@ export class SqlScanner {
    * report needs them; everything else is lexed as bytes.
    */
   private statementLine(buf: Buffer, start: number, end: number): Buffer | undefined {
+    if (this.watch?.following) this.watch.continuation(this.report.lines, this.decodeForWatch(buf, start, end));
+    if (this.commentingOut) {
+      this.lexBytes(buf, start, end, start, false);
+      if (this.mode === 'normal' && this.statementStart) this.commentingOut = false;
+      return Buffer.concat([Buffer.from('-- ', 'utf8'), buf.subarray(start, end)]);
+    }
     if (this.mode !== 'normal' || !this.statementStart) {
       this.lexBytes(buf, start, end);
       return undefined;
@@ -237,7 +271,11 @@ export class SqlScanner {
     const rewrite = this.rewrite;
     const mayRewrite = rewrite !== undefined && (rewrite.firstChars === undefined || rewrite.firstChars.includes(String.fromCharCode(first)));
     if (!mayRewrite) {
-      if (first === 0x5c /* \ */) return undefined; // a psql meta-command: a line of its own, not SQL
+      if (first === 0x5c /* \ */) {
+        // a psql meta-command: a line of its own, not SQL
+        this.watch?.metaCommand(this.report.lines, this.decodeForWatch(buf, start, end));
+        return undefined;
+      }
       if (first === 0x49 /* I */) {
         this.insertLine(buf, start, end);
         return undefined;
@@ -252,12 +290,28 @@ export class SqlScanner {
     this.inspect(rewritten);
     if (rewritten === line) {
       if (!line.startsWith('\\')) this.lexBytes(buf, start, end);
+      else this.watch?.metaCommand(this.report.lines, line.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
       return undefined;
     }
     const bytes = Buffer.from(rewritten, 'utf8');
+    if (rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
+      // A statement commented out: when it does not end on this line, neither may the rest of it run.
+      this.lexBytes(buf, start, end, start, false);
+      if (this.mode !== 'normal' || !this.statementStart) this.commentingOut = true;
+      return bytes;
+    }
     // A psql meta-command is a line of its own, not SQL.
     if (!rewritten.startsWith('\\')) this.lexBytes(bytes, 0, bytes.length);
+    else this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
     return bytes;
+  }
+
+  /** buf[start..end) as text for a watcher, without its line end, at most WATCH_TEXT bytes. */
+  private decodeForWatch(buf: Buffer, start: number, end: number): string {
+    let stop = Math.min(end, start + WATCH_TEXT);
+    if (stop > start && buf[stop - 1] === NEWLINE) stop--;
+    if (stop > start && buf[stop - 1] === 0x0d) stop--;
+    return buf.toString('utf8', start, stop);
   }
 
   /**
@@ -360,7 +414,8 @@ export class SqlScanner {
    * character, so this sees exactly what a lexer of the decoded text sees; bytes >= 0x80 count as
    * identifier characters, as PostgreSQL counts them.
    */
-  private lexBytes(buf: Buffer, start: number, end: number, from = start): void {
+  private lexBytes(buf: Buffer, start: number, end: number, from = start, watched = true): void {
+    const watch = watched ? this.watch : undefined;
     let i = from;
     while (i < end) {
       switch (this.mode) {
@@ -384,6 +439,11 @@ export class SqlScanner {
           const c = buf[i]!;
           const next = i + 1 < end ? buf[i + 1] : -1;
           if (c === 0x2d /* - */ && next === 0x2d) return; // line comment: rest of the line
+          if (c === 0x5c /* \ */) {
+            // psql takes a backslash outside quotes, anywhere on a line, as a meta-command to its end
+            watch?.metaCommand(this.report.lines, this.decodeForWatch(buf, i, end));
+            return;
+          }
           if (c === 0x2f /* / */ && next === 0x2a /* * */) {
             this.mode = 'block';
             this.commentDepth = 1;
@@ -391,10 +451,12 @@ export class SqlScanner {
             continue;
           }
           if (c === 0x3b /* ; */) {
+            if (!this.statementStart) watch?.statementEnd();
             this.statementStart = true;
             i++;
             continue;
           }
+          if (this.statementStart && watch) watch.statement(this.report.lines, this.decodeForWatch(buf, i, end));
           this.statementStart = false;
           if (c === 0x27 /* ' */) {
             const prev = i > start ? buf[i - 1]! : -1;
@@ -512,9 +574,9 @@ function cacheableHead(
   return { bytes: Buffer.from(buf.subarray(start, quote)), table: table.name };
 }
 
-/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / */
+/** Bytes that end a run of plain SQL outside strings: ' " $ ; - / and \ (a psql meta-command) */
 const SPECIAL = new Uint8Array(256);
-for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f]) SPECIAL[c] = 1;
+for (const c of [0x27, 0x22, 0x24, 0x3b, 0x2d, 0x2f, 0x5c]) SPECIAL[c] = 1;
 
 /** [A-Za-z0-9_$] or any byte of a multi-byte character. */
 function isIdentByte(c: number): boolean {

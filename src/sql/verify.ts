@@ -4,6 +4,7 @@
  * to the manifest (and, during a backup, to the counts read in the snapshot), auth.users data present.
  */
 import type { ScanReport } from './sqlscan.js';
+import { printable } from '../log.js';
 
 export interface VerifyOutcome {
   problems: string[];
@@ -16,7 +17,7 @@ export interface VerifyOutcome {
 export class VerifyError extends Error {
   override name = 'VerifyError';
   constructor(readonly problems: string[]) {
-    super(`the backup failed verification:\n  - ${problems.join('\n  - ')}`);
+    super(`the backup failed verification:\n  - ${problems.map(printable).join('\n  - ')}`);
   }
 }
 

@@ -57,6 +57,7 @@ const DESIGN_INPUTS = [
   'encryption-recipients',
   'encryption-passphrase',
   'allow-unencrypted-public',
+  'signing-key',
   'artifact-name',
   'retention-days',
   'branch',
@@ -71,6 +72,7 @@ const DESIGN_OUTPUTS = [
   'backup-file',
   'backup-size',
   'sha256',
+  'signature-path',
   'auth-users',
   'tables',
   'artifact-id',
@@ -283,7 +285,7 @@ describe('the reusable workflow .github/workflows/supabase-backup.yml', () => {
       for (const ref of references(value, 'secrets')) expect(callSecrets, `secrets.${ref}`).toHaveProperty(ref);
     }
     // Secrets stay secrets: never inputs of the reusable workflow.
-    for (const secretInput of ['database-url', 'encryption-passphrase', 'verify-database-url', 'github-token']) {
+    for (const secretInput of ['database-url', 'encryption-passphrase', 'verify-database-url', 'github-token', 'signing-key']) {
       expect(callInputs).not.toHaveProperty(secretInput);
     }
   });

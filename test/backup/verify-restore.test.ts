@@ -7,6 +7,7 @@
  * a COPY block, a truncated file, a marker removed, a table's data duplicated, a value changed) fails,
  * names the tables, and nothing is published.
  */
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -199,7 +200,8 @@ interface Tampered {
 async function backupTamperedWith(name: string, tamper: (sql: Buffer) => Buffer): Promise<Tampered> {
   await scratchServer.createDatabase(`scratch_${name}`);
   const dir = await tempDirForTest(`tampered-${name}-`);
-  const copy = path.join(await tempDirForTest('tampered-copy-'), `full_2026-11-29T23-45-00-000Z_0000000${name.length % 10}.sql`);
+  const copyDir = await tempDirForTest('tampered-copy-');
+  let copy = '';
   const inputs: Record<string, string> = {
     'database-url': sourceUrl,
     destination: 'none',
@@ -211,7 +213,10 @@ async function backupTamperedWith(name: string, tamper: (sql: Buffer) => Buffer)
   const error = await runBackup(parseConfig((input) => inputs[input] ?? ''), log, {
     installClient: false,
     beforeRestoreCheck: async (file) => {
-      await writeFile(file, tamper(await readFile(file)));
+      const tampered = tamper(await readFile(file));
+      await writeFile(file, tampered);
+      // The copy is named as a backup of these bytes (verify checks the sha256 in the name first).
+      copy = path.join(copyDir, `full_2026-11-29T23-45-00-000Z_${createHash('sha256').update(tampered).digest('hex').slice(0, 8)}.sql`);
       await copyFile(file, copy);
     },
   }).then(
@@ -259,11 +264,13 @@ describe('verify: restore fails on a tampered file, names the tables, and publis
   it('a PART marker removed', async () => {
     const result = await backupTamperedWith('marker', text(removeMarker));
     expect(result.error).toBeInstanceOf(RestoreCheckError);
-    expect((result.error as Error).message).toContain('file: PART markers found as statements: [1,3], expected [1,2,3] in that order');
+    // Without PART 2's marker, PART 2's statements stand in PART 1: the file policy refuses the layout
+    // before the scratch restore.
+    expect((result.error as Error).message).toMatch(/file: line \d+: «CREATE SCHEMA IF NOT EXISTS "public";»: PART 1 holds only data of auth and storage tables/);
     expect(result.files).toEqual([]);
     const verify = await cliVerify(result.copy);
     expect(verify.exitCode).toBe(1);
-    expect(verify.output).toContain('PART markers found as statements: [1,3]');
+    expect(verify.output).toContain('PART 1 holds only data of auth and storage tables');
   });
 
   it("a table's data duplicated", async () => {
@@ -307,9 +314,6 @@ describe('verify: restore refuses what a hosted project refuses (supautils), and
       'DROP POLICY IF EXISTS "own notes" ON public.notes;', 'relation "public.notes" does not exist'],
     ['a DROP TRIGGER IF EXISTS on a table a fresh project does not have', 'droptrigger',
       'DROP TRIGGER IF EXISTS touch ON public."Mixed Case";', 'relation "public.Mixed Case" does not exist'],
-    ['a policy on a managed table outside the grant list', 'ledgerpolicy',
-      'CREATE POLICY sneaky ON auth.schema_migrations FOR SELECT USING (true);', 'must be owner of table schema_migrations'],
-    ['DDL on a managed table', 'altertable', 'ALTER TABLE auth.users ADD COLUMN sneaky text;', 'must be owner of table auth.users'],
     ['a write to a service ledger', 'ledgerwrite',
       "INSERT INTO storage.migrations (id, name, hash) VALUES (999, 'x', 'x');", 'permission denied for table migrations'],
   ])('%s', async (_what, name, statement, error) => {
@@ -318,6 +322,23 @@ describe('verify: restore refuses what a hosted project refuses (supautils), and
     const message = (result.error as Error).message;
     expect(message).toMatch(/the restore stopped \(psql exit code 3\); nothing was restored/);
     expect(message).toContain(`ERROR:  ${error}`);
+    expect(result.files).toEqual([]);
+  });
+});
+
+describe('verify: restore refuses DDL on managed schemas in PART 2 before the scratch restore (file policy)', () => {
+  it.each([
+    ['a policy on a managed table in PART 2', 'ledgerpolicy',
+      'CREATE POLICY sneaky ON auth.schema_migrations FOR SELECT USING (true);', 'auth.schema_migrations'],
+    ['DDL on a managed table', 'altertable', 'ALTER TABLE auth.users ADD COLUMN sneaky text;', 'auth.users'],
+  ])('%s', async (_what, name, statement, table) => {
+    const result = await backupTamperedWith(name, text(atPart2(statement)));
+    expect(result.error).toBeInstanceOf(RestoreCheckError);
+    const message = (result.error as Error).message;
+    expect(message).toMatch(/file: line \d+: «/);
+    expect(message).toContain(`«${statement}»: changes «${table}», a Supabase-managed schema, outside PART 3`);
+    expect(message).not.toContain('the restore stopped');
+    expect(result.logs).not.toContain('restoring with: psql');
     expect(result.files).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@
  * refusal on a target that already has a colliding user or bucket; `verify` and `list` of directories
  * and of a backups branch.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -51,6 +52,15 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun>
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), output: String(result.all) };
 }
 
+const sha8 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex').slice(0, 8);
+
+/** Renames a file as the action names one: full_<time>_<first 8 hex of the sha256 of its bytes><suffix>. */
+async function nameBySha(file: string, time: string, suffix: string): Promise<string> {
+  const named = path.join(path.dirname(file), `full_${time}_${sha8(await readFile(file))}${suffix}`);
+  await rename(file, named);
+  return named;
+}
+
 async function expectSameAsSource(targetUrl: string): Promise<void> {
   for (const table of [...DURABLE_TABLES, ...USER_TABLES]) {
     expect(await tableRows(targetUrl, table), table).toEqual(await tableRows(sourceUrl, table));
@@ -69,20 +79,25 @@ beforeAll(async () => {
   const sql = await readFile(plainFile);
 
   // The sealed forms, made with other tools than the one under test: zlib, the age CLI, age-encryption.
-  gzFile = `${plainFile}.gz`;
+  // Each is named as the action names a file: the sha256 prefix of its own bytes (checked by verify and
+  // restore), and a later time so that they list newest first.
+  gzFile = path.join(work, 'made', 'sealing.sql.gz');
   await writeFile(gzFile, gzipSync(sql));
+  gzFile = await nameBySha(gzFile, '2099-01-01T00-00-00-000Z', '.sql.gz');
   keyFile = path.join(work, 'key.txt');
   otherKeyFile = path.join(work, 'other-key.txt');
   await execa('age-keygen', ['-o', keyFile]);
   await execa('age-keygen', ['-o', otherKeyFile]);
   const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
-  ageFile = `${plainFile}.gz.age`;
+  ageFile = path.join(work, 'made', 'sealing.sql.gz.age');
   await execa('age', ['-r', recipient, '-o', ageFile, gzFile]);
+  ageFile = await nameBySha(ageFile, '2099-01-02T00-00-00-000Z', '.sql.gz.age');
   const encrypter = new Encrypter();
   encrypter.setPassphrase(PASSPHRASE);
   encrypter.setScryptWorkFactor(12);
-  passphraseFile = path.join(work, 'made', 'full_2026-01-01T00-00-00-000Z_0badc0de.sql.age');
+  passphraseFile = path.join(work, 'made', 'sealing.sql.age');
   await writeFile(passphraseFile, await encrypter.encrypt(sql));
+  passphraseFile = await nameBySha(passphraseFile, '2026-01-01T00-00-00-000Z', '.sql.age');
 });
 
 afterAll(async () => {
@@ -188,9 +203,10 @@ describe('restore refuses before writing anything', () => {
 
   it('a file that fails its checks', async () => {
     const target = await supabase.createTarget('t_cut');
-    const cut = path.join(work, 'full_2026-01-02T00-00-00-000Z_0000cafe.sql');
     const sql = await readFile(plainFile);
-    await writeFile(cut, sql.subarray(0, Math.floor(sql.length / 2)));
+    const half = sql.subarray(0, Math.floor(sql.length / 2));
+    const cut = path.join(work, `full_2026-01-02T00-00-00-000Z_${sha8(half)}.sql`);
+    await writeFile(cut, half);
     const result = await cli(['restore', '--file', cut, '--database-url', target.url]);
     expect(result.exitCode).toBe(1);
     expect(result.output).toContain('failed its checks, so nothing was restored');
@@ -253,8 +269,8 @@ describe('verify and list', () => {
     await git(['init', '-q', '-b', 'main']);
     await git(['commit', '-q', '--allow-empty', '-m', 'main']);
     await git(['checkout', '-q', '--orphan', 'backups']);
-    const older = 'full_2026-11-28T03-17-00-000Z_aaaaaaaa.sql.gz';
-    const newer = 'full_2026-11-29T03-17-00-000Z_bbbbbbbb.sql';
+    const older = `full_2026-11-28T03-17-00-000Z_${sha8(await readFile(gzFile))}.sql.gz`;
+    const newer = `full_2026-11-29T03-17-00-000Z_${sha8(await readFile(plainFile))}.sql`;
     await copyFile(gzFile, path.join(repo, 'backups', older));
     await git(['add', 'backups']);
     await git(['commit', '-q', '-m', 'older']);

@@ -41,6 +41,7 @@ export function publishConfig(overrides: Partial<BackupConfig> = {}): BackupConf
     compression: 'none',
     encryption: { kind: 'none' },
     allowUnencryptedPublic: false,
+    signingKey: undefined,
     artifactName: undefined,
     retentionDays: undefined,
     branch: 'backups',

@@ -57,7 +57,7 @@ const MARKER_LINE = /^-- PART ([123]): /;
 const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
 const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const NEXT_NON_SPACE = /\S/g;
-const NEXT_SPECIAL = /['"$;\-/]/g;
+const NEXT_SPECIAL = /['"$;\-/\\]/g;
 
 export class ReferenceSqlScanner {
   private mode: Mode = 'normal';
@@ -65,6 +65,8 @@ export class ReferenceSqlScanner {
   private commentDepth = 0;
   /** No token since the last `;`: the next line that starts in `normal` mode is a statement line. */
   private statementStart = true;
+  /** A commented-out statement that did not end on its line: its further lines are commented out too. */
+  private commentingOut = false;
   private copyTable: string | null = null;
   private copyRows = 0;
   /** Inside a COPY row whose start was already passed on (a row longer than one chunk). */
@@ -197,12 +199,22 @@ export class ReferenceSqlScanner {
 
   /** Handles one whole line outside COPY data; returns its replacement when it was rewritten. */
   private statementLine(line: string): string | undefined {
+    if (this.commentingOut) {
+      this.lex(line);
+      if (this.mode === 'normal' && this.statementStart) this.commentingOut = false;
+      return `-- ${line}`;
+    }
     if (this.mode !== 'normal' || !this.statementStart) {
       this.lex(line);
       return undefined;
     }
     const rewritten = this.rewrite ? this.rewrite(line) : line;
     this.inspect(rewritten);
+    if (rewritten !== line && rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
+      this.lex(line);
+      if (this.mode !== 'normal' || !this.statementStart) this.commentingOut = true;
+      return rewritten;
+    }
     if (rewritten.startsWith('\\')) {
       // A psql meta-command: a line of its own, not SQL.
     } else {
@@ -268,6 +280,7 @@ export class ReferenceSqlScanner {
           i = m.index;
           const ch = text[i]!;
           if (ch === '-' && text[i + 1] === '-') return; // line comment: rest of the line
+          if (ch === '\\') return; // a psql meta-command: rest of the line
           if (ch === '/' && text[i + 1] === '*') {
             this.mode = 'block';
             this.commentDepth = 1;

@@ -3,7 +3,7 @@
  * `@actions/artifact` client makes its Twirp calls and its Azure block-blob upload to it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -53,6 +53,16 @@ describe('artifact upload', () => {
     expect(upload).toMatchObject({ id: String(stored!.id), name: 'nightly-db', retentionDays: 7 });
     expect(upload.url).toBe(`https://github.com/acme/app/actions/runs/4242/artifacts/${stored!.id}`);
     expect(log.infos.join('\n')).toContain(upload.url);
+  });
+
+  it('stores the signature beside the backup in the same artifact', async () => {
+    const backup = await writeBackup(dir);
+    const signature = `${backup.path}.sig`;
+    await writeFile(signature, 'supabase-complete-backup signature 1\n');
+    await uploadBackupArtifact({ file: backup.path, signature, name: 'signed-db', retentionDays: undefined }, recordingLogger());
+    const entries = await readZip(service.artifacts.get('signed-db')!.blob!);
+    expect([...entries.keys()].sort()).toEqual([backup.file, `${backup.file}.sig`]);
+    expect(entries.get(`${backup.file}.sig`)!.toString()).toBe('supabase-complete-backup signature 1\n');
   });
 
   it('sends no expiry when retention-days is unset (the repository default applies)', async () => {

@@ -102,6 +102,21 @@ describe('branch destination, local bare origin', () => {
     expect(log.infos.join('\n')).toMatch(/Pushed [0-9a-f]{7} to branch 'backups' \(new orphan branch\)/);
   });
 
+  it('pushes the signature beside a signed backup, and prunes it with its file', async () => {
+    const signed = async (minute: number) => {
+      const backup = await backupAt(minute);
+      await writeFile(`${backup.path}.sig`, `signature of ${backup.file}\n`);
+      return { ...backup, signaturePath: `${backup.path}.sig` };
+    };
+    const first = await signed(0);
+    await publish(first, { keep: 1 });
+    expect(await tree()).toEqual(['README.md', `backups/${first.file}`, `backups/${first.file}.sig`]);
+    expect(await originGit(['show', `backups:backups/${first.file}.sig`])).toBe(`signature of ${first.file}`);
+    const second = await signed(1);
+    await publish(second, { keep: 1 });
+    expect(await tree()).toEqual(['README.md', `backups/${second.file}`, `backups/${second.file}.sig`]);
+  });
+
   it('adds a file on later runs, on top of the last commit', async () => {
     const first = await publish(await backupAt(0));
     const readme = await originGit(['show', 'backups:README.md']);

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupConfig } from '../../src/config.js';
-import { guardVerdict, repositoryFacts, visibilityFromPayload, type RepositoryFacts, type Visibility } from '../../src/publish/guard.js';
+import { enforcePublicGuard, guardVerdict, repositoryFacts, visibilityFromPayload, type RepositoryFacts, type Visibility } from '../../src/publish/guard.js';
 import { runAction } from '../helpers/action.js';
-import { publishConfig } from '../helpers/publish.js';
+import { publishConfig, recordingLogger } from '../helpers/publish.js';
 
 const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 const DESTINATIONS = {
@@ -76,10 +76,14 @@ describe('guardVerdict: every destination and encryption', () => {
       expect(verdict.refusal).toContain('Nothing was dumped');
       if (destinations.artifact) expect(verdict.refusal).toContain('as a workflow artifact');
       if (destinations.branch) expect(verdict.refusal).toContain("on branch 'backups'");
+    } else if (exposed && visibility === undefined) {
+      // Fails closed: not knowing is not a reason to publish.
+      expect(verdict.refusal).toContain("refusing to publish an unencrypted backup: could not tell whether 'acme/app' is public (GITHUB_EVENT_PATH is not set)");
+      expect(verdict.refusal).toContain('allow-unencrypted-public: true');
+      expect(verdict.refusal).toContain('Nothing was dumped');
     } else {
       expect(verdict.refusal).toBeUndefined();
     }
-    if (exposed && visibility === undefined) expect(verdict.warnings.join('\n')).toMatch(/could not tell whether 'acme\/app' is public/);
     if (!exposed) expect(verdict).toEqual({ refusal: undefined, warnings: [], notes: [] });
   });
 
@@ -89,6 +93,14 @@ describe('guardVerdict: every destination and encryption', () => {
       expect(verdict.refusal).toBeUndefined();
       expect(verdict.warnings.join('\n')).toMatch(/is PUBLIC and the backup is stored UNENCRYPTED/);
     }
+  });
+});
+
+describe('unknown visibility with allow-unencrypted-public', () => {
+  it('goes on, with a warning', () => {
+    const verdict = guardVerdict(publishConfig({ destinations: DESTINATIONS.branch, allowUnencryptedPublic: true }), known(undefined));
+    expect(verdict.refusal).toBeUndefined();
+    expect(verdict.warnings.join('\n')).toMatch(/could not tell whether 'acme\/app' is public .* because allow-unencrypted-public is true/);
   });
 });
 
@@ -142,6 +154,36 @@ describe('repositoryFacts', () => {
     expect(unknown.source).toMatch(/does not give the repository visibility; .*\/repos\/acme\/gone answered 404/);
   });
 
+  it('checks the repository BACKUP_REMOTE_URL pushes to, not the workflow\'s own', async () => {
+    const privateEvent = await eventFile('private-own.json', payload('private'));
+    const env = (remote: string) => ({ GITHUB_EVENT_PATH: privateEvent, GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: apiUrl, BACKUP_REMOTE_URL: remote });
+    const branchOnly = publishConfig({ destinations: DESTINATIONS.branch });
+    // the workflow's repository is private, the remote is public: refused
+    await expect(enforcePublicGuard(branchOnly, env('https://github.com/acme/public-app.git'), recordingLogger())).rejects.toThrow(
+      /refusing to publish an unencrypted backup: 'acme\/public-app' is a public repository \(the GitHub API says so\)/,
+    );
+    await expect(enforcePublicGuard(branchOnly, env('git@github.com:acme/public-app.git'), recordingLogger())).rejects.toThrow(/'acme\/public-app' is a public/);
+    // a private remote passes; a remote that is not on GitHub cannot be checked: refused
+    await expect(enforcePublicGuard(branchOnly, env('https://github.com/acme/private-app'), recordingLogger())).resolves.toMatchObject({ refusal: undefined });
+    await expect(enforcePublicGuard(branchOnly, env('https://git.example.com/acme/app.git'), recordingLogger())).rejects.toThrow(
+      /could not tell whether 'https:\/\/git\.example\.com\/acme\/app\.git' is public \(BACKUP_REMOTE_URL is not a repository on this GitHub server\)/,
+    );
+    // an artifact still goes to the workflow's own (private) repository
+    const artifactOnly = publishConfig({ destinations: DESTINATIONS.artifact });
+    await expect(enforcePublicGuard(artifactOnly, env('https://github.com/acme/public-app.git'), recordingLogger())).resolves.toMatchObject({ refusal: undefined });
+  });
+
+  it("refuses the repository's default branch, encrypted or not", async () => {
+    const event = await eventFile('default-branch.json', { repository: { full_name: 'acme/app', visibility: 'private', default_branch: 'main' } });
+    const env = { GITHUB_EVENT_PATH: event, GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: apiUrl };
+    for (const encryption of [ENCRYPTIONS.none!, ENCRYPTIONS.recipients!]) {
+      await expect(enforcePublicGuard(publishConfig({ destinations: DESTINATIONS.branch, branch: 'main', encryption }), env, recordingLogger())).rejects.toThrow(
+        /refusing to push backups to branch 'main': it is the default branch of acme\/app/,
+      );
+    }
+    await expect(enforcePublicGuard(publishConfig({ destinations: DESTINATIONS.branch, branch: 'backups' }), env, recordingLogger())).resolves.toBeDefined();
+  });
+
   it('says why it does not know: no payload, an unreadable payload, no repository', async () => {
     expect((await repositoryFacts({}, undefined)).source).toBe('GITHUB_EVENT_PATH is not set; GITHUB_REPOSITORY is not set');
     const broken = await repositoryFacts({ GITHUB_EVENT_PATH: await eventFile('broken.json', '{not json') }, undefined);
@@ -183,6 +225,19 @@ describe('the action refuses before connecting', () => {
     );
     return { result, connected: connections > before, files: await readdir(outputDir) };
   };
+
+  it('unknown visibility (no payload, no API), destination artifact: refuses, connects to nothing', async () => {
+    const outputDir = await mkdtemp(path.join(dir, 'out-'));
+    const before = connections;
+    const result = await runAction(
+      { 'database-url': databaseUrl, 'output-dir': outputDir, destination: 'artifact' },
+      { env: { GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: 'http://127.0.0.1:9' } },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain("::error::refusing to publish an unencrypted backup: could not tell whether 'acme/app' is public");
+    expect(connections).toBe(before);
+    expect(await readdir(outputDir)).toEqual([]);
+  });
 
   it.each(['artifact', 'branch', 'artifact,branch'])('public repository, destination %s: refuses, connects to nothing', async (destination) => {
     const { result, connected, files } = await run('public', { destination });
