@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { BackupPlan } from './catalog.js';
-import { redact } from '../postgres/connection.js';
+import { LIBPQ_KEEPALIVES, redact } from '../postgres/connection.js';
 
 export class DumpError extends Error {
   override name = 'DumpError';
@@ -37,6 +37,7 @@ export function managedDataArgs(plan: BackupPlan, job: DumpJob): string[] {
     '--no-privileges',
     `--snapshot=${job.snapshotId}`,
     '--lock-wait-timeout=120s',
+    `--dbname=${LIBPQ_KEEPALIVES}`,
     ...(job.outFile ? [`--file=${job.outFile}`] : []),
     ...plan.managedTables.flatMap((table) => ['--table', exactPattern(table.schema, table.name)]),
   ];
@@ -50,6 +51,7 @@ export function userSchemaArgs(plan: BackupPlan, job: DumpJob, excludeTables: st
     '--no-subscriptions',
     `--snapshot=${job.snapshotId}`,
     '--lock-wait-timeout=120s',
+    `--dbname=${LIBPQ_KEEPALIVES}`,
     ...(job.outFile ? [`--file=${job.outFile}`] : []),
     ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
     ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),

@@ -15,7 +15,7 @@ import {
   explainConnectionError,
   libpqEnv,
   parseDatabase,
-  pgClientConfig,
+  connectClient,
   urlSecretForms,
   type ConnectionInfo,
   type Database,
@@ -199,13 +199,12 @@ export async function verifyByRestore(options: RestoreCheckOptions): Promise<Res
 
 /** Checksums of the tables that exist in the scratch database (a missing table is left out). */
 async function scratchChecksums(conn: ConnectionInfo, tables: string[]): Promise<Map<string, TableChecksum>> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await connectClient(conn, 15_000);
   } catch (error) {
     throw explainConnectionError(error, conn);
   }
-  client.on('error', () => undefined);
   try {
     await pinOutputSettings(client, false);
     const present: string[] = [];

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
-import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from '../postgres/connection.js';
+import { type ConnectionInfo, LIBPQ_KEEPALIVES, connectClient, explainConnectionError, redact } from '../postgres/connection.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { PRIVILEGED_EXTENSIONS, REALTIME_PUBLICATION, isManagedSchema } from '../postgres/supabase.js';
 import type { PgTools } from '../postgres/tools.js';
@@ -154,6 +154,7 @@ export async function dumpScratchSchema(input: CaptureInput, catalog: ScratchCat
       '--schema-only',
       `--snapshot=${input.snapshotId}`,
       '--lock-wait-timeout=120s',
+      `--dbname=${LIBPQ_KEEPALIVES}`,
       `--file=${dumpFile}`,
       ...catalog.schemaNames.flatMap((name) => ['--schema', name]),
     ],
@@ -208,13 +209,12 @@ export interface ScratchServer {
 
 /** Checks the scratch database before anything is written to it: reachable, superuser, new enough, empty. */
 export async function checkScratch(conn: ConnectionInfo, sourceMajor: number): Promise<ScratchServer> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await connectClient(conn, 15_000);
   } catch (error) {
     throw new ScratchError(`verify-database-url: ${explainConnectionError(error, conn).message}`);
   }
-  client.on('error', () => undefined);
   try {
     const { rows } = await client.query<{ num: string; version: string; superuser: boolean; username: string }>(
       `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
@@ -281,9 +281,7 @@ export async function prepareScratch(
   tools: PgTools,
   options: { secrets?: string[]; signal?: AbortSignal } = {},
 ): Promise<{ createdRoles: string[]; restoreRole: string | null }> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
-  await client.connect();
-  client.on('error', () => undefined);
+  const client = await connectClient(conn, 15_000);
   const createdRoles: string[] = [];
   try {
     await client.query('BEGIN');
@@ -333,9 +331,7 @@ export async function prepareScratch(
     throw new ScratchError(`loading the source's auth and storage schema into the scratch database failed:\n${psqlFailure(result)}`);
   }
 
-  const gated = new pg.Client(pgClientConfig(conn, 15_000));
-  await gated.connect();
-  gated.on('error', () => undefined);
+  const gated = await connectClient(conn, 15_000);
   try {
     await gated.query('BEGIN');
     const restoreRole = (await makeHostedPostgres(gated)) ? 'postgres' : null;

@@ -2,8 +2,8 @@
  * One exported snapshot, held open on its own connection while every pg_dump imports it with
  * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
  */
-import pg from 'pg';
-import { type ConnectionInfo, explainConnectionError, pgClientConfig } from '../postgres/connection.js';
+import type pg from 'pg';
+import { type ConnectionInfo, connectClient, explainConnectionError } from '../postgres/connection.js';
 
 export interface Snapshot {
   id: string;
@@ -13,14 +13,14 @@ export interface Snapshot {
 }
 
 export async function openSnapshot(conn: ConnectionInfo): Promise<Snapshot> {
-  const client = new pg.Client(pgClientConfig(conn));
+  let client: pg.Client;
   try {
-    await client.connect();
+    // Timeouts off before BEGIN (session-wide): a role's idle_in_transaction_session_timeout would end
+    // the snapshot while the dumps run. A dropped connection surfaces as a failed query (connectClient).
+    client = await connectClient(conn);
   } catch (error) {
     throw explainConnectionError(error, conn);
   }
-  // A dropped connection must surface as a failed backup, not as an unhandled 'error' event.
-  client.on('error', () => undefined);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   // Qualify every name the catalog functions print (pg_get_expr, pg_get_triggerdef).
   await client.query("SELECT pg_catalog.set_config('search_path', '', true)");

@@ -12,7 +12,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
-import { explainConnectionError, pgClientConfig, type ConnectionInfo, type Database } from '../postgres/connection.js';
+import { connectClient, explainConnectionError, type ConnectionInfo, type Database } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { SqlScanner, type ScanReport } from '../sql/sqlscan.js';
@@ -196,14 +196,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
 }
 
 async function connect(conn: ConnectionInfo): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
   try {
-    await client.connect();
+    return await connectClient(conn, 15_000);
   } catch (error) {
     throw explainConnectionError(error, conn);
   }
-  client.on('error', () => undefined);
-  return client;
 }
 
 /** psql of the target's major when installed, else the newest newer one, else (with a warning) the newest older one. */
