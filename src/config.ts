@@ -23,6 +23,7 @@ export const INPUT_NAMES = [
   'github-token',
   'verify',
   'verify-database-url',
+  'stall-timeout',
 ] as const;
 
 export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
@@ -62,7 +63,12 @@ export interface BackupConfig {
   githubToken: string | undefined;
   verify: VerifyMode;
   verifyDatabaseUrl: string | undefined;
+  /** Seconds without a byte from the dumps after which the run is stopped (stall-timeout). */
+  stallTimeoutSeconds: number;
 }
+
+/** stall-timeout's default: a dump that sends nothing for 5 minutes is taken as stuck. */
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 300;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -132,6 +138,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     githubToken: get('github-token') || undefined,
     verify,
     verifyDatabaseUrl,
+    stallTimeoutSeconds: parseOptionalInt('stall-timeout', get('stall-timeout'), 1, 86_400) ?? DEFAULT_STALL_TIMEOUT_SECONDS,
   };
 }
 

@@ -43,6 +43,7 @@ describe('defaults', () => {
       githubToken: undefined,
       verify: 'basic',
       verifyDatabaseUrl: undefined,
+      stallTimeoutSeconds: 300,
     } satisfies BackupConfig);
   });
 
@@ -101,6 +102,8 @@ describe('enumerated inputs list what they accept', () => {
     ['keep', '-1', "'keep' must be a whole number from 0 to 100000, not '-1'"],
     ['keep', '2.5', "'keep' must be a whole number from 0 to 100000, not '2.5'"],
     ['keep', '1e3', "'keep' must be a whole number from 0 to 100000, not '1e3'"],
+    ['stall-timeout', '0', "'stall-timeout' must be a whole number from 1 to 86400, not '0'"],
+    ['stall-timeout', '5m', "'stall-timeout' must be a whole number from 1 to 86400, not '5m'"],
     ['keep', '0x1E', "'keep' must be a whole number from 0 to 100000, not '0x1E'"],
     ['retention-days', '0', "'retention-days' must be a whole number from 1 to 90, not '0'"],
     ['retention-days', '91', "'retention-days' must be a whole number from 1 to 90, not '91'"],

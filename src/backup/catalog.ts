@@ -280,11 +280,12 @@ async function selectCustomRoles(client: pg.Client): Promise<BackupPlan['customR
 }
 
 /** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */
-export async function countRows(client: pg.Client, tables: TableRef[]): Promise<Map<string, number>> {
+export async function countRows(client: pg.Client, tables: TableRef[], progress?: () => void): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const table of tables) {
     const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table.qualified}`);
     counts.set(table.qualified, Number(rows[0]!.n));
+    progress?.();
   }
   return counts;
 }

@@ -13,9 +13,11 @@ import type { BackupConfig } from '../config.js';
 import {
   checkConnectionTarget,
   checkHostResolves,
+  closeClient,
   libpqEnv,
   parseDatabase,
   probeServer,
+  redact,
   type Database,
   type Resolver,
 } from '../postgres/connection.js';
@@ -23,7 +25,8 @@ import { coalescedReads, managedDataArgs, startPgDump, userSchemaArgs, type Dump
 import { formatBytes, type Logger } from '../log.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
 import { Spool } from '../streams/spool.js';
-import { openSnapshot } from './snapshot.js';
+import { endRunSessions, openSnapshot, runApplicationName } from './snapshot.js';
+import { StallError, ticking, watchStall } from './stall.js';
 import { requiredMajor, resolvePgTools } from '../postgres/install.js';
 import {
   TeeToFile,
@@ -142,7 +145,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     throw error;
   });
   // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
-  const onAbort = (): void => void snapshot.client.end().catch(() => undefined);
+  const onAbort = (): void => void closeClient(snapshot.client);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
@@ -151,7 +154,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
 
     const job: DumpJob = {
       pgDump: tools.pgDump,
-      env: libpqEnv(conn),
+      // Named after the snapshot, so that a stalled run can end exactly its own sessions (endRunSessions).
+      env: { ...libpqEnv(conn), PGAPPNAME: runApplicationName(snapshot.id) },
       snapshotId: snapshot.id,
       secrets,
       signal: options.signal,
@@ -163,7 +167,10 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       job,
       plan,
       excludeTables: config.excludeTables,
-      countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+      countRows: (progress) => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables], progress),
+      // A failed or stalled dump: the counts on the held connection stop too (they may wait on a dead socket).
+      stopCounting: () => closeClient(snapshot.client),
+      stallTimeoutMs: config.stallTimeoutSeconds * 1000,
       work,
       outFile: partial,
       meta: {
@@ -247,12 +254,24 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       ...(restored ? { restoreCheck: restored } : {}),
     };
   } catch (error) {
+    if (error instanceof StallError) {
+      // The sockets may hang: the server may still hold the snapshot and the dumps' sessions. End them.
+      await closeClient(snapshot.client, 1_000);
+      const why = await endRunSessions(conn, snapshot);
+      if (why) {
+        log.warning(
+          `could not end this run's sessions on the server after the stall (${redact(why, secrets)}); ` +
+            'the server ends them when its TCP keepalive notices the lost connection',
+        );
+      }
+    }
     throw explainWriteError(error, config.outputDir);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
-    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
-    await snapshot.client.end().catch(() => undefined);
+    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client, and
+    // a peer that never answers (a cut network) is dropped after a few seconds.
+    await closeClient(snapshot.client);
     await snapshot.release();
     await rm(partial, { force: true });
     await rm(work, { recursive: true, force: true });
@@ -279,8 +298,12 @@ interface DumpAndMergeInput {
   job: DumpJob;
   plan: BackupPlan;
   excludeTables: string[];
-  /** Exact row counts read in the snapshot (runs while the dumps run). */
-  countRows: () => Promise<Map<string, number>>;
+  /** Exact row counts read in the snapshot (runs while the dumps run); `progress` after each table. */
+  countRows: (progress: () => void) => Promise<Map<string, number>>;
+  /** Ends the row counts at once (the run failed). */
+  stopCounting: () => Promise<void>;
+  /** No byte from the dumps (nor a table counted) for this long stops the run (stall-timeout). */
+  stallTimeoutMs: number;
   /** A private temporary directory (PART 2's spill file goes there). */
   work: string;
   outFile: string;
@@ -299,17 +322,25 @@ async function dumpAndMerge(
   input: DumpAndMergeInput,
 ): Promise<MergeResult & { expectedRows: Map<string, number>; generatedAt: Date }> {
   const failure = new AbortController();
+  const dumps: { kill(): void }[] = [];
   const fail = (error: unknown): void => {
-    if (!failure.signal.aborted) failure.abort(error);
+    if (failure.signal.aborted) return;
+    failure.abort(error);
+    // Stopping pg_dump ends its output: a merge waiting for the next chunk (of a hung dump) ends too.
+    dumps.forEach((dump) => dump.kill());
   };
   const onAbort = (): void => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
   input.signal?.addEventListener('abort', onAbort, { once: true });
+  const watch = watchStall(input.stallTimeoutMs, fail, 'neither pg_dump (PART 1, PART 2)');
 
   const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
   const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
-  const counting = input.countRows();
+  dumps.push(dump1, dump2);
+  const counting = input.countRows(watch.tick);
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
-  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), {
+    chunks: ticking(coalescedReads(dump2.stdout), watch),
+  });
 
   /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
   async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {
@@ -320,7 +351,7 @@ async function dumpAndMerge(
     const merged = await mergeBackup({
       meta: input.meta,
       plan: input.plan,
-      part1: part(coalescedReads(dump1.stdout), dump1.done),
+      part1: part(ticking(coalescedReads(dump1.stdout), watch), dump1.done),
       part2: part(part2, dump2.done),
       expectedRows: counting,
       outFile: input.outFile,
@@ -332,8 +363,10 @@ async function dumpAndMerge(
     throw failure.signal.aborted ? failure.signal.reason : error;
   } finally {
     input.signal?.removeEventListener('abort', onAbort);
+    watch.stop();
     dump1.kill();
     dump2.kill();
+    if (failure.signal.aborted) await input.stopCounting();
     await part2.close();
     await Promise.allSettled([dump1.done, dump2.done, counting]);
   }

@@ -210,6 +210,20 @@ export const SESSION_SETTINGS: readonly [string, string][] = [
   ['lock_timeout', '120s'],
 ];
 
+/**
+ * Ends a client without waiting on a peer that never answers: after `waitMs` (a cut network, a hung
+ * proxy) the socket is dropped. Ending the connection rolls back its transaction on the server.
+ */
+export async function closeClient(client: pg.Client, waitMs = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([client.end().catch(() => undefined), late]);
+  clearTimeout(timer);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 /** Applies SESSION_SETTINGS to a connected client (session-wide; call it outside a transaction). */
 export async function applySessionSettings(client: pg.Client): Promise<void> {
   const values = SESSION_SETTINGS.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');

@@ -64,6 +64,7 @@ const DESIGN_INPUTS = [
   'github-token',
   'verify',
   'verify-database-url',
+  'stall-timeout',
 ];
 
 const DESIGN_OUTPUTS = [

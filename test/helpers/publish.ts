@@ -48,6 +48,7 @@ export function publishConfig(overrides: Partial<BackupConfig> = {}): BackupConf
     githubToken: undefined,
     verify: 'basic',
     verifyDatabaseUrl: undefined,
+    stallTimeoutSeconds: 300,
     ...overrides,
   };
 }
