@@ -1,4 +1,5 @@
 /** What the user reads after a run: the outputs and the job summary. */
+import { manifestName } from '../sql/sqlscan.js';
 import type { BackupResult } from '../backup/pipeline.js';
 import { formatBytes } from '../log.js';
 import type { Destination } from '../publish/local.js';
@@ -21,7 +22,8 @@ export function summaryMarkdown(result: BackupResult, destinations: Destination[
     .map((part) => `| ${part.part} | ${part.title} | ${part.tables || '–'} | ${part.rows || '–'} | ${formatBytes(part.bytes)} |`)
     .join('\n');
   const tables = [...result.rowsByTable]
-    .map(([table, count]) => `| \`${table}\` | ${count} |`)
+    // One table per row of the table: control characters escaped, a `|` does not end the cell.
+    .map(([table, count]) => `| \`${manifestName(table).replaceAll('|', '\\|')}\` | ${count} |`)
     .join('\n');
   const where = destinations
     .map((d) => `- ${d.url ? `[${d.description}](${d.url})` : d.description}`)

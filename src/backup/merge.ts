@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
 import { BatchWriter, OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
-import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
+import { MARKER, SqlScanner, manifestName, type ScanReport } from '../sql/sqlscan.js';
 
 export interface FileMeta {
   generatedAt: Date;
@@ -57,7 +57,7 @@ export interface MergeResult {
 const RULE = '-- =====================================================';
 
 export function fileHeader(meta: FileMeta): string {
-  const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.join(', ') : '(none)';
+  const schemas = meta.userSchemas.length > 0 ? meta.userSchemas.map(manifestName).join(', ') : '(none)';
   return [
     RULE,
     MARKER.banner,
@@ -196,7 +196,7 @@ export function fileFooter(expectedRows: Map<string, number>): string {
     '',
     RULE,
     MARKER.end,
-    ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
+    ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${manifestName(table)} ${rows}`),
     `-- total ${expectedRows.size} tables, ${total} rows`,
     RULE,
     '',

@@ -53,10 +53,46 @@ export const MARKER = {
 } as const;
 
 const IDENT = String.raw`(?:"(?:[^"]|"")*"|[^\s."(]+)`;
-const COPY_LINE = new RegExp(String.raw`^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\) )?FROM stdin;`);
+const COPY_LINE = new RegExp(String.raw`^COPY (${IDENT}(?:\.${IDENT})?) (?:\([\s\S]*\) )?FROM stdin;`);
 const INSERT_LINE = new RegExp(String.raw`^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
 const MARKER_LINE = /^-- PART ([123]): /;
-const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
+const MANIFEST_LINE = /^-- rows (.+) (\d+)\s*$/;
+/**
+ * The most a statement line that ends inside a quoted name is held for (a name holds at most 63 bytes,
+ * so only a file that is not pg_dump's comes near it).
+ */
+const MAX_HELD_LINE = 1 << 20;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A table name as the manifest (a comment line) and messages write it: its quote_ident form with
+ * backslashes and control characters escaped (`\\`, `\n`, `\t`, `\r`, `\xHH`), so that a name holding a
+ * newline stays on its line. parseManifestName reverses it.
+ */
+export function manifestName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\\\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+export function parseManifestName(text: string): string {
+  return text.replace(/\\(\\|n|t|r|x[0-9a-f]{2})/g, (_, e: string) => {
+    if (e === '\\') return '\\';
+    if (e === 'n') return '\n';
+    if (e === 't') return '\t';
+    if (e === 'r') return '\r';
+    return String.fromCharCode(parseInt(e.slice(1), 16));
+  });
+}
+
+export class ScanError extends Error {
+  override name = 'ScanError';
+}
 
 export class SqlScanner {
   private mode: Mode = 'normal';
@@ -71,6 +107,8 @@ export class SqlScanner {
   private carry: Buffer[] = [];
   private carryLength = 0;
   private inManifest = false;
+  /** A statement line held until the quoted name it ends inside is closed (statementLine). */
+  private held: { text: string[]; length: number } | null = null;
   /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
   private insertHead: { bytes: Buffer; table: string | null } | null = null;
   /** The last answer of nextByte(). */
@@ -172,6 +210,11 @@ export class SqlScanner {
       }
       this.report.lines++;
     }
+    if (this.held !== null) {
+      // A file cut inside a quoted name: the held line passes as it is (endState tells the cut).
+      tail = Buffer.concat([Buffer.from(this.held.text.join(''), 'utf8'), tail]);
+      this.held = null;
+    }
     this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
     return tail;
   }
@@ -229,6 +272,7 @@ export class SqlScanner {
    * report needs them; everything else is lexed as bytes.
    */
   private statementLine(buf: Buffer, start: number, end: number): Buffer | undefined {
+    if (this.held !== null) return this.holdOn(buf, start, end);
     if (this.mode !== 'normal' || !this.statementStart) {
       this.lexBytes(buf, start, end);
       return undefined;
@@ -248,15 +292,50 @@ export class SqlScanner {
       }
     }
     const line = buf.toString('utf8', start, end);
-    const rewritten = rewrite ? rewrite(line) : line;
-    this.inspect(rewritten);
-    if (rewritten === line) {
-      if (!line.startsWith('\\')) this.lexBytes(buf, start, end);
-      return undefined;
+    // A psql meta-command is a line of its own, not SQL: never lexed.
+    if (line.startsWith('\\')) return this.logicalLine(line, false);
+    this.lexBytes(buf, start, end);
+    if ((this.mode as Mode) === 'dquote') {
+      // A quoted name with a newline (pg_dump writes it as it is): the statement line goes on over the
+      // next lines. It is held, then rewritten and inspected whole once the name is closed.
+      this.held = { text: [line], length: end - start };
+      return EMPTY;
     }
+    return this.logicalLine(line, false);
+  }
+
+  /** A line that goes on a held statement line (see statementLine). */
+  private holdOn(buf: Buffer, start: number, end: number): Buffer {
+    const held = this.held!;
+    held.text.push(buf.toString('utf8', start, end));
+    held.length += end - start;
+    this.lexBytes(buf, start, end);
+    if ((this.mode as Mode) === 'dquote') {
+      if (held.length > MAX_HELD_LINE) {
+        throw new ScanError(`a quoted name runs over more than ${MAX_HELD_LINE} bytes: ${manifestName(held.text[0]!.slice(0, 200))}…`);
+      }
+      return EMPTY;
+    }
+    this.held = null;
+    return this.logicalLine(held.text.join(''), true)!;
+  }
+
+  /**
+   * A whole statement line, decoded (several lines of the file when a quoted name holds a newline),
+   * already lexed: rewritten and inspected. Returns the bytes to write instead of the line's own, or
+   * undefined when they pass unchanged (never for a held line, whose own bytes were held back).
+   */
+  private logicalLine(line: string, held: boolean): Buffer | undefined {
+    const rewritten = this.rewrite ? this.rewrite(line) : line;
+    this.inspect(rewritten);
+    if (rewritten === line && !held) return undefined;
     const bytes = Buffer.from(rewritten, 'utf8');
-    // A psql meta-command is a line of its own, not SQL.
-    if (!rewritten.startsWith('\\')) this.lexBytes(bytes, 0, bytes.length);
+    if (rewritten !== line && !rewritten.startsWith('\\')) {
+      // Lexed again as rewritten, from the statement start where it began.
+      this.mode = 'normal';
+      this.statementStart = true;
+      this.lexBytes(bytes, 0, bytes.length);
+    }
     return bytes;
   }
 
@@ -337,7 +416,7 @@ export class SqlScanner {
     }
     if (this.inManifest && line.startsWith(MARKER.manifestRow)) {
       const row = MANIFEST_LINE.exec(line);
-      if (row) this.report.manifest!.set(row[1]!, Number(row[2]));
+      if (row) this.report.manifest!.set(parseManifestName(row[1]!), Number(row[2]));
     }
   }
 
