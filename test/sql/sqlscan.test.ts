@@ -160,7 +160,7 @@ describe('names with a newline, a tab or two spaces', () => {
 
   it('writes a manifest name on one line and reads it back', () => {
     for (const name of ['public."tab\there"', 'public."two  spaces"', 'public."new\nline"', 'public."back\\slash"', 'public."nul\x01"']) {
-      expect(manifestName(name)).not.toMatch(/[\n\t\r\x01]/);
+      expect([...manifestName(name)].some((c) => c < " ")).toBe(false);
       expect(parseManifestName(manifestName(name))).toBe(name);
     }
   });
