@@ -63,6 +63,10 @@ const MANIFEST_LINE = /^-- rows (.+) (\d+)\s*$/;
  */
 const MAX_HELD_LINE = 1 << 20;
 const EMPTY = Buffer.alloc(0);
+/** The longest statement line held whole by default: 1 GiB (a value of PART 1 up to about that size). */
+const MAX_LINE = 1 << 30;
+/** The longest line decoded to text (rewritten or read by the report); V8's strings stop at 512 Mi characters. */
+const MAX_DECODED_LINE = 256 * 1024 * 1024;
 
 /**
  * A table name as the manifest (a comment line) and messages write it: its quote_ident form with
@@ -128,7 +132,20 @@ export class SqlScanner {
     lines: 0,
   };
 
-  constructor(private readonly rewrite?: LineRewriter) {}
+  /**
+   * Bytes the line scan went over: each byte once, whatever the chunking (a long line that arrives in
+   * many chunks is scanned once, when its newline arrives, not again with every chunk).
+   */
+  scannedBytes = 0;
+
+  /**
+   * `maxLine`: the longest statement line (one INSERT row of PART 1 with all its values) the scanner
+   * holds; a longer one is refused with a ScanError naming its table. COPY rows of any length stream.
+   */
+  constructor(
+    private readonly rewrite?: LineRewriter,
+    private readonly maxLine = MAX_LINE,
+  ) {}
 
   /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
   push(chunk: Buffer): Buffer {
@@ -147,11 +164,18 @@ export class SqlScanner {
     let from = 0;
     if (this.carryLength > 0) {
       const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0 && this.copyTable === null) {
+        // Still no end of line: kept with the line, which is scanned once, when its newline arrives.
+        this.carry.push(Buffer.from(chunk));
+        this.carryLength += chunk.length;
+        if (this.carryLength > this.maxLine) throw this.tooLong(this.carry[0]!);
+        return out;
+      }
       const carried = this.carry;
       this.carry = [];
       this.carryLength = 0;
       if (nl < 0) {
-        // Still no end of line: scan the whole of it again once more arrives.
+        // A COPY row start too short to tell (a few bytes): scanned again with what follows.
         this.scan(Buffer.concat([...carried, chunk]), 0, out);
         return out;
       }
@@ -165,6 +189,7 @@ export class SqlScanner {
 
   /** Scans buf[pos..]; appends the bytes to write to `out` and keeps an unfinished last line in the carry. */
   private scan(buf: Buffer, pos: number, out: Buffer[]): void {
+    this.scannedBytes += buf.length - pos;
     let passFrom = pos;
     const end = buf.length;
     while (pos < end) {
@@ -194,6 +219,17 @@ export class SqlScanner {
       this.carryLength = end - pos;
     }
     if (pos > passFrom) out.push(buf.subarray(passFrom, pos));
+  }
+
+  /** The refusal of a line longer than the scanner holds, naming its table when the line says it. */
+  private tooLong(head: Buffer, limit = this.maxLine): ScanError {
+    const text = head.toString('utf8', 0, Math.min(head.length, 1024));
+    const table = INSERT_LINE.exec(text)?.[1] ?? COPY_LINE.exec(text)?.[1];
+    const what = table ? `a row of ${manifestName(table)}` : `a line starting ${JSON.stringify(text.slice(0, 60))}`;
+    return new ScanError(
+      `${what} is longer than ${Math.round(limit / 1024 / 1024)} MiB on one line, more than a backup can check; ` +
+        'store values that large outside the database (e.g. in Supabase Storage) or exclude the table',
+    );
   }
 
   /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
@@ -291,6 +327,7 @@ export class SqlScanner {
         return undefined;
       }
     }
+    if (end - start > MAX_DECODED_LINE) throw this.tooLong(buf.subarray(start, start + 1024), MAX_DECODED_LINE);
     const line = buf.toString('utf8', start, end);
     // A psql meta-command is a line of its own, not SQL: never lexed.
     if (line.startsWith('\\')) return this.logicalLine(line, false);
@@ -569,9 +606,10 @@ export class SqlScanner {
 
 /**
  * How much of an INSERT line to decode to find its table name: the first size almost always holds it,
- * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
+ * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is a bound
+ * (the pattern is anchored: a line whose head does not match in it never matches).
  */
-const INSERT_HEADS = [128, 1024, Infinity];
+const INSERT_HEADS = [128, 1024, 64 * 1024];
 
 /**
  * The head of an INSERT line up to its first quote, when the next line with the same head can skip it:
