@@ -4,6 +4,7 @@
  * managed tables of PART 3, and the row count of every table whose data is dumped.
  */
 import type pg from 'pg';
+import { closeClient, connectClient, type ConnectionInfo } from '../postgres/connection.js';
 import {
   DURABLE_AUTH_TABLES,
   DURABLE_STORAGE_TABLES,
@@ -279,13 +280,40 @@ async function selectCustomRoles(client: pg.Client): Promise<BackupPlan['customR
   return rows.filter((row) => isCustomRole(row.name));
 }
 
-/** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */
-export async function countRows(client: pg.Client, tables: TableRef[], progress?: () => void): Promise<Map<string, number>> {
+/** Tables counted per transaction: the locks a count holds stay few beside pg_dump's own. */
+export const COUNT_BATCH = 250;
+
+/**
+ * Exact row counts in the snapshot, on a connection of their own (they run while the dumps run), in
+ * short transactions of COUNT_BATCH tables that each import the snapshot: a count's lock on a table
+ * lasts until its batch ends, so the counts never hold a lock on every table at once beside pg_dump's
+ * (thousands of tables would not fit the server's lock table: `out of shared memory`).
+ */
+export async function countRows(
+  conn: ConnectionInfo,
+  snapshotId: string,
+  tables: TableRef[],
+  options: { progress?: () => void; signal?: AbortSignal; applicationName?: string } = {},
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const table of tables) {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table.qualified}`);
-    counts.set(table.qualified, Number(rows[0]!.n));
-    progress?.();
+  const client = await connectClient(conn, 15_000, options.applicationName);
+  const stop = (): void => void closeClient(client);
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for (let from = 0; from < tables.length; from += COUNT_BATCH) {
+      options.signal?.throwIfAborted();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshotId)}`);
+      for (const table of tables.slice(from, from + COUNT_BATCH)) {
+        const { rows } = await client.query<{ n: string }>(`SELECT pg_catalog.count(*) AS n FROM ONLY ${table.qualified}`);
+        counts.set(table.qualified, Number(rows[0]!.n));
+        options.progress?.();
+      }
+      await client.query('COMMIT');
+    }
+    return counts;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await closeClient(client);
   }
-  return counts;
 }

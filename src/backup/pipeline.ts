@@ -167,9 +167,12 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       job,
       plan,
       excludeTables: config.excludeTables,
-      countRows: (progress) => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables], progress),
-      // A failed or stalled dump: the counts on the held connection stop too (they may wait on a dead socket).
-      stopCounting: () => closeClient(snapshot.client),
+      countRows: (progress, signal) =>
+        countRows(conn, snapshot.id, [...plan.managedTables, ...plan.userTables], {
+          progress,
+          signal,
+          applicationName: runApplicationName(snapshot.id),
+        }),
       stallTimeoutMs: config.stallTimeoutSeconds * 1000,
       work,
       outFile: partial,
@@ -298,10 +301,11 @@ interface DumpAndMergeInput {
   job: DumpJob;
   plan: BackupPlan;
   excludeTables: string[];
-  /** Exact row counts read in the snapshot (runs while the dumps run); `progress` after each table. */
-  countRows: (progress: () => void) => Promise<Map<string, number>>;
-  /** Ends the row counts at once (the run failed). */
-  stopCounting: () => Promise<void>;
+  /**
+   * Exact row counts read in the snapshot (runs while the dumps run); `progress` after each table;
+   * `signal` ends them at once (the run failed: a count may wait on a dead socket).
+   */
+  countRows: (progress: () => void, signal: AbortSignal) => Promise<Map<string, number>>;
   /** No byte from the dumps (nor a table counted) for this long stops the run (stall-timeout). */
   stallTimeoutMs: number;
   /** A private temporary directory (PART 2's spill file goes there). */
@@ -336,7 +340,7 @@ async function dumpAndMerge(
   const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
   const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
   dumps.push(dump1, dump2);
-  const counting = input.countRows(watch.tick);
+  const counting = input.countRows(watch.tick, failure.signal);
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
   const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), {
     chunks: ticking(coalescedReads(dump2.stdout), watch),
@@ -366,7 +370,6 @@ async function dumpAndMerge(
     watch.stop();
     dump1.kill();
     dump2.kill();
-    if (failure.signal.aborted) await input.stopCounting();
     await part2.close();
     await Promise.allSettled([dump1.done, dump2.done, counting]);
   }

@@ -239,8 +239,8 @@ export async function applySessionSettings(client: pg.Client): Promise<void> {
  * A connected `pg` client with SESSION_SETTINGS applied and a dropped connection turned into a failed
  * query (never an unhandled 'error' event). Connection errors are thrown as they come (callers word them).
  */
-export async function connectClient(conn: ConnectionInfo, timeoutMs = 15_000): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(conn, timeoutMs));
+export async function connectClient(conn: ConnectionInfo, timeoutMs = 15_000, applicationName?: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...pgClientConfig(conn, timeoutMs), ...(applicationName ? { application_name: applicationName } : {}) });
   client.on('error', () => undefined);
   try {
     await client.connect();
