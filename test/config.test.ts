@@ -3,7 +3,7 @@
  * with an error that names the input and lists what it accepts; empty inputs take the defaults.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, splitList, type BackupConfig } from '../src/config.js';
+import { ConfigError, parseConfig, parseTablePattern, splitList, type BackupConfig } from '../src/config.js';
 
 const URL = 'postgresql://postgres.abcdefghijklmnop:secret@aws-0-eu-central-1.pooler.supabase.com:5432/postgres';
 const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -177,7 +177,31 @@ describe('exclude-tables', () => {
     ]);
   });
 
-  it.each(['audit_events', 'public.', 'public.a b', 'a.b.c'])('rejects %j and shows the form', (value) => {
+  it('takes quoted names (case, spaces, commas and dots kept) and unquoted ones, split outside quotes', () => {
+    expect(config({ 'exclude-tables': 'public.Notes, "Reporting"."Monthly, Totals.v2", "my schema".*' }).excludeTables).toEqual([
+      'public.Notes',
+      '"Reporting"."Monthly, Totals.v2"',
+      '"my schema".*',
+    ]);
+  });
+
+  it('matches as PostgreSQL does: unquoted folds to lower case, quoted is exact, * and ? are wildcards outside quotes', () => {
+    const matches = (pattern: string, schema: string, table: string): boolean => {
+      const parsed = parseTablePattern(pattern)!;
+      return parsed.schema.test(schema) && parsed.table.test(table);
+    };
+    expect(matches('public.Notes', 'public', 'notes')).toBe(true);
+    expect(matches('public.Notes', 'public', 'Notes')).toBe(false);
+    expect(matches('public."Notes"', 'public', 'Notes')).toBe(true);
+    expect(matches('Reporting.monthly', 'reporting', 'monthly')).toBe(true);
+    expect(matches('public."two  spaces"', 'public', 'two  spaces')).toBe(true);
+    expect(matches('public."a*"', 'public', 'abc')).toBe(false);
+    expect(matches('public."a*"', 'public', 'a*')).toBe(true);
+    expect(matches('public.log_?', 'public', 'log_1')).toBe(true);
+    expect(matches('public."say ""hi"""', 'public', 'say "hi"')).toBe(true);
+  });
+
+  it.each(['audit_events', 'public.', 'public.a b', 'a.b.c', 'public."open'])('rejects %j and shows the form', (value) => {
     expect(errorOf({ 'exclude-tables': value }).message).toMatch(/name tables as schema\.table \(e\.g\. public\.audit_events\)$/);
   });
 });

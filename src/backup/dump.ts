@@ -43,7 +43,7 @@ export function managedDataArgs(plan: BackupPlan, job: DumpJob): string[] {
   ];
 }
 
-export function userSchemaArgs(plan: BackupPlan, job: DumpJob, excludeTables: string[]): string[] {
+export function userSchemaArgs(plan: BackupPlan, job: DumpJob): string[] {
   return [
     '--clean',
     '--if-exists',
@@ -54,7 +54,8 @@ export function userSchemaArgs(plan: BackupPlan, job: DumpJob, excludeTables: st
     `--dbname=${LIBPQ_KEEPALIVES}`,
     ...(job.outFile ? [`--file=${job.outFile}`] : []),
     ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
-    ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),
+    // The tables exclude-tables matched in the catalog, by exact name (not the patterns themselves).
+    ...plan.excludedUserTables.flatMap((table) => ['--exclude-table-data', exactPattern(table.schema, table.name)]),
   ];
 }
 

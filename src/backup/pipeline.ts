@@ -166,7 +166,6 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const merged = await dumpAndMerge({
       job,
       plan,
-      excludeTables: config.excludeTables,
       countRows: (progress, signal) =>
         countRows(conn, snapshot.id, [...plan.managedTables, ...plan.userTables], {
           progress,
@@ -300,7 +299,6 @@ function explainWriteError(error: unknown, outputDir: string): unknown {
 interface DumpAndMergeInput {
   job: DumpJob;
   plan: BackupPlan;
-  excludeTables: string[];
   /**
    * Exact row counts read in the snapshot (runs while the dumps run); `progress` after each table;
    * `signal` ends them at once (the run failed: a count may wait on a dead socket).
@@ -338,7 +336,7 @@ async function dumpAndMerge(
   const watch = watchStall(input.stallTimeoutMs, fail, 'neither pg_dump (PART 1, PART 2)');
 
   const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
-  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
+  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job), 'the user schemas');
   dumps.push(dump1, dump2);
   const counting = input.countRows(watch.tick, failure.signal);
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);

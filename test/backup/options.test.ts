@@ -51,6 +51,41 @@ describe('dump options', () => {
     expect(await tableRows(targetUrl, 'public.notes')).toEqual(await tableRows(sourceUrl, 'public.notes'));
   });
 
+  it('exclude-tables by unquoted (folded to lower case) and quoted (exact, with spaces) names, as pg_dump excludes them', async () => {
+    const source = await supabase.createSource('exclude_case');
+    await supabase.cluster.query(
+      `CREATE SCHEMA reporting AUTHORIZATION postgres;
+       CREATE TABLE reporting.monthly (id int PRIMARY KEY);
+       CREATE TABLE public."Notes" (id int PRIMARY KEY);
+       CREATE TABLE public."Monthly Totals" (id int PRIMARY KEY);
+       INSERT INTO reporting.monthly VALUES (1);
+       INSERT INTO public."Notes" VALUES (1), (2);
+       INSERT INTO public."Monthly Totals" VALUES (1);
+       ALTER TABLE reporting.monthly OWNER TO postgres;
+       ALTER TABLE public."Notes" OWNER TO postgres;
+       ALTER TABLE public."Monthly Totals" OWNER TO postgres;`,
+      { db: source.name },
+    );
+    const outputDir = await outputDirForTest('exclude-case-');
+    const all: Record<string, string> = {
+      'database-url': source.url,
+      destination: 'none',
+      'output-dir': outputDir,
+      'exclude-tables': 'public.Notes, Reporting.monthly, public."Monthly Totals"',
+    };
+    const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
+    // public.Notes is public.notes; public."Notes" is another table, and is kept.
+    expect(result.rowsByTable.has('public.notes')).toBe(false);
+    expect(result.rowsByTable.has('reporting.monthly')).toBe(false);
+    expect(result.rowsByTable.has('public."Monthly Totals"')).toBe(false);
+    expect(result.rowsByTable.get('public."Notes"')).toBe(2);
+    const sql = await readFile(result.path, 'utf8');
+    expect(sql).toContain('CREATE TABLE public."Monthly Totals"');
+    expect(sql).not.toMatch(/^COPY public\."Monthly Totals" /m);
+    expect(sql).not.toMatch(/^COPY public\.notes /m);
+    expect(sql).toMatch(/^COPY public\."Notes" /m);
+  });
+
   it('schemas: public leaves the private schema out', async () => {
     const { result, targetUrl } = await backupAndRestore({ schemas: 'public' }, 'public_only');
     expect([...result.rowsByTable.keys()].some((table) => table.startsWith('private.'))).toBe(false);
