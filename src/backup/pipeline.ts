@@ -3,7 +3,7 @@
  * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
-import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
@@ -52,7 +52,7 @@ export function backupDatabases(config: BackupConfig): BackupDatabases {
   const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
   return {
     source: parseDatabase(config.databaseUrl),
-    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl) } : {}),
+    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl, 'verify-database-url') } : {}),
   };
 }
 
@@ -112,6 +112,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
 
   const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
   const { conn, secrets } = source;
+  await checkOutputDir(config.outputDir);
   checkConnectionTarget(conn);
   await checkHostResolves(conn, options.resolve);
   log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -133,8 +134,15 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   if (options.findTools) log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
   options.signal?.throwIfAborted();
 
-  const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
-  await mkdir(config.outputDir, { recursive: true });
+  // The pid in the name tells a later run whether this run is still alive (removeLeftovers).
+  const work = await mkdtemp(path.join(tmpdir(), `supabase-backup-${process.pid}-`));
+  try {
+    await mkdir(config.outputDir, { recursive: true });
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw explainWriteError(error, config.outputDir);
+  }
+  await removeLeftovers(config.outputDir, log);
   const suffix = `.sql${seal?.suffix ?? ''}`;
   const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
   // Removed by the finally below; also on exits that skip it (cleanup.ts).
@@ -281,6 +289,45 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   }
 }
 
+/** An output-dir that is a file, refused before anything is done. */
+async function checkOutputDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (info && !info.isDirectory()) {
+    throw new Error(`output-dir '${dir}' is a file, not a directory: point output-dir at a directory (it is created when missing)`);
+  }
+}
+
+/** True while a process with this id runs (on this machine). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what an earlier run that was killed (SIGKILL, a cancelled job on a self-hosted runner) left
+ * behind: its unfinished file in output-dir (`.in-progress-<pid>-…`) and its work folder in the temp
+ * directory (`supabase-backup-<pid>-…`), when that process no longer runs. A run still alive is left alone.
+ */
+async function removeLeftovers(outputDir: string, log: Logger): Promise<void> {
+  const places: [string, RegExp][] = [
+    [outputDir, /^\.in-progress-(\d+)-\d+\.sql/],
+    [tmpdir(), /^supabase-backup-(\d+)-/],
+  ];
+  for (const [dir, pattern] of places) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+      await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+      log.info(`🧹 Removed ${path.join(dir, name)}, left by an earlier run that was stopped`);
+    }
+  }
+}
+
 /** A full disk or a read-only output-dir, said as what to do about it. */
 function explainWriteError(error: unknown, outputDir: string): unknown {
   const code = (error as NodeJS.ErrnoException)?.code;
@@ -289,6 +336,9 @@ function explainWriteError(error: unknown, outputDir: string): unknown {
       `no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
         "Free space, point output-dir at a larger disk, or use compression: gzip",
     );
+  }
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new Error(`output-dir '${outputDir}' cannot be made a directory: it, or a folder above it, is a file (${code})`);
   }
   if (code === 'EACCES' || code === 'EROFS') {
     return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
-import { type ConnectionInfo, LIBPQ_KEEPALIVES, connectClient, explainConnectionError, redact } from '../postgres/connection.js';
+import { type ConnectionInfo, LIBPQ_KEEPALIVES, closeClient, connectClient, explainConnectionError, namingInput, redact } from '../postgres/connection.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { PRIVILEGED_EXTENSIONS, REALTIME_PUBLICATION, isManagedSchema } from '../postgres/supabase.js';
 import type { PgTools } from '../postgres/tools.js';
@@ -213,7 +213,8 @@ export async function checkScratch(conn: ConnectionInfo, sourceMajor: number): P
   try {
     client = await connectClient(conn, 15_000);
   } catch (error) {
-    throw new ScratchError(`verify-database-url: ${explainConnectionError(error, conn).message}`);
+    const explained = namingInput(explainConnectionError(error, conn), 'verify-database-url') as Error;
+    throw new ScratchError(`verify-database-url: ${explained.message}`);
   }
   try {
     const { rows } = await client.query<{ num: string; version: string; superuser: boolean; username: string }>(
@@ -379,4 +380,41 @@ async function makeHostedPostgres(client: pg.Client): Promise<boolean> {
     "DO $owner$ BEGIN IF pg_catalog.to_regnamespace('extensions') IS NOT NULL THEN ALTER SCHEMA extensions OWNER TO postgres; END IF; END $owner$",
   );
   return true;
+}
+
+/** The roles of the scratch server (they are shared by all its databases). */
+export async function scratchRoles(conn: ConnectionInfo): Promise<Set<string>> {
+  const client = await connectClient(conn, 15_000);
+  try {
+    const { rows } = await client.query<{ rolname: string }>('SELECT rolname FROM pg_catalog.pg_roles');
+    return new Set(rows.map((row) => row.rolname));
+  } finally {
+    await closeClient(client);
+  }
+}
+
+/**
+ * Drops the roles the restore check made on the scratch server (the check prepares them, the backup's
+ * file makes the user's own): what they own in the scratch database is handed to the superuser the
+ * check connects as, their privileges revoked, then they are dropped. Returns why not, when they own
+ * something in another database of the server (or anything else stops it).
+ */
+export async function dropScratchRoles(conn: ConnectionInfo, roles: string[]): Promise<string | undefined> {
+  if (roles.length === 0) return undefined;
+  let client: pg.Client | undefined;
+  try {
+    client = await connectClient(conn, 15_000);
+    const list = roles.map(ident).join(', ');
+    await client.query('BEGIN');
+    await client.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER`);
+    await client.query(`DROP OWNED BY ${list}`);
+    for (const role of roles) await client.query(`DROP ROLE ${ident(role)}`);
+    await client.query('COMMIT');
+    return undefined;
+  } catch (error) {
+    await client?.query('ROLLBACK').catch(() => undefined);
+    return (error as Error).message;
+  } finally {
+    if (client) await closeClient(client);
+  }
 }

@@ -78,10 +78,23 @@ export function parseDatabaseUrl(url: string): ConnectionInfo {
   };
 }
 
-/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
-export function parseDatabase(url: string): Database {
-  const conn = parseDatabaseUrl(url);
-  return { conn, secrets: passwordForms(url, conn.password) };
+/**
+ * Parses a database URL into a Database (the errors are parseDatabaseUrl's, naming `input`: the
+ * scratch database's URL is verify-database-url).
+ */
+export function parseDatabase(url: string, input = 'database-url'): Database {
+  try {
+    const conn = parseDatabaseUrl(url);
+    return { conn, secrets: passwordForms(url, conn.password) };
+  } catch (error) {
+    throw namingInput(error, input);
+  }
+}
+
+/** A connection error's message about `database-url`, said of another input. */
+export function namingInput(error: unknown, input: string): unknown {
+  if (input === 'database-url' || !(error instanceof ConnectionError)) return error;
+  return new ConnectionError(error.message.replace(/(?<![\w-])database-url\b/g, input));
 }
 
 function decode(value: string): string {
