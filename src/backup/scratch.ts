@@ -405,14 +405,13 @@ export async function dropScratchRoles(conn: ConnectionInfo, roles: string[]): P
   try {
     client = await connectClient(conn, 15_000);
     const list = roles.map(ident).join(', ');
-    await client.query('BEGIN');
-    await client.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER`);
-    await client.query(`DROP OWNED BY ${list}`);
-    for (const role of roles) await client.query(`DROP ROLE ${ident(role)}`);
-    await client.query('COMMIT');
+    // One role at a time: DROP OWNED BY a, b trips over a default privilege that both appear in
+    // ("could not find tuple for default ACL").
+    for (const role of roles) await client.query(`REASSIGN OWNED BY ${ident(role)} TO CURRENT_USER`);
+    for (const role of roles) await client.query(`DROP OWNED BY ${ident(role)}`);
+    await client.query(`DROP ROLE ${list}`);
     return undefined;
   } catch (error) {
-    await client?.query('ROLLBACK').catch(() => undefined);
     return (error as Error).message;
   } finally {
     if (client) await closeClient(client);
