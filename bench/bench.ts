@@ -298,7 +298,7 @@ async function variantB(ctx: Context, round: number): Promise<Measurement> {
   const pgDump = path.join(PG_BIN, 'pg_dump');
   const started = performance.now();
   await execa(pgDump, recipeArgs(managedDataArgs(ctx.plan, job(data))), { env, extendEnv: false });
-  await execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(schema), [])), { env, extendEnv: false });
+  await execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(schema))), { env, extendEnv: false });
   await concatenate([data, schema], full);
   const seconds = (performance.now() - started) / 1000;
   const bytes = (await stat(full)).size;

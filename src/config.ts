@@ -25,6 +25,7 @@ export const INPUT_NAMES = [
   'github-token',
   'verify',
   'verify-database-url',
+  'stall-timeout',
 ] as const;
 
 export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
@@ -66,7 +67,12 @@ export interface BackupConfig {
   githubToken: string | undefined;
   verify: VerifyMode;
   verifyDatabaseUrl: string | undefined;
+  /** Seconds without a byte from the dumps after which the run is stopped (stall-timeout). */
+  stallTimeoutSeconds: number;
 }
+
+/** stall-timeout's default: a dump that sends nothing for 5 minutes is taken as stuck. */
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 300;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -123,7 +129,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     destinations: parseDestinations(get('destination') || 'artifact'),
     outputDir: get('output-dir') || 'backups',
     schemas: parseSchemas(get('schemas') || 'auto'),
-    excludeTables: splitList(read('exclude-tables')).map(checkTableName),
+    excludeTables: splitPatterns(read('exclude-tables')).map(checkTableName),
     includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
     postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
     compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
@@ -137,6 +143,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     githubToken: get('github-token') || undefined,
     verify,
     verifyDatabaseUrl,
+    stallTimeoutSeconds: parseOptionalInt('stall-timeout', get('stall-timeout'), 1, 86_400) ?? DEFAULT_STALL_TIMEOUT_SECONDS,
   };
 }
 
@@ -188,10 +195,76 @@ function parseSchemas(value: string): 'auto' | string[] {
 }
 
 function checkTableName(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_*][A-Za-z0-9_$*]*$/.test(name)) {
+  if (!parseTablePattern(name)) {
     throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
   }
   return name;
+}
+
+/** Splits a list on commas and newlines outside double quotes (a quoted name may hold either). */
+export function splitPatterns(value: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const c of value) {
+    if (c === '"') quoted = !quoted;
+    if (!quoted && (c === ',' || c === '\n')) {
+      items.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  items.push(current);
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+/** A `schema.table` pattern of exclude-tables, each part matched against a name as PostgreSQL stores it. */
+export interface TablePattern {
+  schema: RegExp;
+  table: RegExp;
+}
+
+/**
+ * `schema.table` with PostgreSQL's identifier rules, as pg_dump reads its patterns: an unquoted part is
+ * folded to lower case and may use `*` (any characters) and `?` (one character); a quoted part
+ * (`"Reporting"."Monthly Totals"`, `""` for a quote) keeps its case, spaces and dots, and its `*` and
+ * `?` are plain characters. null when the text is not that shape.
+ */
+export function parseTablePattern(text: string): TablePattern | null {
+  const parts: string[] = [''];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      if (quoted && text[i + 1] === '"') {
+        parts[parts.length - 1] += '\\"';
+        i++;
+      } else {
+        quoted = !quoted;
+      }
+      continue;
+    }
+    if (quoted) {
+      parts[parts.length - 1] += escapeRegex(c);
+    } else if (c === '.') {
+      parts.push('');
+    } else if (c === '*') {
+      parts[parts.length - 1] += '.*';
+    } else if (c === '?') {
+      parts[parts.length - 1] += '.';
+    } else if (/[\p{L}\p{N}_$]/u.test(c)) {
+      parts[parts.length - 1] += escapeRegex(c.toLowerCase());
+    } else {
+      return null;
+    }
+  }
+  if (quoted || parts.length !== 2 || parts.some((part) => part.length === 0)) return null;
+  return { schema: new RegExp(`^(?:${parts[0]})$`, 's'), table: new RegExp(`^(?:${parts[1]})$`, 's') };
+}
+
+function escapeRegex(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function parseBoolean(input: string, value: string, fallback: boolean): boolean {

@@ -3,7 +3,7 @@
  * with an error that names the input and lists what it accepts; empty inputs take the defaults.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, splitList, type BackupConfig } from '../src/config.js';
+import { ConfigError, parseConfig, parseTablePattern, splitList, type BackupConfig } from '../src/config.js';
 
 const URL = 'postgresql://postgres.abcdefghijklmnop:secret@aws-0-eu-central-1.pooler.supabase.com:5432/postgres';
 const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -44,6 +44,7 @@ describe('defaults', () => {
       githubToken: undefined,
       verify: 'basic',
       verifyDatabaseUrl: undefined,
+      stallTimeoutSeconds: 300,
     } satisfies BackupConfig);
   });
 
@@ -102,6 +103,8 @@ describe('enumerated inputs list what they accept', () => {
     ['keep', '-1', "'keep' must be a whole number from 0 to 100000, not '-1'"],
     ['keep', '2.5', "'keep' must be a whole number from 0 to 100000, not '2.5'"],
     ['keep', '1e3', "'keep' must be a whole number from 0 to 100000, not '1e3'"],
+    ['stall-timeout', '0', "'stall-timeout' must be a whole number from 1 to 86400, not '0'"],
+    ['stall-timeout', '5m', "'stall-timeout' must be a whole number from 1 to 86400, not '5m'"],
     ['keep', '0x1E', "'keep' must be a whole number from 0 to 100000, not '0x1E'"],
     ['retention-days', '0', "'retention-days' must be a whole number from 1 to 90, not '0'"],
     ['retention-days', '91', "'retention-days' must be a whole number from 1 to 90, not '91'"],
@@ -175,7 +178,31 @@ describe('exclude-tables', () => {
     ]);
   });
 
-  it.each(['audit_events', 'public.', 'public.a b', 'a.b.c'])('rejects %j and shows the form', (value) => {
+  it('takes quoted names (case, spaces, commas and dots kept) and unquoted ones, split outside quotes', () => {
+    expect(config({ 'exclude-tables': 'public.Notes, "Reporting"."Monthly, Totals.v2", "my schema".*' }).excludeTables).toEqual([
+      'public.Notes',
+      '"Reporting"."Monthly, Totals.v2"',
+      '"my schema".*',
+    ]);
+  });
+
+  it('matches as PostgreSQL does: unquoted folds to lower case, quoted is exact, * and ? are wildcards outside quotes', () => {
+    const matches = (pattern: string, schema: string, table: string): boolean => {
+      const parsed = parseTablePattern(pattern)!;
+      return parsed.schema.test(schema) && parsed.table.test(table);
+    };
+    expect(matches('public.Notes', 'public', 'notes')).toBe(true);
+    expect(matches('public.Notes', 'public', 'Notes')).toBe(false);
+    expect(matches('public."Notes"', 'public', 'Notes')).toBe(true);
+    expect(matches('Reporting.monthly', 'reporting', 'monthly')).toBe(true);
+    expect(matches('public."two  spaces"', 'public', 'two  spaces')).toBe(true);
+    expect(matches('public."a*"', 'public', 'abc')).toBe(false);
+    expect(matches('public."a*"', 'public', 'a*')).toBe(true);
+    expect(matches('public.log_?', 'public', 'log_1')).toBe(true);
+    expect(matches('public."say ""hi"""', 'public', 'say "hi"')).toBe(true);
+  });
+
+  it.each(['audit_events', 'public.', 'public.a b', 'a.b.c', 'public."open'])('rejects %j and shows the form', (value) => {
     expect(errorOf({ 'exclude-tables': value }).message).toMatch(/name tables as schema\.table \(e\.g\. public\.audit_events\)$/);
   });
 });

@@ -7603,43 +7603,635 @@ function neutraliseWorkflowCommands(message) {
     return message.replace(/(^|\n)(\s*)::/g, '$1$2:\u200b:');
 }
 
-;// CONCATENATED MODULE: ./lib/src/backup/progress.js
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
 
-/** The catalog's estimate of the rows of `tables` (pg_class.reltuples: what ANALYZE last saw), or null. */
-async function estimateRows(client, tables) {
-    const { rows } = await client.query('SELECT sum(greatest(c.reltuples, 0))::bigint AS total FROM pg_catalog.pg_class c WHERE c.oid = ANY ($1::pg_catalog.regclass[])', [tables.map((table) => table.qualified)]);
-    const total = Number(rows[0]?.total ?? 0);
-    return total > 0 ? total : null;
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: ./lib/src/postgres/connection.js
+/**
+ * The database URL: parsed once, its secrets registered for masking, checked for the mistakes users
+ * make with Supabase (transaction pooler, IPv6-only direct host), then probed with one short connection.
+ * The password never leaves this module except as PGPASSWORD in a child's environment.
+ */
+
+
+class ConnectionError extends Error {
+    name = 'ConnectionError';
 }
-function formatDuration(seconds) {
-    if (seconds < 60)
-        return `${Math.max(1, Math.round(seconds))} s`;
-    const minutes = Math.floor(seconds / 60);
-    return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-/** One progress line. */
-function progressLine(progress, estimatedRows, elapsedMs) {
-    const rows = [...(progress.rows?.values() ?? [])].reduce((sum, n) => sum + n, 0);
-    const seconds = Math.max(elapsedMs / 1000, 0.001);
-    const parts = [`${formatBytes(progress.sqlBytes)} written`];
-    if (estimatedRows && estimatedRows >= rows) {
-        const share = rows / estimatedRows;
-        parts.push(`${rows.toLocaleString('en-US')} of ~${estimatedRows.toLocaleString('en-US')} rows (${Math.floor(share * 100)}%)`);
-        parts.push(`${formatBytes(progress.sqlBytes / seconds)}/s`);
-        if (share > 0.01)
-            parts.push(`about ${formatDuration((seconds / share) * (1 - share))} left`);
+const defaultResolver = (host) => (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true });
+function parseDatabaseUrl(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
     }
-    else {
-        parts.push(`${rows.toLocaleString('en-US')} rows`, `${formatBytes(progress.sqlBytes / seconds)}/s`);
+    catch {
+        throw new ConnectionError("database-url is not a valid URL. Expected postgresql://USER:PASSWORD@HOST:5432/postgres; " +
+            'percent-encode special characters in the password (@ as %40, : as %3A, / as %2F, # as %23, % as %25)');
     }
-    return `⏳ ${parts.join(', ')}`;
+    if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+        throw new ConnectionError(`database-url must start with postgresql:// (it starts with ${parsed.protocol}//)`);
+    }
+    if (!parsed.hostname)
+        throw new ConnectionError('database-url has no host');
+    // An unencoded '/', '?' or '#' in the password ends the URL's authority early, so part of the password
+    // would be read as the host or port (and quoted in later messages): refuse, without quoting it.
+    const rest = url.slice(url.indexOf('://') + 3);
+    const authorityEnd = rest.search(/[/?#]/);
+    if (authorityEnd >= 0 && !rest.slice(0, authorityEnd).includes('@') && rest.slice(authorityEnd).includes('@')) {
+        throw new ConnectionError("database-url looks like its password holds an unencoded '/', '?' or '#'; percent-encode them " +
+            '(/ as %2F, ? as %3F, # as %23; also @ as %40, : as %3A, % as %25)');
+    }
+    return {
+        host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: parsed.port ? Number(parsed.port) : 5432,
+        user: decode(parsed.username) || 'postgres',
+        password: decode(parsed.password),
+        database: decode(parsed.pathname.replace(/^\//, '')) || 'postgres',
+        sslmode: parsed.searchParams.get('sslmode') ?? undefined,
+    };
 }
-/** Logs a progress line every `everyMs` until the returned function is called. */
-function reportProgress(log, progress, estimatedRows, everyMs = PROGRESS_EVERY_MS) {
-    const started = Date.now();
-    const timer = setInterval(() => log.info(progressLine(progress, estimatedRows, Date.now() - started)), everyMs);
-    timer.unref();
-    return () => clearInterval(timer);
+/**
+ * Parses a database URL into a Database (the errors are parseDatabaseUrl's, naming `input`: the
+ * scratch database's URL is verify-database-url).
+ */
+function connection_parseDatabase(url, input = 'database-url') {
+    try {
+        const conn = parseDatabaseUrl(url);
+        return { conn, secrets: passwordForms(url, conn.password) };
+    }
+    catch (error) {
+        throw namingInput(error, input);
+    }
+}
+/** A connection error's message about `database-url`, said of another input. */
+function namingInput(error, input) {
+    if (input === 'database-url' || !(error instanceof ConnectionError))
+        return error;
+    return new ConnectionError(error.message.replace(/(?<![\w-])database-url\b/g, input));
+}
+function decode(value) {
+    try {
+        return decodeURIComponent(value);
+    }
+    catch {
+        throw new ConnectionError('database-url has a malformed %-escape in the user or password; write a literal % as %25');
+    }
+}
+/** Every form in which a secret may show up in text: raw, URL-encoded and URL-decoded. */
+function secretForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret, encodeURIComponent(secret)]);
+    try {
+        forms.add(decodeURIComponent(secret));
+    }
+    catch {
+        // not decodable: the raw form is enough
+    }
+    return [...forms].filter((form) => form.length > 0);
+}
+/** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
+function connection_urlSecretForms(url) {
+    let password = '';
+    try {
+        password = parseDatabaseUrl(url).password;
+    }
+    catch {
+        // unparsable URL: mask what the regex found
+    }
+    return passwordForms(url, password);
+}
+/** The password as written in the URL and as parsed, in all their forms. */
+function passwordForms(url, password) {
+    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
+    // cut short) is still masked whole.
+    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
+    const written = match?.[1] ?? '';
+    return [...new Set([...secretForms(written), ...secretForms(password)])];
+}
+/** Replaces every secret form in a message; used on every error that may quote a URL or a server message. */
+function connection_redact(message, secrets) {
+    let result = message;
+    for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+        if (secret.length > 0)
+            result = result.split(secret).join('***');
+    }
+    return result.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}
+const SUPABASE_POOLER = /\.pooler\.supabase\.com$/i;
+const SUPABASE_DIRECT = /^db\.([a-z0-9]+)\.supabase\.co$/i;
+/** Environment for libpq programs (pg_dump, psql): the connection without anything on argv. */
+function libpqEnv(conn, base = process.env) {
+    const env = {};
+    for (const [key, value] of Object.entries(base)) {
+        // Inherited PG* settings (a service file, another password) must not change what we connect to.
+        if (!key.startsWith('PG'))
+            env[key] = value;
+    }
+    Object.assign(env, {
+        PGHOST: conn.host,
+        PGPORT: String(conn.port),
+        PGUSER: conn.user,
+        PGPASSWORD: conn.password,
+        PGDATABASE: conn.database,
+        PGCONNECT_TIMEOUT: '15',
+        PGAPPNAME: 'supabase-complete-backup',
+        PGCLIENTENCODING: 'UTF8',
+    });
+    if (conn.sslmode)
+        env.PGSSLMODE = conn.sslmode;
+    else if (isSupabaseHost(conn.host))
+        env.PGSSLMODE = 'require';
+    return env;
+}
+function isSupabaseHost(host) {
+    return /\.supabase\.(co|com)$/i.test(host);
+}
+/** Configuration for a `pg` client on the same connection. */
+function pgClientConfig(conn, timeoutMs = 15_000) {
+    const sslmode = conn.sslmode ?? (isSupabaseHost(conn.host) ? 'require' : 'disable');
+    const ssl = sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer'
+        ? false
+        : { rejectUnauthorized: sslmode === 'verify-ca' || sslmode === 'verify-full' };
+    return {
+        host: conn.host,
+        port: conn.port,
+        user: conn.user,
+        password: conn.password,
+        database: conn.database,
+        ssl,
+        connectionTimeoutMillis: timeoutMs,
+        application_name: 'supabase-complete-backup',
+        // A dead peer (a network cut) is noticed by the kernel instead of waiting on the socket forever.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_IDLE_SECONDS * 1000,
+    };
+}
+/** TCP keepalives: first probe after 30 s idle, then every 10 s, the peer declared dead after 6 missed probes. */
+const KEEPALIVE_IDLE_SECONDS = 30;
+/**
+ * The keepalive settings for pg_dump and psql, as a conninfo string for `--dbname`. libpq has no
+ * environment variable for keepalives (they are conninfo-only); a conninfo `--dbname` that names
+ * nothing else leaves host, port, user, password and database to the PG* environment (libpqEnv), so
+ * the connection still travels in the environment only.
+ */
+const LIBPQ_KEEPALIVES = `keepalives=1 keepalives_idle=${KEEPALIVE_IDLE_SECONDS} keepalives_interval=10 keepalives_count=6`;
+/**
+ * What pg_dump sets for its own sessions, set on every session of the action too: a hosted project's
+ * role-level `statement_timeout` or `idle_in_transaction_session_timeout` (the held snapshot is idle
+ * in its transaction while the dumps run) must not cancel a backup, a check or a restore. A lock wait
+ * is bounded (pg_dump's --lock-wait-timeout is 120 s too). idle_session_timeout exists from PostgreSQL 14.
+ */
+const SESSION_SETTINGS = [
+    ['statement_timeout', '0'],
+    ['idle_in_transaction_session_timeout', '0'],
+    ['idle_session_timeout', '0'],
+    ['lock_timeout', '120s'],
+];
+/**
+ * Ends a client without waiting on a peer that never answers: after `waitMs` (a cut network, a hung
+ * proxy) the socket is dropped. Ending the connection rolls back its transaction on the server.
+ */
+async function closeClient(client, waitMs = 5_000) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([client.end().catch(() => undefined), late]);
+    clearTimeout(timer);
+    client.connection?.stream?.destroy();
+}
+/** Applies SESSION_SETTINGS to a connected client (session-wide; call it outside a transaction). */
+async function applySessionSettings(client) {
+    const values = SESSION_SETTINGS.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+    await client.query(`SELECT pg_catalog.set_config(s.name, s.value, false)
+       FROM (VALUES ${values}) AS s(name, value)
+      WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_settings p WHERE p.name = s.name)`, SESSION_SETTINGS.flat());
+}
+/**
+ * A connected `pg` client with SESSION_SETTINGS applied and a dropped connection turned into a failed
+ * query (never an unhandled 'error' event). Connection errors are thrown as they come (callers word them).
+ */
+async function connectClient(conn, timeoutMs = 15_000, applicationName) {
+    const client = new esm.Client({ ...pgClientConfig(conn, timeoutMs), ...(applicationName ? { application_name: applicationName } : {}) });
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        await applySessionSettings(client);
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+    }
+    return client;
+}
+/** Refuses URLs that can never give a consistent backup, before any network traffic. */
+function checkConnectionTarget(conn) {
+    if (SUPABASE_POOLER.test(conn.host) && conn.port === 6543) {
+        throw new ConnectionError(`port 6543 on ${conn.host} is Supabase's transaction pooler, which drops the session state and ` +
+            'the snapshot pg_dump needs. Use the session pooler instead: the same URL with port 5432 ' +
+            `(postgresql://${conn.user}:[PASSWORD]@${conn.host}:5432/${conn.database})`);
+    }
+}
+/** Fails fast with an actionable message when the host cannot be reached from a GitHub runner. */
+async function checkHostResolves(conn, resolve = defaultResolver) {
+    if (/^[\d.]+$/.test(conn.host) || conn.host.includes(':') || conn.host.startsWith('/'))
+        return;
+    let addresses;
+    try {
+        addresses = await resolve(conn.host);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_AGAIN') {
+            throw new ConnectionError(`unknown host '${conn.host}': check the host in database-url ` +
+                "(Supabase Dashboard > Connect > Session pooler gives the right one)");
+        }
+        throw error;
+    }
+    const direct = SUPABASE_DIRECT.exec(conn.host);
+    if (direct && addresses.length > 0 && addresses.every((address) => address.family === 6)) {
+        throw new ConnectionError(`${conn.host} resolves only to IPv6 addresses, and GitHub-hosted runners have no IPv6 ` +
+            '("Network is unreachable"). Use the session pooler URL from Supabase Dashboard > Connect > ' +
+            `Session pooler: postgresql://postgres.${direct[1]}:[PASSWORD]@aws-0-<region>.pooler.supabase.com:5432/postgres`);
+    }
+}
+/** One short connection: the server version, and a check that this is a Supabase database. */
+async function probeServer(conn) {
+    let client;
+    try {
+        client = await connectClient(conn, 10_000);
+        const { rows } = await client.query(`select current_setting('server_version_num') as num,
+              current_setting('server_version') as version,
+              to_regnamespace('auth') is not null as has_auth`);
+        const row = rows[0];
+        if (!row.has_auth) {
+            throw new ConnectionError(`database '${conn.database}' on ${conn.host} has no 'auth' schema, so it is not a Supabase ` +
+                'database. Point database-url at your Supabase project (Dashboard > Connect > Session pooler)');
+        }
+        const versionNum = Number(row.num);
+        return { versionNum, major: Math.floor(versionNum / 10000), version: row.version.split(' ')[0] };
+    }
+    catch (error) {
+        throw explainConnectionError(error, conn);
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+}
+/** Re-words a connection failure as what the user should do; never quotes the password. */
+function explainConnectionError(error, conn) {
+    if (error instanceof ConnectionError)
+        return error;
+    const err = error;
+    const where = `${conn.host}:${conn.port}`;
+    const message = String(err?.message ?? error);
+    const secrets = secretForms(conn.password);
+    let text;
+    switch (err?.code) {
+        case '28P01':
+        case '28000':
+            text =
+                `password authentication failed for user '${conn.user}' on ${where}: the password in ` +
+                    'database-url is wrong. Reset it in Supabase Dashboard > Project Settings > Database and update the secret';
+            break;
+        case '3D000':
+            text = `database '${conn.database}' does not exist on ${where}: Supabase's database is named 'postgres'`;
+            break;
+        case 'ECONNREFUSED':
+            text = `connection refused by ${where}: nothing accepts connections there. Check the host and port in database-url`;
+            break;
+        case 'ENETUNREACH':
+        case 'EHOSTUNREACH':
+            text =
+                `${where} is unreachable ("Network is unreachable"). If this is the direct host db.<ref>.supabase.co, ` +
+                    'it is IPv6-only and GitHub runners have no IPv6: use the session pooler URL (port 5432) instead';
+            break;
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+            text = `unknown host '${conn.host}': check the host in database-url`;
+            break;
+        default:
+            if (/Tenant or user not found/i.test(message)) {
+                text =
+                    `the Supabase pooler does not know user '${conn.user}' ("Tenant or user not found"). ` +
+                        'On the pooler the user is postgres.<project-ref>: copy the session pooler URL from Dashboard > Connect';
+            }
+            else if (/timeout|timed out/i.test(message)) {
+                text = `no answer from ${where} within 10 s: check the host, the port and any firewall`;
+            }
+            else {
+                text = `could not connect to ${where}: ${message}`;
+            }
+    }
+    return new ConnectionError(connection_redact(text, secrets));
+}
+
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./lib/src/config.js
+/**
+ * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
+ * Every error names the input and lists what it accepts.
+ */
+
+/** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
+const INPUT_NAMES = [
+    'database-url',
+    'destination',
+    'output-dir',
+    'schemas',
+    'exclude-tables',
+    'include-audit-log',
+    'postgres-version',
+    'compression',
+    'encryption-recipients',
+    'encryption-passphrase',
+    'allow-unencrypted-public',
+    'signing-key',
+    'artifact-name',
+    'retention-days',
+    'branch',
+    'keep',
+    'github-token',
+    'verify',
+    'verify-database-url',
+    'stall-timeout',
+];
+const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
+const COMPRESSIONS = ['none', 'gzip', 'zstd'];
+const VERIFY_MODES = ['basic', 'restore'];
+/** stall-timeout's default: a dump that sends nothing for 5 minutes is taken as stuck. */
+const DEFAULT_STALL_TIMEOUT_SECONDS = 300;
+class ConfigError extends Error {
+    name = 'ConfigError';
+}
+function parseConfig(read) {
+    const get = (name) => read(name).trim();
+    const databaseUrl = get('database-url');
+    if (!databaseUrl) {
+        throw new ConfigError("input 'database-url' is required: store your Supabase session pooler URL as a secret " +
+            '(Project Settings > Database > Connection string > Session pooler) and pass it as ' +
+            'database-url: ${{ secrets.SUPABASE_DB_URL }}');
+    }
+    const recipients = splitList(read('encryption-recipients'));
+    const passphrase = read('encryption-passphrase');
+    if (recipients.length > 0 && passphrase) {
+        throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
+    }
+    for (const recipient of recipients) {
+        // age1… (X25519), age1pq1… (post-quantum hybrid), age1tag1…/age1tagpq1… (tags): bech32 data after the
+        // last '1'. The checksum is checked when the encrypter is built (seal.ts), before anything is dumped.
+        if (!/^age1(?:[a-z0-9]+1)?[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
+            throw new ConfigError(`'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
+                "use keys that start with 'age1' (made with: age-keygen -o key.txt)");
+        }
+    }
+    const encryption = recipients.length > 0
+        ? { kind: 'recipients', recipients }
+        : passphrase
+            ? { kind: 'passphrase', passphrase }
+            : { kind: 'none' };
+    const verify = oneOf('verify', get('verify') || 'basic', VERIFY_MODES);
+    const verifyDatabaseUrl = get('verify-database-url') || undefined;
+    if (verify === 'restore' && !verifyDatabaseUrl) {
+        throw new ConfigError("'verify: restore' needs 'verify-database-url': an empty scratch database (for example a " +
+            'postgres service container) that the backup is restored into');
+    }
+    return {
+        databaseUrl,
+        destinations: parseDestinations(get('destination') || 'artifact'),
+        outputDir: get('output-dir') || 'backups',
+        schemas: parseSchemas(get('schemas') || 'auto'),
+        excludeTables: splitPatterns(read('exclude-tables')).map(checkTableName),
+        includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
+        postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
+        compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
+        encryption,
+        allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
+        signingKey: parseSigningKeyInput(read('signing-key')),
+        artifactName: parseArtifactName(get('artifact-name')),
+        retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
+        branch: parseBranch(get('branch') || 'backups'),
+        keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
+        githubToken: get('github-token') || undefined,
+        verify,
+        verifyDatabaseUrl,
+        stallTimeoutSeconds: parseOptionalInt('stall-timeout', get('stall-timeout'), 1, 86_400) ?? DEFAULT_STALL_TIMEOUT_SECONDS,
+    };
+}
+/** Splits a newline- or comma-separated list, dropping blanks. */
+function splitList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+}
+function oneOf(input, value, accepted) {
+    const normalised = value.toLowerCase();
+    const match = accepted.find((candidate) => candidate === normalised);
+    if (match === undefined) {
+        throw new ConfigError(`unknown ${input} '${value}'; use ${listWords(accepted)}`);
+    }
+    return match;
+}
+function listWords(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+function parseDestinations(value) {
+    const parts = value
+        .toLowerCase()
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+    const known = new Set(['artifact', 'branch', 'none']);
+    const unknown = parts.find((part) => !known.has(part));
+    if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
+        throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
+    }
+    return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
+}
+function parseSchemas(value) {
+    if (value.toLowerCase() === 'auto')
+        return 'auto';
+    const schemas = splitList(value);
+    for (const schema of schemas) {
+        if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
+            throw new ConfigError(`'schemas' holds '${schema}', which is not a schema name; use auto or a list like public,private`);
+        }
+    }
+    if (schemas.length === 0)
+        throw new ConfigError("'schemas' is empty; use auto or a list like public,private");
+    return schemas;
+}
+function checkTableName(name) {
+    if (!parseTablePattern(name)) {
+        throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
+    }
+    return name;
+}
+/** Splits a list on commas and newlines outside double quotes (a quoted name may hold either). */
+function splitPatterns(value) {
+    const items = [];
+    let current = '';
+    let quoted = false;
+    for (const c of value) {
+        if (c === '"')
+            quoted = !quoted;
+        if (!quoted && (c === ',' || c === '\n')) {
+            items.push(current);
+            current = '';
+        }
+        else {
+            current += c;
+        }
+    }
+    items.push(current);
+    return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+/**
+ * `schema.table` with PostgreSQL's identifier rules, as pg_dump reads its patterns: an unquoted part is
+ * folded to lower case and may use `*` (any characters) and `?` (one character); a quoted part
+ * (`"Reporting"."Monthly Totals"`, `""` for a quote) keeps its case, spaces and dots, and its `*` and
+ * `?` are plain characters. null when the text is not that shape.
+ */
+function parseTablePattern(text) {
+    const parts = [''];
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (c === '"') {
+            if (quoted && text[i + 1] === '"') {
+                parts[parts.length - 1] += '\\"';
+                i++;
+            }
+            else {
+                quoted = !quoted;
+            }
+            continue;
+        }
+        if (quoted) {
+            parts[parts.length - 1] += escapeRegex(c);
+        }
+        else if (c === '.') {
+            parts.push('');
+        }
+        else if (c === '*') {
+            parts[parts.length - 1] += '.*';
+        }
+        else if (c === '?') {
+            parts[parts.length - 1] += '.';
+        }
+        else if (/[\p{L}\p{N}_$]/u.test(c)) {
+            parts[parts.length - 1] += escapeRegex(c.toLowerCase());
+        }
+        else {
+            return null;
+        }
+    }
+    if (quoted || parts.length !== 2 || parts.some((part) => part.length === 0))
+        return null;
+    return { schema: new RegExp(`^(?:${parts[0]})$`, 's'), table: new RegExp(`^(?:${parts[1]})$`, 's') };
+}
+function escapeRegex(c) {
+    return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+function parseBoolean(input, value, fallback) {
+    if (value === '')
+        return fallback;
+    const normalised = value.toLowerCase();
+    if (['true', 'yes', 'on', '1'].includes(normalised))
+        return true;
+    if (['false', 'no', 'off', '0'].includes(normalised))
+        return false;
+    throw new ConfigError(`unknown ${input} '${value}'; use true or false`);
+}
+function parsePostgresVersion(value) {
+    if (value.toLowerCase() === 'auto')
+        return 'auto';
+    const major = wholeNumber(value);
+    if (major === undefined || major < 13 || major > 99) {
+        throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
+    }
+    return major;
+}
+function parseOptionalInt(input, value, min, max) {
+    if (value === '')
+        return undefined;
+    const number = wholeNumber(value);
+    if (number === undefined || number < min || number > max) {
+        throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
+    }
+    return number;
+}
+/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
+function wholeNumber(value) {
+    return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
+}
+function parseArtifactName(value) {
+    if (value === '')
+        return undefined;
+    const bad = value.match(/[:/\\"<>|*?\r\n]/);
+    if (bad) {
+        throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
+    }
+    return value;
+}
+/** `signing-key`: an Ed25519 private key in PEM, checked here so a bad key fails before anything runs (never shown). */
+function parseSigningKeyInput(value) {
+    const pem = value.trim();
+    if (pem === '')
+        return undefined;
+    let type;
+    try {
+        type = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' }).asymmetricKeyType;
+    }
+    catch {
+        throw new ConfigError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
+    }
+    if (type !== 'ed25519')
+        throw new ConfigError(`'signing-key' is a ${type ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+    return `${pem}\n`;
+}
+/**
+ * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
+ * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
+ */
+function parseBranch(value) {
+    const components = value.split('/');
+    if (!/^[A-Za-z0-9._/-]+$/.test(value) ||
+        value.startsWith('-') ||
+        value.includes('..') ||
+        value.endsWith('/') ||
+        value.endsWith('.') ||
+        value === 'HEAD' ||
+        value.startsWith('refs/') ||
+        components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))) {
+        throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./lib/src/postgres/supabase.js
@@ -7761,6 +8353,8 @@ const PRIVILEGED_EXTENSIONS = new Set([
 ;// CONCATENATED MODULE: ./lib/src/backup/catalog.js
 
 
+
+
 class PlanError extends Error {
     name = 'PlanError';
 }
@@ -7768,12 +8362,12 @@ async function readPlan(client, options, serverMajor) {
     const warnings = [];
     const userSchemas = await selectUserSchemas(client, options.schemas);
     const managedTables = await selectManagedTables(client, options);
-    const userTables = await selectUserTables(client, userSchemas, options.excludeTables);
+    const { userTables, excludedUserTables } = await selectUserTables(client, userSchemas, options.excludeTables);
     const extensions = await selectExtensions(client, userSchemas);
     const publication = await selectPublication(client, userSchemas, serverMajor);
     const userObjectsOnManaged = await selectUserObjectsOnManaged(client, userSchemas, warnings);
     const customRoles = await selectCustomRoles(client);
-    return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
+    return { managedTables, userSchemas, userTables, excludedUserTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
 }
 async function selectUserSchemas(client, wanted) {
     const { rows } = await client.query('SELECT nspname FROM pg_catalog.pg_namespace ORDER BY nspname');
@@ -7817,18 +8411,24 @@ async function selectUserTables(client, schemas, excludeTables) {
                            AND d.objid = c.oid AND d.deptype = 'e')
       ORDER BY 1, 2`, [schemas]);
     const excluded = excludeMatcher(excludeTables);
-    return rows.filter((row) => !excluded(row.schema, row.name));
+    return {
+        userTables: rows.filter((row) => !excluded(row.schema, row.name)),
+        excludedUserTables: rows.filter((row) => excluded(row.schema, row.name)),
+    };
 }
-/** Matches `schema.table` patterns (`*` is a wildcard), as pg_dump's --exclude-table-data does. */
+/**
+ * Matches `schema.table` patterns with PostgreSQL's identifier rules (parseTablePattern: unquoted parts
+ * fold to lower case, `*` and `?` are wildcards; quoted parts are exact). pg_dump is given the tables
+ * this matched, by exact name, so that what it leaves out is exactly what the plan leaves out.
+ */
 function excludeMatcher(patterns) {
-    const regexes = patterns.map((pattern) => {
-        const source = pattern
-            .split('*')
-            .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-            .join('.*');
-        return new RegExp(`^${source}$`);
+    const parsed = patterns.map((pattern) => {
+        const match = parseTablePattern(pattern);
+        if (!match)
+            throw new PlanError(`'exclude-tables' holds '${pattern}', which is not a schema.table name`);
+        return match;
     });
-    return (schema, table) => regexes.some((regex) => regex.test(`${schema}.${table}`));
+    return (schema, table) => parsed.some((pattern) => pattern.schema.test(schema) && pattern.table.test(table));
 }
 /**
  * `members`: the objects each extension owns; `users`: what every object depends on, with the schema of
@@ -7947,14 +8547,37 @@ async function selectCustomRoles(client) {
     const { rows } = await client.query('SELECT rolname AS name, rolcanlogin AS login, rolinherit AS inherit FROM pg_catalog.pg_roles ORDER BY rolname');
     return rows.filter((row) => isCustomRole(row.name));
 }
-/** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */
-async function countRows(client, tables) {
+/** Tables counted per transaction: the locks a count holds stay few beside pg_dump's own. */
+const COUNT_BATCH = 250;
+/**
+ * Exact row counts in the snapshot, on a connection of their own (they run while the dumps run), in
+ * short transactions of COUNT_BATCH tables that each import the snapshot: a count's lock on a table
+ * lasts until its batch ends, so the counts never hold a lock on every table at once beside pg_dump's
+ * (thousands of tables would not fit the server's lock table: `out of shared memory`).
+ */
+async function countRows(conn, snapshotId, tables, options = {}) {
     const counts = new Map();
-    for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table.qualified}`);
-        counts.set(table.qualified, Number(rows[0].n));
+    const client = await connectClient(conn, 15_000, options.applicationName);
+    const stop = () => void closeClient(client);
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+        for (let from = 0; from < tables.length; from += COUNT_BATCH) {
+            options.signal?.throwIfAborted();
+            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+            await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshotId)}`);
+            for (const table of tables.slice(from, from + COUNT_BATCH)) {
+                const { rows } = await client.query(`SELECT pg_catalog.count(*) AS n FROM ONLY ${table.qualified}`);
+                counts.set(table.qualified, Number(rows[0].n));
+                options.progress?.();
+            }
+            await client.query('COMMIT');
+        }
+        return counts;
     }
-    return counts;
+    finally {
+        options.signal?.removeEventListener('abort', stop);
+        await closeClient(client);
+    }
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -7993,277 +8616,6 @@ function removeAllNow() {
     pending.clear();
 }
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
-;// CONCATENATED MODULE: ./lib/src/postgres/connection.js
-/**
- * The database URL: parsed once, its secrets registered for masking, checked for the mistakes users
- * make with Supabase (transaction pooler, IPv6-only direct host), then probed with one short connection.
- * The password never leaves this module except as PGPASSWORD in a child's environment.
- */
-
-
-class ConnectionError extends Error {
-    name = 'ConnectionError';
-}
-const defaultResolver = (host) => (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true });
-function parseDatabaseUrl(url) {
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        throw new ConnectionError("database-url is not a valid URL. Expected postgresql://USER:PASSWORD@HOST:5432/postgres; " +
-            'percent-encode special characters in the password (@ as %40, : as %3A, / as %2F, # as %23, % as %25)');
-    }
-    if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new ConnectionError(`database-url must start with postgresql:// (it starts with ${parsed.protocol}//)`);
-    }
-    if (!parsed.hostname)
-        throw new ConnectionError('database-url has no host');
-    // An unencoded '/', '?' or '#' in the password ends the URL's authority early, so part of the password
-    // would be read as the host or port (and quoted in later messages): refuse, without quoting it.
-    const rest = url.slice(url.indexOf('://') + 3);
-    const authorityEnd = rest.search(/[/?#]/);
-    if (authorityEnd >= 0 && !rest.slice(0, authorityEnd).includes('@') && rest.slice(authorityEnd).includes('@')) {
-        throw new ConnectionError("database-url looks like its password holds an unencoded '/', '?' or '#'; percent-encode them " +
-            '(/ as %2F, ? as %3F, # as %23; also @ as %40, : as %3A, % as %25)');
-    }
-    return {
-        host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: parsed.port ? Number(parsed.port) : 5432,
-        user: decode(parsed.username) || 'postgres',
-        password: decode(parsed.password),
-        database: decode(parsed.pathname.replace(/^\//, '')) || 'postgres',
-        sslmode: parsed.searchParams.get('sslmode') ?? undefined,
-    };
-}
-/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
-function connection_parseDatabase(url) {
-    const conn = parseDatabaseUrl(url);
-    return { conn, secrets: passwordForms(url, conn.password) };
-}
-function decode(value) {
-    try {
-        return decodeURIComponent(value);
-    }
-    catch {
-        throw new ConnectionError('database-url has a malformed %-escape in the user or password; write a literal % as %25');
-    }
-}
-/** Every form in which a secret may show up in text: raw, URL-encoded and URL-decoded. */
-function secretForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret, encodeURIComponent(secret)]);
-    try {
-        forms.add(decodeURIComponent(secret));
-    }
-    catch {
-        // not decodable: the raw form is enough
-    }
-    return [...forms].filter((form) => form.length > 0);
-}
-/** Every secret form in a database URL (the password as written in the URL, encoded and decoded). */
-function connection_urlSecretForms(url) {
-    let password = '';
-    try {
-        password = parseDatabaseUrl(url).password;
-    }
-    catch {
-        // unparsable URL: mask what the regex found
-    }
-    return passwordForms(url, password);
-}
-/** The password as written in the URL and as parsed, in all their forms. */
-function passwordForms(url, password) {
-    // Up to the LAST '@': a password with an unencoded '@', '/', '#'… (which the URL parser may refuse or
-    // cut short) is still masked whole.
-    const match = /^[a-z]+:\/\/[^:/@]*:(.*)@/is.exec(url);
-    const written = match?.[1] ?? '';
-    return [...new Set([...secretForms(written), ...secretForms(password)])];
-}
-/** Replaces every secret form in a message; used on every error that may quote a URL or a server message. */
-function connection_redact(message, secrets) {
-    let result = message;
-    for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-        if (secret.length > 0)
-            result = result.split(secret).join('***');
-    }
-    return result.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
-}
-const SUPABASE_POOLER = /\.pooler\.supabase\.com$/i;
-const SUPABASE_DIRECT = /^db\.([a-z0-9]+)\.supabase\.co$/i;
-/** Environment for libpq programs (pg_dump, psql): the connection without anything on argv. */
-function libpqEnv(conn, base = process.env) {
-    const env = {};
-    for (const [key, value] of Object.entries(base)) {
-        // Inherited PG* settings (a service file, another password) must not change what we connect to.
-        if (!key.startsWith('PG'))
-            env[key] = value;
-    }
-    Object.assign(env, {
-        PGHOST: conn.host,
-        PGPORT: String(conn.port),
-        PGUSER: conn.user,
-        PGPASSWORD: conn.password,
-        PGDATABASE: conn.database,
-        PGCONNECT_TIMEOUT: '15',
-        PGAPPNAME: 'supabase-complete-backup',
-        PGCLIENTENCODING: 'UTF8',
-    });
-    if (conn.sslmode)
-        env.PGSSLMODE = conn.sslmode;
-    else if (isSupabaseHost(conn.host))
-        env.PGSSLMODE = 'require';
-    return env;
-}
-function isSupabaseHost(host) {
-    return /\.supabase\.(co|com)$/i.test(host);
-}
-/** Configuration for a `pg` client on the same connection. */
-function pgClientConfig(conn, timeoutMs = 15_000) {
-    const sslmode = conn.sslmode ?? (isSupabaseHost(conn.host) ? 'require' : 'disable');
-    const ssl = sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer'
-        ? false
-        : { rejectUnauthorized: sslmode === 'verify-ca' || sslmode === 'verify-full' };
-    return {
-        host: conn.host,
-        port: conn.port,
-        user: conn.user,
-        password: conn.password,
-        database: conn.database,
-        ssl,
-        connectionTimeoutMillis: timeoutMs,
-        application_name: 'supabase-complete-backup',
-    };
-}
-/** Refuses URLs that can never give a consistent backup, before any network traffic. */
-function checkConnectionTarget(conn) {
-    if (SUPABASE_POOLER.test(conn.host) && conn.port === 6543) {
-        throw new ConnectionError(`port 6543 on ${conn.host} is Supabase's transaction pooler, which drops the session state and ` +
-            'the snapshot pg_dump needs. Use the session pooler instead: the same URL with port 5432 ' +
-            `(postgresql://${conn.user}:[PASSWORD]@${conn.host}:5432/${conn.database})`);
-    }
-}
-/** Fails fast with an actionable message when the host cannot be reached from a GitHub runner. */
-async function checkHostResolves(conn, resolve = defaultResolver) {
-    if (/^[\d.]+$/.test(conn.host) || conn.host.includes(':') || conn.host.startsWith('/'))
-        return;
-    let addresses;
-    try {
-        addresses = await resolve(conn.host);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_AGAIN') {
-            throw new ConnectionError(`unknown host '${conn.host}': check the host in database-url ` +
-                "(Supabase Dashboard > Connect > Session pooler gives the right one)");
-        }
-        throw error;
-    }
-    const direct = SUPABASE_DIRECT.exec(conn.host);
-    if (direct && addresses.length > 0 && addresses.every((address) => address.family === 6)) {
-        throw new ConnectionError(`${conn.host} resolves only to IPv6 addresses, and GitHub-hosted runners have no IPv6 ` +
-            '("Network is unreachable"). Use the session pooler URL from Supabase Dashboard > Connect > ' +
-            `Session pooler: postgresql://postgres.${direct[1]}:[PASSWORD]@aws-0-<region>.pooler.supabase.com:5432/postgres`);
-    }
-}
-/** One short connection: the server version, and a check that this is a Supabase database. */
-async function probeServer(conn) {
-    const client = new esm.Client(pgClientConfig(conn, 10_000));
-    try {
-        await client.connect();
-        const { rows } = await client.query(`select current_setting('server_version_num') as num,
-              current_setting('server_version') as version,
-              to_regnamespace('auth') is not null as has_auth`);
-        const row = rows[0];
-        if (!row.has_auth) {
-            throw new ConnectionError(`database '${conn.database}' on ${conn.host} has no 'auth' schema, so it is not a Supabase ` +
-                'database. Point database-url at your Supabase project (Dashboard > Connect > Session pooler)');
-        }
-        const versionNum = Number(row.num);
-        return { versionNum, major: Math.floor(versionNum / 10000), version: row.version.split(' ')[0] };
-    }
-    catch (error) {
-        throw explainConnectionError(error, conn);
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/** Re-words a connection failure as what the user should do; never quotes the password. */
-function explainConnectionError(error, conn) {
-    if (error instanceof ConnectionError)
-        return error;
-    const err = error;
-    const where = `${conn.host}:${conn.port}`;
-    const message = String(err?.message ?? error);
-    const secrets = secretForms(conn.password);
-    let text;
-    switch (err?.code) {
-        case '28P01':
-        case '28000':
-            text =
-                `password authentication failed for user '${conn.user}' on ${where}: the password in ` +
-                    'database-url is wrong. Reset it in Supabase Dashboard > Project Settings > Database and update the secret';
-            break;
-        case '3D000':
-            text = `database '${conn.database}' does not exist on ${where}: Supabase's database is named 'postgres'`;
-            break;
-        case 'ECONNREFUSED':
-            text = `connection refused by ${where}: nothing accepts connections there. Check the host and port in database-url`;
-            break;
-        case 'ENETUNREACH':
-        case 'EHOSTUNREACH':
-            text =
-                `${where} is unreachable ("Network is unreachable"). If this is the direct host db.<ref>.supabase.co, ` +
-                    'it is IPv6-only and GitHub runners have no IPv6: use the session pooler URL (port 5432) instead';
-            break;
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-            text = `unknown host '${conn.host}': check the host in database-url`;
-            break;
-        default:
-            if (/Tenant or user not found/i.test(message)) {
-                text =
-                    `the Supabase pooler does not know user '${conn.user}' ("Tenant or user not found"). ` +
-                        'On the pooler the user is postgres.<project-ref>: copy the session pooler URL from Dashboard > Connect';
-            }
-            else if (/timeout|timed out/i.test(message)) {
-                text = `no answer from ${where} within 10 s: check the host, the port and any firewall`;
-            }
-            else {
-                text = `could not connect to ${where}: ${message}`;
-            }
-    }
-    return new ConnectionError(connection_redact(text, secrets));
-}
-
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./lib/src/backup/dump.js
@@ -8290,11 +8642,12 @@ function managedDataArgs(plan, job) {
         '--no-privileges',
         `--snapshot=${job.snapshotId}`,
         '--lock-wait-timeout=120s',
+        `--dbname=${LIBPQ_KEEPALIVES}`,
         ...(job.outFile ? [`--file=${job.outFile}`] : []),
         ...plan.managedTables.flatMap((table) => ['--table', exactPattern(table.schema, table.name)]),
     ];
 }
-function userSchemaArgs(plan, job, excludeTables) {
+function userSchemaArgs(plan, job) {
     return [
         '--clean',
         '--if-exists',
@@ -8302,10 +8655,23 @@ function userSchemaArgs(plan, job, excludeTables) {
         '--no-subscriptions',
         `--snapshot=${job.snapshotId}`,
         '--lock-wait-timeout=120s',
+        `--dbname=${LIBPQ_KEEPALIVES}`,
         ...(job.outFile ? [`--file=${job.outFile}`] : []),
         ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
-        ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),
+        // The tables exclude-tables matched in the catalog, by exact name (not the patterns themselves).
+        ...plan.excludedUserTables.flatMap((table) => ['--exclude-table-data', exactPattern(table.schema, table.name)]),
     ];
+}
+/**
+ * What to change when pg_dump ran out of lock table: it locks every table it dumps in one transaction,
+ * and the server's lock table holds max_locks_per_transaction × (max_connections + max_prepared_transactions).
+ */
+function lockAdvice(stderr) {
+    if (!/out of shared memory|max_locks_per_transaction/i.test(stderr))
+        return '';
+    return ('\npg_dump locks every table it dumps in one transaction, and the server\'s lock table is too small for ' +
+        'that many tables: raise max_locks_per_transaction on the server (a restart is needed; on Supabase, ' +
+        'supabase postgres-config update --config max_locks_per_transaction=…), or back up fewer schemas (schemas)');
 }
 async function runPgDump(job, args, what) {
     const result = await execa(job.pgDump, args, {
@@ -8321,7 +8687,7 @@ async function runPgDump(job, args, what) {
     if (result.exitCode !== 0 || result.failed) {
         const stderr = redact(String(result.stderr ?? '').trim(), job.secrets);
         const why = stderr || result.shortMessage || `exit code ${result.exitCode}`;
-        throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`);
+        throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}${lockAdvice(why)}`);
     }
 }
 const STDERR_LIMIT = 1024 * 1024;
@@ -8353,7 +8719,7 @@ function startPgDump(job, args, what) {
                 return resolve();
             const text = connection_redact(Buffer.concat(stderr).toString('utf8').trim(), job.secrets);
             const why = text || (signal ? `killed by ${signal}` : `exit code ${code}`);
-            reject(new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`));
+            reject(new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}${lockAdvice(why)}`));
         });
     });
     // Whoever awaits `done` sees the failure; an early failure must not be an unhandled rejection.
@@ -8386,8 +8752,6 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./lib/src/publish/signature.js
 /**
  * Authenticity of a backup: an Ed25519 signature (node:crypto) made with the owner's private key
@@ -8614,7 +8978,8 @@ function unquote(role) {
     return role.startsWith('"') ? role.slice(1, -1).replace(/""/g, '"') : role;
 }
 function commentOut(line, why) {
-    return `-- [${why}] ${line}`;
+    // A statement line may span lines (a quoted name with a newline): every one of them is commented out.
+    return `-- [${why}] ${line.replace(/\n(?!$)/g, '\n-- ')}`;
 }
 /**
  * A PostgreSQL 15/16 `ALL` on tables that pg_dump 17+ wrote as the list of the old privileges: `ALL`
@@ -8723,13 +9088,59 @@ const MARKER = {
     manifestRow: '-- rows ',
 };
 const IDENT = String.raw `(?:"(?:[^"]|"")*"|[^\s."(]+)`;
-const COPY_LINE = new RegExp(String.raw `^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\) )?FROM stdin;`);
+const COPY_LINE = new RegExp(String.raw `^COPY (${IDENT}(?:\.${IDENT})?) (?:\([\s\S]*\) )?FROM stdin;`);
 const INSERT_LINE = new RegExp(String.raw `^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
 const MARKER_LINE = /^-- PART ([123]): /;
-const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
+const MANIFEST_LINE = /^-- rows (.+) (\d+)\s*$/;
+/**
+ * The most a statement line that ends inside a quoted name is held for (a name holds at most 63 bytes,
+ * so only a file that is not pg_dump's comes near it).
+ */
+const MAX_HELD_LINE = 1 << 20;
+const EMPTY = Buffer.alloc(0);
+/** The longest statement line held whole by default: 1 GiB (a value of PART 1 up to about that size). */
+const MAX_LINE = 1 << 30;
+/** The longest line decoded to text (rewritten or read by the report); V8's strings stop at 512 Mi characters. */
+const MAX_DECODED_LINE = 256 * 1024 * 1024;
+/**
+ * A table name as the manifest (a comment line) and messages write it: its quote_ident form with
+ * backslashes and control characters escaped (`\\`, `\n`, `\t`, `\r`, `\xHH`), so that a name holding a
+ * newline stays on its line. parseManifestName reverses it.
+ */
+function manifestName(name) {
+    // eslint-disable-next-line no-control-regex
+    return name.replace(/[\\\x00-\x1f\x7f]/g, (c) => {
+        if (c === '\\')
+            return '\\\\';
+        if (c === '\n')
+            return '\\n';
+        if (c === '\t')
+            return '\\t';
+        if (c === '\r')
+            return '\\r';
+        return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    });
+}
+function parseManifestName(text) {
+    return text.replace(/\\(\\|n|t|r|x[0-9a-f]{2})/g, (_, e) => {
+        if (e === '\\')
+            return '\\';
+        if (e === 'n')
+            return '\n';
+        if (e === 't')
+            return '\t';
+        if (e === 'r')
+            return '\r';
+        return String.fromCharCode(parseInt(e.slice(1), 16));
+    });
+}
+class ScanError extends Error {
+    name = 'ScanError';
+}
 class SqlScanner {
     rewrite;
     watch;
+    maxLine;
     mode = 'normal';
     dollarTag = Buffer.alloc(0);
     commentDepth = 0;
@@ -8742,6 +9153,8 @@ class SqlScanner {
     carry = [];
     carryLength = 0;
     inManifest = false;
+    /** A statement line held until the quoted name it ends inside is closed (statementLine). */
+    held = null;
     /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
     insertHead = null;
     /** The last answer of nextByte(). */
@@ -8764,9 +9177,20 @@ class SqlScanner {
      * newline in it): every line up to its end is commented out too, so no part of it runs.
      */
     commentingOut = false;
-    constructor(rewrite, watch) {
+    /**
+     * Bytes the line scan went over: each byte once, whatever the chunking (a long line that arrives in
+     * many chunks is scanned once, when its newline arrives, not again with every chunk).
+     */
+    scannedBytes = 0;
+    /**
+     * `maxLine`: the longest statement line (one INSERT row of PART 1 with all its values) the scanner
+     * holds; a longer one is refused with a ScanError naming its table. COPY rows of any length stream.
+     * `watch` is told of meta-commands and statements (the file policy, policy.ts).
+     */
+    constructor(rewrite, watch, maxLine = MAX_LINE) {
         this.rewrite = rewrite;
         this.watch = watch;
+        this.maxLine = maxLine;
     }
     /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
     push(chunk) {
@@ -8784,11 +9208,19 @@ class SqlScanner {
         let from = 0;
         if (this.carryLength > 0) {
             const nl = chunk.indexOf(NEWLINE);
+            if (nl < 0 && this.copyTable === null) {
+                // Still no end of line: kept with the line, which is scanned once, when its newline arrives.
+                this.carry.push(Buffer.from(chunk));
+                this.carryLength += chunk.length;
+                if (this.carryLength > this.maxLine)
+                    throw this.tooLong(this.carry[0]);
+                return out;
+            }
             const carried = this.carry;
             this.carry = [];
             this.carryLength = 0;
             if (nl < 0) {
-                // Still no end of line: scan the whole of it again once more arrives.
+                // A COPY row start too short to tell (a few bytes): scanned again with what follows.
                 this.scan(Buffer.concat([...carried, chunk]), 0, out);
                 return out;
             }
@@ -8802,6 +9234,7 @@ class SqlScanner {
     }
     /** Scans buf[pos..]; appends the bytes to write to `out` and keeps an unfinished last line in the carry. */
     scan(buf, pos, out) {
+        this.scannedBytes += buf.length - pos;
         let passFrom = pos;
         const end = buf.length;
         while (pos < end) {
@@ -8835,6 +9268,14 @@ class SqlScanner {
         if (pos > passFrom)
             out.push(buf.subarray(passFrom, pos));
     }
+    /** The refusal of a line longer than the scanner holds, naming its table when the line says it. */
+    tooLong(head, limit = this.maxLine) {
+        const text = head.toString('utf8', 0, Math.min(head.length, 1024));
+        const table = INSERT_LINE.exec(text)?.[1] ?? COPY_LINE.exec(text)?.[1];
+        const what = table ? `a row of ${manifestName(table)}` : `a line starting ${JSON.stringify(text.slice(0, 60))}`;
+        return new ScanError(`${what} is longer than ${Math.round(limit / 1024 / 1024)} MiB on one line, more than a backup can check; ` +
+            'store values that large outside the database (e.g. in Supabase Storage) or exclude the table');
+    }
     /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
     finish() {
         let tail = Buffer.alloc(0);
@@ -8849,6 +9290,11 @@ class SqlScanner {
             else {
                 tail = this.statementLine(buf, 0, buf.length) ?? buf;
             }
+        }
+        if (this.held !== null) {
+            // A file cut inside a quoted name: the held line passes as it is (endState tells the cut).
+            tail = Buffer.concat([Buffer.from(this.held.text.join(''), 'utf8'), tail]);
+            this.held = null;
         }
         this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
         return tail;
@@ -8909,6 +9355,8 @@ class SqlScanner {
     statementLine(buf, start, end) {
         if (this.watch?.following)
             this.watch.continuation(this.report.lines, this.decodeForWatch(buf, start, end));
+        if (this.held !== null)
+            return this.holdOn(buf, start, end);
         if (this.commentingOut) {
             this.lexBytes(buf, start, end, start, false);
             if (this.mode === 'normal' && this.statementStart)
@@ -8937,29 +9385,65 @@ class SqlScanner {
                 return undefined;
             }
         }
+        if (end - start > MAX_DECODED_LINE)
+            throw this.tooLong(buf.subarray(start, start + 1024), MAX_DECODED_LINE);
         const line = buf.toString('utf8', start, end);
-        const rewritten = rewrite ? rewrite(line) : line;
-        this.inspect(rewritten);
-        if (rewritten === line) {
-            if (!line.startsWith('\\'))
-                this.lexBytes(buf, start, end);
-            else
-                this.watch?.metaCommand(this.report.lines, line.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
-            return undefined;
+        // A psql meta-command is a line of its own, not SQL: never lexed.
+        if (line.startsWith('\\'))
+            return this.logicalLine(line, false);
+        this.lexBytes(buf, start, end);
+        if (this.mode === 'dquote') {
+            // A quoted name with a newline (pg_dump writes it as it is): the statement line goes on over the
+            // next lines. It is held, then rewritten and inspected whole once the name is closed.
+            this.held = { text: [line], length: end - start };
+            return EMPTY;
         }
+        return this.logicalLine(line, false);
+    }
+    /** A line that goes on a held statement line (see statementLine). */
+    holdOn(buf, start, end) {
+        const held = this.held;
+        held.text.push(buf.toString('utf8', start, end));
+        held.length += end - start;
+        this.lexBytes(buf, start, end);
+        if (this.mode === 'dquote') {
+            if (held.length > MAX_HELD_LINE) {
+                throw new ScanError(`a quoted name runs over more than ${MAX_HELD_LINE} bytes: ${manifestName(held.text[0].slice(0, 200))}…`);
+            }
+            return EMPTY;
+        }
+        this.held = null;
+        return this.logicalLine(held.text.join(''), true);
+    }
+    /**
+     * A whole statement line, decoded (several lines of the file when a quoted name holds a newline),
+     * already lexed: rewritten and inspected. Returns the bytes to write instead of the line's own, or
+     * undefined when they pass unchanged (never for a held line, whose own bytes were held back).
+     */
+    logicalLine(line, held) {
+        const rewritten = this.rewrite ? this.rewrite(line) : line;
+        this.inspect(rewritten);
+        const meta = rewritten.startsWith('\\');
+        if (meta)
+            this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
+        if (rewritten === line && !held)
+            return undefined;
         const bytes = Buffer.from(rewritten, 'utf8');
+        // A psql meta-command is a line of its own, not SQL: not lexed.
+        if (meta)
+            return bytes;
         if (rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
-            // A statement commented out: when it does not end on this line, neither may the rest of it run.
-            this.lexBytes(buf, start, end, start, false);
+            // A statement commented out: when it does not end on this line, neither may the rest of it run
+            // (the lexer state is still the original's, as it was left after the line).
             if (this.mode !== 'normal' || !this.statementStart)
                 this.commentingOut = true;
-            return bytes;
         }
-        // A psql meta-command is a line of its own, not SQL.
-        if (!rewritten.startsWith('\\'))
-            this.lexBytes(bytes, 0, bytes.length);
-        else
-            this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
+        else if (rewritten !== line) {
+            // Lexed again as rewritten, from the statement start where it began.
+            this.mode = 'normal';
+            this.statementStart = true;
+            this.lexBytes(bytes, 0, bytes.length, 0, false);
+        }
         return bytes;
     }
     /** buf[start..end) as text for a watcher, without its line end, at most WATCH_TEXT bytes. */
@@ -9055,7 +9539,7 @@ class SqlScanner {
         if (this.inManifest && line.startsWith(MARKER.manifestRow)) {
             const row = MANIFEST_LINE.exec(line);
             if (row)
-                this.report.manifest.set(row[1], Number(row[2]));
+                this.report.manifest.set(parseManifestName(row[1]), Number(row[2]));
         }
     }
     /**
@@ -9238,9 +9722,10 @@ class SqlScanner {
 }
 /**
  * How much of an INSERT line to decode to find its table name: the first size almost always holds it,
- * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
+ * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is a bound
+ * (the pattern is anchored: a line whose head does not match in it never matches).
  */
-const INSERT_HEADS = [128, 1024, Infinity];
+const INSERT_HEADS = [128, 1024, 64 * 1024];
 /**
  * The head of an INSERT line up to its first quote, when the next line with the same head can skip it:
  * the head holds no byte the lexer acts on, and the INSERT pattern matched (or failed) within it.
@@ -9874,7 +10359,7 @@ function fileFooter(expectedRows) {
         '',
         RULE,
         MARKER.end,
-        ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
+        ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${manifestName(table)} ${rows}`),
         `-- total ${expectedRows.size} tables, ${total} rows`,
         RULE,
         '',
@@ -10133,39 +10618,138 @@ class Spool {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/backup/snapshot.js
-/**
- * One exported snapshot, held open on its own connection while every pg_dump imports it with
- * --snapshot: all parts of the backup, the catalog reads and the row counts see the same database.
- */
+;// CONCATENATED MODULE: ./lib/src/backup/progress.js
 
+/** The catalog's estimate of the rows of `tables` (pg_class.reltuples: what ANALYZE last saw), or null. */
+async function estimateRows(client, tables) {
+    const { rows } = await client.query('SELECT sum(greatest(c.reltuples, 0))::bigint AS total FROM pg_catalog.pg_class c WHERE c.oid = ANY ($1::pg_catalog.regclass[])', [tables.map((table) => table.qualified)]);
+    const total = Number(rows[0]?.total ?? 0);
+    return total > 0 ? total : null;
+}
+function formatDuration(seconds) {
+    if (seconds < 60)
+        return `${Math.max(1, Math.round(seconds))} s`;
+    const minutes = Math.floor(seconds / 60);
+    return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+/** One progress line. */
+function progressLine(progress, estimatedRows, elapsedMs) {
+    const rows = [...(progress.rows?.values() ?? [])].reduce((sum, n) => sum + n, 0);
+    const seconds = Math.max(elapsedMs / 1000, 0.001);
+    const parts = [`${formatBytes(progress.sqlBytes)} written`];
+    if (estimatedRows && estimatedRows >= rows) {
+        const share = rows / estimatedRows;
+        parts.push(`${rows.toLocaleString('en-US')} of ~${estimatedRows.toLocaleString('en-US')} rows (${Math.floor(share * 100)}%)`);
+        parts.push(`${formatBytes(progress.sqlBytes / seconds)}/s`);
+        if (share > 0.01)
+            parts.push(`about ${formatDuration((seconds / share) * (1 - share))} left`);
+    }
+    else {
+        parts.push(`${rows.toLocaleString('en-US')} rows`, `${formatBytes(progress.sqlBytes / seconds)}/s`);
+    }
+    return `⏳ ${parts.join(', ')}`;
+}
+/** Logs a progress line every `everyMs` until the returned function is called. */
+function reportProgress(log, progress, estimatedRows, everyMs = PROGRESS_EVERY_MS) {
+    const started = Date.now();
+    const timer = setInterval(() => log.info(progressLine(progress, estimatedRows, Date.now() - started)), everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+}
+
+;// CONCATENATED MODULE: ./lib/src/backup/snapshot.js
 
 async function openSnapshot(conn) {
-    const client = new esm.Client(pgClientConfig(conn));
+    let client;
     try {
-        await client.connect();
+        // Timeouts off before BEGIN (session-wide): a role's idle_in_transaction_session_timeout would end
+        // the snapshot while the dumps run. A dropped connection surfaces as a failed query (connectClient).
+        client = await connectClient(conn);
     }
     catch (error) {
         throw explainConnectionError(error, conn);
     }
-    // A dropped connection must surface as a failed backup, not as an unhandled 'error' event.
-    client.on('error', () => undefined);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     // Qualify every name the catalog functions print (pg_get_expr, pg_get_triggerdef).
     await client.query("SELECT pg_catalog.set_config('search_path', '', true)");
-    const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+    const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_backend_pid() AS pid');
     let released = false;
     return {
         id: rows[0].id,
+        pid: rows[0].pid,
         client,
         async release() {
             if (released)
                 return;
             released = true;
             await client.query('ROLLBACK').catch(() => undefined);
-            await client.end().catch(() => undefined);
+            await closeClient(client);
         },
     };
+}
+/** The application_name of a run's pg_dump sessions: its snapshot tells them from any other run's. */
+function runApplicationName(snapshotId) {
+    return `supabase-complete-backup ${snapshotId}`;
+}
+/**
+ * Ends the server sessions of a run that stalled: its held snapshot and its pg_dumps, whose sockets may
+ * hang on a cut network (the server would keep them, idle in transaction or blocked on a send, holding
+ * back vacuum until its own TCP timeouts notice). Done from a new connection, best effort: returns why
+ * not when the server cannot be reached.
+ */
+async function endRunSessions(conn, snapshot) {
+    let client;
+    try {
+        client = await connectClient(conn, 10_000);
+        await client.query(`SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+        WHERE (pid = $1 OR application_name = $2) AND usename = current_user AND pid <> pg_catalog.pg_backend_pid()`, [snapshot.pid, runApplicationName(snapshot.id)]);
+        return undefined;
+    }
+    catch (error) {
+        return error.message;
+    }
+    finally {
+        if (client)
+            await closeClient(client);
+    }
+}
+
+;// CONCATENATED MODULE: ./lib/src/backup/stall.js
+/**
+ * The stall deadline: a backup whose dumps send nothing for `stall-timeout` seconds is stuck (a network
+ * cut that no socket notices, a lock never granted) and is stopped, instead of waiting until the job's
+ * time limit while the source holds the snapshot back from vacuum.
+ */
+class StallError extends Error {
+    name = 'StallError';
+}
+/** Calls `onStall` once when `tick` has not been called for `timeoutMs`. */
+function watchStall(timeoutMs, onStall, what) {
+    let last = Date.now();
+    let fired = false;
+    const timer = setInterval(() => {
+        if (fired || Date.now() - last < timeoutMs)
+            return;
+        fired = true;
+        clearInterval(timer);
+        const seconds = Math.round(timeoutMs / 1000);
+        onStall(new StallError(`no progress for ${seconds} s (stall-timeout: ${seconds}): ${what} sent any data. The connection to the ` +
+            'database may be cut, or a lock is never granted. The run was stopped, its sessions on the server ' +
+            'closed (the held snapshot included) and no file was kept'));
+    }, Math.max(100, Math.min(5_000, Math.floor(timeoutMs / 4))));
+    return {
+        tick: () => {
+            last = Date.now();
+        },
+        stop: () => clearInterval(timer),
+    };
+}
+/** Passes `chunks` on, telling `watch` of each one. */
+async function* ticking(chunks, watch) {
+    for await (const chunk of chunks) {
+        watch.tick();
+        yield chunk;
+    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/is-plain-obj/index.js
@@ -19684,7 +20268,8 @@ const PROGRESS = /^PART \d: /;
 async function runPsql(options) {
     const env = { ...libpqEnv(options.conn), ...options.env };
     const fromStream = 'stream' in options.input;
-    const args = ['-X', '-q', ...(options.args ?? []), '-f', fromStream ? '-' : options.input.file];
+    // The keepalives as a conninfo --dbname: the rest of the connection comes from the environment.
+    const args = ['-X', '-q', '--dbname', LIBPQ_KEEPALIVES, ...(options.args ?? []), '-f', fromStream ? '-' : options.input.file];
     const child = (0,external_node_child_process_namespaceObject.spawn)(options.psql, args, {
         env,
         stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe'],
@@ -19939,7 +20524,6 @@ function gatekeeperSql() {
 
 
 
-
 class ScratchError extends Error {
     name = 'ScratchError';
 }
@@ -20010,6 +20594,7 @@ async function dumpScratchSchema(input, catalog) {
         '--schema-only',
         `--snapshot=${input.snapshotId}`,
         '--lock-wait-timeout=120s',
+        `--dbname=${LIBPQ_KEEPALIVES}`,
         `--file=${dumpFile}`,
         ...catalog.schemaNames.flatMap((name) => ['--schema', name]),
     ], 'pg_dump of the auth and storage schema (for the scratch database)');
@@ -20055,14 +20640,14 @@ async function dumpScratchSchema(input, catalog) {
 }
 /** Checks the scratch database before anything is written to it: reachable, superuser, new enough, empty. */
 async function checkScratch(conn, sourceMajor) {
-    const client = new esm.Client(pgClientConfig(conn, 15_000));
+    let client;
     try {
-        await client.connect();
+        client = await connectClient(conn, 15_000);
     }
     catch (error) {
-        throw new ScratchError(`verify-database-url: ${explainConnectionError(error, conn).message}`);
+        const explained = namingInput(explainConnectionError(error, conn), 'verify-database-url');
+        throw new ScratchError(`verify-database-url: ${explained.message}`);
     }
-    client.on('error', () => undefined);
     try {
         const { rows } = await client.query(`SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
               r.rolsuper AS superuser, current_user AS username
@@ -20113,9 +20698,7 @@ async function checkScratch(conn, sourceMajor) {
 const ident = (name) => `"${name.replace(/"/g, '""')}"`;
 /** Makes the (checked, empty) scratch database a fresh Supabase-shaped project for this backup. */
 async function prepareScratch(conn, recipe, tools, options = {}) {
-    const client = new esm.Client(pgClientConfig(conn, 15_000));
-    await client.connect();
-    client.on('error', () => undefined);
+    const client = await connectClient(conn, 15_000);
     const createdRoles = [];
     try {
         await client.query('BEGIN');
@@ -20165,9 +20748,7 @@ async function prepareScratch(conn, recipe, tools, options = {}) {
     if (result.exitCode !== 0) {
         throw new ScratchError(`loading the source's auth and storage schema into the scratch database failed:\n${psqlFailure(result)}`);
     }
-    const gated = new esm.Client(pgClientConfig(conn, 15_000));
-    await gated.connect();
-    gated.on('error', () => undefined);
+    const gated = await connectClient(conn, 15_000);
     try {
         await gated.query('BEGIN');
         const restoreRole = (await makeHostedPostgres(gated)) ? 'postgres' : null;
@@ -20217,8 +20798,55 @@ async function makeHostedPostgres(client) {
     await client.query("DO $owner$ BEGIN IF pg_catalog.to_regnamespace('extensions') IS NOT NULL THEN ALTER SCHEMA extensions OWNER TO postgres; END IF; END $owner$");
     return true;
 }
+/** The roles of the scratch server (they are shared by all its databases). */
+async function scratchRoles(conn) {
+    const client = await connectClient(conn, 15_000);
+    try {
+        const { rows } = await client.query('SELECT rolname FROM pg_catalog.pg_roles');
+        return new Set(rows.map((row) => row.rolname));
+    }
+    finally {
+        await closeClient(client);
+    }
+}
+/**
+ * Drops the roles the restore check made on the scratch server (the check prepares them, the backup's
+ * file makes the user's own): what they own in the scratch database is handed to the superuser the
+ * check connects as, their privileges revoked, then they are dropped. Returns why not, when they own
+ * something in another database of the server (or anything else stops it).
+ */
+async function dropScratchRoles(conn, roles) {
+    if (roles.length === 0)
+        return undefined;
+    let client;
+    try {
+        client = await connectClient(conn, 15_000);
+        const list = roles.map(ident).join(', ');
+        // One role at a time: DROP OWNED BY a, b trips over a default privilege that both appear in
+        // ("could not find tuple for default ACL").
+        for (const role of roles)
+            await client.query(`REASSIGN OWNED BY ${ident(role)} TO CURRENT_USER`);
+        for (const role of roles)
+            await client.query(`DROP OWNED BY ${ident(role)}`);
+        await client.query(`DROP ROLE ${list}`);
+        return undefined;
+    }
+    catch (error) {
+        return error.message;
+    }
+    finally {
+        if (client)
+            await closeClient(client);
+    }
+}
 
 ;// CONCATENATED MODULE: ./lib/src/sql/verify.js
+/**
+ * Checks of a backup file's scan (SqlScanner's report): the format's banner, the three PART markers as
+ * statement lines in order, one transaction, a complete manifest, every table's rows in the file equal
+ * to the manifest (and, during a backup, to the counts read in the snapshot), auth.users data present.
+ */
+
 
 class VerifyError extends Error {
     problems;
@@ -20252,18 +20880,18 @@ function checkScan(scan, snapshotRows) {
     if (snapshotRows) {
         for (const [table, rows] of snapshotRows) {
             if (manifest.size > 0 && manifest.get(table) !== rows) {
-                problems.push(`${table}: the manifest says ${manifest.get(table) ?? 'nothing'}, the snapshot has ${rows} rows`);
+                problems.push(`${manifestName(table)}: the manifest says ${manifest.get(table) ?? 'nothing'}, the snapshot has ${rows} rows`);
             }
         }
     }
     for (const [table, rows] of expected) {
         const found = scan.rows.get(table) ?? 0;
         if (found !== rows)
-            problems.push(`${table}: ${found} rows in the file, ${rows} expected`);
+            problems.push(`${manifestName(table)}: ${found} rows in the file, ${rows} expected`);
     }
     for (const [table, rows] of scan.rows) {
         if (!expected.has(table))
-            problems.push(`${table}: ${rows} rows in the file for a table the manifest does not list`);
+            problems.push(`${manifestName(table)}: ${rows} rows in the file for a table the manifest does not list`);
     }
     const authUsers = scan.rows.get('auth.users') ?? 0;
     if (!expected.has('auth.users')) {
@@ -20302,7 +20930,6 @@ function olderTargetProblem(header, targetMajor, targetVersion) {
  * with `psql -f FILE`, exactly as a user would, and compare every table with the snapshot. Any
  * difference is a failed backup: the caller deletes the file and publishes nothing.
  */
-
 
 
 
@@ -20383,63 +21010,75 @@ async function verifyByRestore(options) {
     }
     log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);
     const server = await checkScratch(conn, reference.recipe.sourceMajor);
-    const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
-    log.info(`   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
-        `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
-        `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`);
-    if (!restoreRole) {
-        log.warning(`the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
-            "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
-            'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase');
-    }
-    const restorer = restoreRole ?? server.user;
-    log.info(`   restoring with: psql -f ${options.label ?? external_node_path_namespaceObject.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
-        'behind the gatekeeping of a hosted project)');
-    const restore = await runPsql({
-        psql: options.tools.psql,
-        conn,
-        input: { file: options.file },
-        // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
-        env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
-        secrets,
-        signal: options.signal,
-    });
-    if (restore.exitCode !== 0) {
-        const failure = psqlFailure(restore).split(options.file).join(options.label ?? external_node_path_namespaceObject.basename(options.file));
-        problems.push(`the restore stopped (psql exit code ${restore.exitCode}); nothing was restored:\n${indent(failure)}`);
-        throw new RestoreCheckError(problems);
-    }
-    const after = await scratchChecksums(conn, [...reference.tables.keys()]);
-    let rows = 0;
-    for (const [table, expected] of reference.tables) {
-        const found = after.get(table);
-        if (found === undefined) {
-            problems.push(`${table}: missing after the restore (${expected.rows} rows in the snapshot)`);
+    // Roles are the server's, not the database's: the ones the check makes are dropped after it.
+    const rolesBefore = await scratchRoles(conn);
+    try {
+        const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
+        log.info(`   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
+            `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
+            `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`);
+        if (!restoreRole) {
+            log.warning(`the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
+                "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
+                'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase');
         }
-        else if (found.rows !== expected.rows) {
-            problems.push(`${table}: ${found.rows} rows after the restore, ${expected.rows} in the snapshot`);
+        const restorer = restoreRole ?? server.user;
+        log.info(`   restoring with: psql -f ${options.label ?? external_node_path_namespaceObject.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
+            'behind the gatekeeping of a hosted project)');
+        const restore = await runPsql({
+            psql: options.tools.psql,
+            conn,
+            input: { file: options.file },
+            // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
+            env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
+            secrets,
+            signal: options.signal,
+        });
+        if (restore.exitCode !== 0) {
+            const failure = psqlFailure(restore).split(options.file).join(options.label ?? external_node_path_namespaceObject.basename(options.file));
+            problems.push(`the restore stopped (psql exit code ${restore.exitCode}); nothing was restored:\n${indent(failure)}`);
+            throw new RestoreCheckError(problems);
         }
-        else if (found.checksum !== expected.checksum) {
-            problems.push(`${table}: ${found.rows} rows as in the snapshot, but their content differs (checksum)`);
+        const after = await scratchChecksums(conn, [...reference.tables.keys()]);
+        let rows = 0;
+        for (const [table, expected] of reference.tables) {
+            const found = after.get(table);
+            if (found === undefined) {
+                problems.push(`${table}: missing after the restore (${expected.rows} rows in the snapshot)`);
+            }
+            else if (found.rows !== expected.rows) {
+                problems.push(`${table}: ${found.rows} rows after the restore, ${expected.rows} in the snapshot`);
+            }
+            else if (found.checksum !== expected.checksum) {
+                problems.push(`${table}: ${found.rows} rows as in the snapshot, but their content differs (checksum)`);
+            }
+            rows += found?.rows ?? 0;
         }
-        rows += found?.rows ?? 0;
+        if (problems.length > 0)
+            throw new RestoreCheckError(problems);
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
+        return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
     }
-    if (problems.length > 0)
-        throw new RestoreCheckError(problems);
-    const seconds = Math.round((Date.now() - started) / 100) / 10;
-    log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
-    return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
+    finally {
+        const after = await scratchRoles(conn).catch(() => rolesBefore);
+        const made = [...after].filter((role) => !rolesBefore.has(role));
+        const why = await dropScratchRoles(conn, made);
+        if (why) {
+            log.warning(`the restore check could not drop the role(s) it made on the scratch server (${made.join(', ')}): ${why}. ` +
+                'Drop them yourself, or give verify-database-url a throwaway server (a service container)');
+        }
+    }
 }
 /** Checksums of the tables that exist in the scratch database (a missing table is left out). */
 async function scratchChecksums(conn, tables) {
-    const client = new esm.Client(pgClientConfig(conn, 15_000));
+    let client;
     try {
-        await client.connect();
+        client = await connectClient(conn, 15_000);
     }
     catch (error) {
         throw explainConnectionError(error, conn);
     }
-    client.on('error', () => undefined);
     try {
         await pinOutputSettings(client, false);
         const present = [];
@@ -31742,8 +32381,8 @@ function cleanBytes(...list) {
 function getMask(bits) {
     return (1 << bits) - 1; // 4 -> 0b1111
 }
-const EMPTY = Uint8Array.of();
-function utils_getMessage(msg, ctx = EMPTY) {
+const utils_EMPTY = Uint8Array.of();
+function utils_getMessage(msg, ctx = utils_EMPTY) {
     abytes_(msg);
     abytes_(ctx);
     if (ctx.length > 255)
@@ -31763,7 +32402,7 @@ function checkHash(hash, requiredStrength = 0) {
             requiredStrength);
     }
 }
-function getMessagePrehash(hash, msg, ctx = EMPTY) {
+function getMessagePrehash(hash, msg, ctx = utils_EMPTY) {
     abytes_(msg);
     abytes_(ctx);
     if (ctx.length > 255)
@@ -40504,219 +41143,6 @@ class AgeDecryptStream extends external_node_stream_namespaceObject.Transform {
     }
 }
 
-;// CONCATENATED MODULE: ./lib/src/config.js
-/**
- * The action's inputs, parsed and validated once, up front. Names are a contract (DESIGN.md §4).
- * Every error names the input and lists what it accepts.
- */
-
-/** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
-const INPUT_NAMES = [
-    'database-url',
-    'destination',
-    'output-dir',
-    'schemas',
-    'exclude-tables',
-    'include-audit-log',
-    'postgres-version',
-    'compression',
-    'encryption-recipients',
-    'encryption-passphrase',
-    'allow-unencrypted-public',
-    'signing-key',
-    'artifact-name',
-    'retention-days',
-    'branch',
-    'keep',
-    'github-token',
-    'verify',
-    'verify-database-url',
-];
-const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'];
-const COMPRESSIONS = ['none', 'gzip', 'zstd'];
-const VERIFY_MODES = ['basic', 'restore'];
-class ConfigError extends Error {
-    name = 'ConfigError';
-}
-function parseConfig(read) {
-    const get = (name) => read(name).trim();
-    const databaseUrl = get('database-url');
-    if (!databaseUrl) {
-        throw new ConfigError("input 'database-url' is required: store your Supabase session pooler URL as a secret " +
-            '(Project Settings > Database > Connection string > Session pooler) and pass it as ' +
-            'database-url: ${{ secrets.SUPABASE_DB_URL }}');
-    }
-    const recipients = splitList(read('encryption-recipients'));
-    const passphrase = read('encryption-passphrase');
-    if (recipients.length > 0 && passphrase) {
-        throw new ConfigError("set either 'encryption-recipients' or 'encryption-passphrase', not both");
-    }
-    for (const recipient of recipients) {
-        // age1… (X25519), age1pq1… (post-quantum hybrid), age1tag1…/age1tagpq1… (tags): bech32 data after the
-        // last '1'. The checksum is checked when the encrypter is built (seal.ts), before anything is dumped.
-        if (!/^age1(?:[a-z0-9]+1)?[02-9ac-hj-np-z]{20,}$/.test(recipient)) {
-            throw new ConfigError(`'encryption-recipients' holds '${recipient.slice(0, 12)}…', which is not an age public key; ` +
-                "use keys that start with 'age1' (made with: age-keygen -o key.txt)");
-        }
-    }
-    const encryption = recipients.length > 0
-        ? { kind: 'recipients', recipients }
-        : passphrase
-            ? { kind: 'passphrase', passphrase }
-            : { kind: 'none' };
-    const verify = oneOf('verify', get('verify') || 'basic', VERIFY_MODES);
-    const verifyDatabaseUrl = get('verify-database-url') || undefined;
-    if (verify === 'restore' && !verifyDatabaseUrl) {
-        throw new ConfigError("'verify: restore' needs 'verify-database-url': an empty scratch database (for example a " +
-            'postgres service container) that the backup is restored into');
-    }
-    return {
-        databaseUrl,
-        destinations: parseDestinations(get('destination') || 'artifact'),
-        outputDir: get('output-dir') || 'backups',
-        schemas: parseSchemas(get('schemas') || 'auto'),
-        excludeTables: splitList(read('exclude-tables')).map(checkTableName),
-        includeAuditLog: parseBoolean('include-audit-log', get('include-audit-log'), false),
-        postgresVersion: parsePostgresVersion(get('postgres-version') || 'auto'),
-        compression: oneOf('compression', get('compression') || 'none', COMPRESSIONS),
-        encryption,
-        allowUnencryptedPublic: parseBoolean('allow-unencrypted-public', get('allow-unencrypted-public'), false),
-        signingKey: parseSigningKeyInput(read('signing-key')),
-        artifactName: parseArtifactName(get('artifact-name')),
-        retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
-        branch: parseBranch(get('branch') || 'backups'),
-        keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
-        githubToken: get('github-token') || undefined,
-        verify,
-        verifyDatabaseUrl,
-    };
-}
-/** Splits a newline- or comma-separated list, dropping blanks. */
-function splitList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0);
-}
-function oneOf(input, value, accepted) {
-    const normalised = value.toLowerCase();
-    const match = accepted.find((candidate) => candidate === normalised);
-    if (match === undefined) {
-        throw new ConfigError(`unknown ${input} '${value}'; use ${listWords(accepted)}`);
-    }
-    return match;
-}
-function listWords(words) {
-    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-function parseDestinations(value) {
-    const parts = value
-        .toLowerCase()
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean);
-    const known = new Set(['artifact', 'branch', 'none']);
-    const unknown = parts.find((part) => !known.has(part));
-    if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
-        throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
-    }
-    return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
-}
-function parseSchemas(value) {
-    if (value.toLowerCase() === 'auto')
-        return 'auto';
-    const schemas = splitList(value);
-    for (const schema of schemas) {
-        if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
-            throw new ConfigError(`'schemas' holds '${schema}', which is not a schema name; use auto or a list like public,private`);
-        }
-    }
-    if (schemas.length === 0)
-        throw new ConfigError("'schemas' is empty; use auto or a list like public,private");
-    return schemas;
-}
-function checkTableName(name) {
-    if (!/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_*][A-Za-z0-9_$*]*$/.test(name)) {
-        throw new ConfigError(`'exclude-tables' holds '${name}'; name tables as schema.table (e.g. public.audit_events)`);
-    }
-    return name;
-}
-function parseBoolean(input, value, fallback) {
-    if (value === '')
-        return fallback;
-    const normalised = value.toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(normalised))
-        return true;
-    if (['false', 'no', 'off', '0'].includes(normalised))
-        return false;
-    throw new ConfigError(`unknown ${input} '${value}'; use true or false`);
-}
-function parsePostgresVersion(value) {
-    if (value.toLowerCase() === 'auto')
-        return 'auto';
-    const major = wholeNumber(value);
-    if (major === undefined || major < 13 || major > 99) {
-        throw new ConfigError(`unknown postgres-version '${value}'; use auto or a major version such as 15 or 17`);
-    }
-    return major;
-}
-function parseOptionalInt(input, value, min, max) {
-    if (value === '')
-        return undefined;
-    const number = wholeNumber(value);
-    if (number === undefined || number < min || number > max) {
-        throw new ConfigError(`'${input}' must be a whole number from ${min} to ${max}, not '${value}'`);
-    }
-    return number;
-}
-/** Plain decimal digits only: Number() alone would also take '1e2', '0x1E', '30.0' and '+5'. */
-function wholeNumber(value) {
-    return /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
-}
-function parseArtifactName(value) {
-    if (value === '')
-        return undefined;
-    const bad = value.match(/[:/\\"<>|*?\r\n]/);
-    if (bad) {
-        throw new ConfigError(`'artifact-name' may not contain '${bad[0]}' (nor any of : / \\ " < > | * ?)`);
-    }
-    return value;
-}
-/** `signing-key`: an Ed25519 private key in PEM, checked here so a bad key fails before anything runs (never shown). */
-function parseSigningKeyInput(value) {
-    const pem = value.trim();
-    if (pem === '')
-        return undefined;
-    let type;
-    try {
-        type = (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: pem, format: 'pem' }).asymmetricKeyType;
-    }
-    catch {
-        throw new ConfigError("'signing-key' is not a PEM private key: make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem`");
-    }
-    if (type !== 'ed25519')
-        throw new ConfigError(`'signing-key' is a ${type ?? 'unknown'} key; it must be an Ed25519 key (openssl genpkey -algorithm ed25519)`);
-    return `${pem}\n`;
-}
-/**
- * A plain branch name, as `git check-ref-format --branch` accepts it and more strictly: not HEAD, not a
- * full ref (`refs/…`), no component that starts with '.' or ends with '.lock', no '..', '//' or '@{'.
- */
-function parseBranch(value) {
-    const components = value.split('/');
-    if (!/^[A-Za-z0-9._/-]+$/.test(value) ||
-        value.startsWith('-') ||
-        value.includes('..') ||
-        value.endsWith('/') ||
-        value.endsWith('.') ||
-        value === 'HEAD' ||
-        value.startsWith('refs/') ||
-        components.some((c) => c === '' || c.startsWith('.') || c.endsWith('.lock'))) {
-        throw new ConfigError(`'branch' is '${value}', which is not a plain branch name; use something like backups`);
-    }
-    return value;
-}
-
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 var external_node_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_node_zlib_namespaceObject, 2);
@@ -40934,12 +41360,13 @@ function abortableStages(stages, signal) {
 
 
 
+
 /** Parses the URLs of the config (parseDatabaseUrl's errors): the action and the CLI call this once. */
 function backupDatabases(config) {
     const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
     return {
         source: connection_parseDatabase(config.databaseUrl),
-        ...(scratchUrl ? { scratch: connection_parseDatabase(scratchUrl) } : {}),
+        ...(scratchUrl ? { scratch: connection_parseDatabase(scratchUrl, 'verify-database-url') } : {}),
     };
 }
 async function runBackup(config, log, options = {}) {
@@ -40949,6 +41376,7 @@ async function runBackup(config, log, options = {}) {
     const seal = options.seal ?? sealAndLog(config, log);
     const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
     const { conn, secrets } = source;
+    await checkOutputDir(config.outputDir);
     checkConnectionTarget(conn);
     await checkHostResolves(conn, options.resolve);
     log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -40970,8 +41398,16 @@ async function runBackup(config, log, options = {}) {
     if (options.findTools)
         log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
     options.signal?.throwIfAborted();
-    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'supabase-backup-'));
-    await (0,promises_namespaceObject.mkdir)(config.outputDir, { recursive: true });
+    // The pid in the name tells a later run whether this run is still alive (removeLeftovers).
+    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), `supabase-backup-${process.pid}-`));
+    try {
+        await (0,promises_namespaceObject.mkdir)(config.outputDir, { recursive: true });
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+        throw explainWriteError(error, config.outputDir);
+    }
+    await removeLeftovers(config.outputDir, log);
     const suffix = `.sql${seal?.suffix ?? ''}`;
     const partial = external_node_path_namespaceObject.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
     // Removed by the finally below; also on exits that skip it (cleanup.ts).
@@ -40982,7 +41418,7 @@ async function runBackup(config, log, options = {}) {
         throw error;
     });
     // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
-    const onAbort = () => void snapshot.client.end().catch(() => undefined);
+    const onAbort = () => void closeClient(snapshot.client);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
         const plan = await readPlan(snapshot.client, config, server.major);
@@ -40990,7 +41426,8 @@ async function runBackup(config, log, options = {}) {
         log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
         const job = {
             pgDump: tools.pgDump,
-            env: libpqEnv(conn),
+            // Named after the snapshot, so that a stalled run can end exactly its own sessions (endRunSessions).
+            env: { ...libpqEnv(conn), PGAPPNAME: runApplicationName(snapshot.id) },
             snapshotId: snapshot.id,
             secrets,
             signal: options.signal,
@@ -41004,8 +41441,12 @@ async function runBackup(config, log, options = {}) {
         const merged = await dumpAndMerge({
             job,
             plan,
-            excludeTables: config.excludeTables,
-            countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+            countRows: (tick, signal) => countRows(conn, snapshot.id, [...plan.managedTables, ...plan.userTables], {
+                progress: tick,
+                signal,
+                applicationName: runApplicationName(snapshot.id),
+            }),
+            stallTimeoutMs: config.stallTimeoutSeconds * 1000,
             work,
             outFile: partial,
             meta: {
@@ -41093,17 +41534,65 @@ async function runBackup(config, log, options = {}) {
         };
     }
     catch (error) {
+        if (error instanceof StallError) {
+            // The sockets may hang: the server may still hold the snapshot and the dumps' sessions. End them.
+            await closeClient(snapshot.client, 1_000);
+            const why = await endRunSessions(conn, snapshot);
+            if (why) {
+                log.warning(`could not end this run's sessions on the server after the stall (${connection_redact(why, secrets)}); ` +
+                    'the server ends them when its TCP keepalive notices the lost connection');
+            }
+        }
         throw explainWriteError(error, config.outputDir);
     }
     finally {
         options.signal?.removeEventListener('abort', onAbort);
         // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
-        // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
-        await snapshot.client.end().catch(() => undefined);
+        // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client, and
+        // a peer that never answers (a cut network) is dropped after a few seconds.
+        await closeClient(snapshot.client);
         await snapshot.release();
         await (0,promises_namespaceObject.rm)(partial, { force: true });
         await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
         forget.forEach((f) => f());
+    }
+}
+/** An output-dir that is a file, refused before anything is done. */
+async function checkOutputDir(dir) {
+    const info = await (0,promises_namespaceObject.stat)(dir).catch(() => null);
+    if (info && !info.isDirectory()) {
+        throw new Error(`output-dir '${dir}' is a file, not a directory: point output-dir at a directory (it is created when missing)`);
+    }
+}
+/** True while a process with this id runs (on this machine). */
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+/**
+ * Removes what an earlier run that was killed (SIGKILL, a cancelled job on a self-hosted runner) left
+ * behind: its unfinished file in output-dir (`.in-progress-<pid>-…`) and its work folder in the temp
+ * directory (`supabase-backup-<pid>-…`), when that process no longer runs. A run still alive is left alone.
+ */
+async function removeLeftovers(outputDir, log) {
+    const places = [
+        [outputDir, /^\.in-progress-(\d+)-\d+\.sql/],
+        [(0,external_node_os_namespaceObject.tmpdir)(), /^supabase-backup-(\d+)-/],
+    ];
+    for (const [dir, pattern] of places) {
+        const names = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
+        for (const name of names) {
+            const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+            if (!Number.isInteger(pid) || pid === process.pid || alive(pid))
+                continue;
+            await (0,promises_namespaceObject.rm)(external_node_path_namespaceObject.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+            log.info(`🧹 Removed ${external_node_path_namespaceObject.join(dir, name)}, left by an earlier run that was stopped`);
+        }
     }
 }
 /** A full disk or a read-only output-dir, said as what to do about it. */
@@ -41112,6 +41601,9 @@ function explainWriteError(error, outputDir) {
     if (code === 'ENOSPC' || code === 'EDQUOT') {
         return new Error(`no space left on the disk of output-dir '${outputDir}' while writing the backup; nothing was kept. ` +
             "Free space, point output-dir at a larger disk, or use compression: gzip");
+    }
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+        return new Error(`output-dir '${outputDir}' cannot be made a directory: it, or a folder above it, is a file (${code})`);
     }
     if (code === 'EACCES' || code === 'EROFS') {
         return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
@@ -41126,18 +41618,26 @@ function explainWriteError(error, outputDir) {
  */
 async function dumpAndMerge(input) {
     const failure = new AbortController();
+    const dumps = [];
     const fail = (error) => {
-        if (!failure.signal.aborted)
-            failure.abort(error);
+        if (failure.signal.aborted)
+            return;
+        failure.abort(error);
+        // Stopping pg_dump ends its output: a merge waiting for the next chunk (of a hung dump) ends too.
+        dumps.forEach((dump) => dump.kill());
     };
     const onAbort = () => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
     input.signal?.addEventListener('abort', onAbort, { once: true });
+    const watch = watchStall(input.stallTimeoutMs, fail, 'neither pg_dump (PART 1, PART 2)');
     const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
-    const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
-    const counting = input.countRows();
+    const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job), 'the user schemas');
+    dumps.push(dump1, dump2);
+    const counting = input.countRows(watch.tick, failure.signal);
     for (const settled of [dump1.done, dump2.done, counting])
         settled.catch(fail);
-    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
+    const part2 = new Spool(dump2.stdout, external_node_path_namespaceObject.join(input.work, 'part2.spool'), {
+        chunks: ticking(coalescedReads(dump2.stdout), watch),
+    });
     /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
     async function* part(chunks, done) {
         yield* chunks;
@@ -41147,7 +41647,7 @@ async function dumpAndMerge(input) {
         const merged = await mergeBackup({
             meta: input.meta,
             plan: input.plan,
-            part1: part(coalescedReads(dump1.stdout), dump1.done),
+            part1: part(ticking(coalescedReads(dump1.stdout), watch), dump1.done),
             part2: part(part2, dump2.done),
             expectedRows: counting,
             outFile: input.outFile,
@@ -41162,6 +41662,7 @@ async function dumpAndMerge(input) {
     }
     finally {
         input.signal?.removeEventListener('abort', onAbort);
+        watch.stop();
         dump1.kill();
         dump2.kill();
         await part2.close();
@@ -41180,6 +41681,65 @@ function summariseParts(plan, rows, bytes) {
         { part: 2, title: `Schemas ${plan.userSchemas.map(displayName).join(', ')} (schema + data)`, bytes: bytes.part2, tables: plan.userTables.length, rows: sum(plan.userTables) },
         { part: 3, title: `User objects on managed tables (${triggers.length} triggers, ${policies.length} policies)`, bytes: bytes.part3, tables: 0, rows: 0 },
     ];
+}
+
+;// CONCATENATED MODULE: ./lib/src/streams/lines.js
+/**
+ * A byte stream cut into lines (each with its newline), in linear time whatever the chunking: the
+ * pieces of an unfinished line are kept as they come and joined once, when its newline arrives (never
+ * joined again with every chunk, as a string carry is). A line longer than `maxLine` is not kept:
+ * `onTooLong` gets its first bytes and the rest of it is skipped, so memory stays bounded.
+ */
+const lines_NEWLINE = 0x0a;
+class LineSplitter {
+    onLine;
+    maxLine;
+    onTooLong;
+    carry = [];
+    carryLength = 0;
+    skipping = false;
+    constructor(onLine, maxLine, onTooLong = () => undefined) {
+        this.onLine = onLine;
+        this.maxLine = maxLine;
+        this.onTooLong = onTooLong;
+    }
+    push(chunk) {
+        let from = 0;
+        while (from < chunk.length) {
+            const nl = chunk.indexOf(lines_NEWLINE, from);
+            const stop = nl < 0 ? chunk.length : nl + 1;
+            const piece = chunk.subarray(from, stop);
+            from = stop;
+            if (this.skipping) {
+                if (nl >= 0)
+                    this.skipping = false;
+                continue;
+            }
+            if (nl < 0) {
+                this.carry.push(Buffer.from(piece));
+                this.carryLength += piece.length;
+                if (this.carryLength > this.maxLine) {
+                    const head = this.carry[0];
+                    this.carry = [];
+                    this.carryLength = 0;
+                    this.skipping = true;
+                    this.onTooLong(head);
+                }
+                continue;
+            }
+            const line = this.carryLength > 0 ? Buffer.concat([...this.carry, piece]) : piece;
+            this.carry = [];
+            this.carryLength = 0;
+            this.onLine(line);
+        }
+    }
+    /** The last line, when the stream does not end with a newline. */
+    finish() {
+        if (this.carryLength > 0 && !this.skipping)
+            this.onLine(Buffer.concat(this.carry));
+        this.carry = [];
+        this.carryLength = 0;
+    }
 }
 
 ;// CONCATENATED MODULE: ./lib/src/restore/unseal.js
@@ -41338,6 +41898,7 @@ async function decrypt(stream, label, keys) {
 
 
 
+
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz|.zst][.age]` */
 const BACKUP_NAME = /^full_(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z_([0-9a-f]{8})\.sql(\.gz|\.zst)?(\.age)?$/;
 class ListError extends Error {
@@ -41352,13 +41913,12 @@ function backupTime(name) {
 /** Keeps the manifest lines of the last END OF BACKUP block of a line stream. */
 class ManifestReader {
     rows = null;
-    carry = '';
     complete = false;
-    static ROW = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
-    push(text) {
-        const lines = (this.carry + text).split('\n');
-        this.carry = lines.pop() ?? '';
-        lines.forEach((line) => this.line(line));
+    static ROW = /^-- rows (.+) (\d+)\s*$/;
+    // Manifest lines are short: a longer line (a large value) is skipped, not kept.
+    lines = new LineSplitter((line) => this.line(line.toString('utf8').replace(/\r?\n$/, '')), 1 << 20);
+    push(chunk) {
+        this.lines.push(chunk);
     }
     line(line) {
         if (line.startsWith(MARKER.end)) {
@@ -41370,13 +41930,12 @@ class ManifestReader {
             return;
         const row = ManifestReader.ROW.exec(line);
         if (row)
-            this.rows.set(row[1], Number(row[2]));
+            this.rows.set(parseManifestName(row[1]), Number(row[2]));
         else if (/^-- total \d+ tables, \d+ rows/.test(line))
             this.complete = true;
     }
     finish() {
-        if (this.carry)
-            this.line(this.carry);
+        this.lines.finish();
         if (!this.rows || !this.complete)
             return null;
         const total = [...this.rows.values()].reduce((sum, n) => sum + n, 0);
@@ -41386,9 +41945,8 @@ class ManifestReader {
 /** The manifest of a plain SQL stream (read through to its end). */
 async function manifestOfStream(stream) {
     const reader = new ManifestReader();
-    stream.setEncoding('utf8');
-    for await (const text of stream)
-        reader.push(text);
+    for await (const chunk of stream)
+        reader.push(chunk);
     return reader.finish();
 }
 /** The manifest of a plain SQL file: its tail only, unless the manifest is longer than the tail. */
@@ -41403,7 +41961,7 @@ async function manifestOfPlainFile(file, bytes) {
             const at = text.lastIndexOf(`\n${MARKER.end}`);
             if (at >= 0) {
                 const reader = new ManifestReader();
-                reader.push(text.slice(at + 1));
+                reader.push(Buffer.from(text.slice(at + 1), 'utf8'));
                 const manifest = reader.finish();
                 if (manifest)
                     return manifest;
@@ -41899,7 +42457,6 @@ class CollisionCheck {
 
 
 
-
 class RestoreError extends Error {
     name = 'RestoreError';
 }
@@ -41917,6 +42474,8 @@ class RestoreRefusedError extends RestoreError {
 const SUPABASE_TABLES = ['auth.users', 'auth.identities', 'storage.buckets', 'storage.objects'];
 const DROP_TABLE = /^DROP TABLE IF EXISTS (.+?)(?: CASCADE)?;\s*$/;
 const BATCH = 2000;
+/** The longest line of PART 1 the collision check reads (strings stop at 512 Mi characters). */
+const MAX_PART1_LINE = 256 * 1024 * 1024;
 async function restoreBackup(options) {
     const started = Date.now();
     const { log } = options;
@@ -41961,8 +42520,13 @@ async function restoreBackup(options) {
         const policy = new FilePolicy();
         const part1 = new Part1Rows();
         const collisions = new CollisionCheck(client);
-        const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-        let carry = '';
+        // PART 1's lines for the collision check, cut as bytes (a line is decoded once, when whole).
+        let tooLong;
+        const part1Lines = new LineSplitter((line) => part1.line(line.toString('utf8')), MAX_PART1_LINE, (head) => {
+            const table = /^INSERT INTO (\S+)/.exec(head.toString('utf8', 0, Math.min(head.length, 1024)))?.[1] ?? 'PART 1';
+            tooLong = new RestoreError(`a row of ${table} in ${label} is longer than ${MAX_PART1_LINE / 1024 / 1024} MiB on one line: the collision check ` +
+                'cannot read it, so nothing was restored. Restore into an empty project with --force, which skips the check');
+        });
         const opened = await openPlain(options.file, options.keys);
         sealing = opened.sealing;
         try {
@@ -41971,23 +42535,29 @@ async function restoreBackup(options) {
                 policy.push(chunk);
                 if (part1.done)
                     continue;
-                const lines = (carry + decoder.write(chunk)).split('\n');
-                carry = lines.pop() ?? '';
-                for (const line of lines)
-                    part1.line(`${line}\n`);
+                part1Lines.push(chunk);
+                if (tooLong && !options.force)
+                    throw tooLong;
+                if (tooLong && !part1.done) {
+                    // --force: the rows after it are not checked.
+                    log.warning(`${tooLong.message.split(':')[0]}: the collision check stops there (--force)`);
+                    part1.done = true;
+                }
                 if (part1.count >= BATCH)
                     await collisions.check(part1.take());
             }
         }
         catch (error) {
+            if (error === tooLong)
+                throw error;
             throw new RestoreError(`cannot read ${label}: ${error.message}`);
         }
         scanner.finish();
         const refused = policy.finish();
         if (refused.length > 0)
             throw new RestoreError(new PolicyError(label, refused).message);
-        if (!part1.done && carry)
-            part1.line(carry);
+        if (!part1.done)
+            part1Lines.finish();
         await collisions.check(part1.take());
         scan = scanner.report;
         const tooOld = olderTargetProblem(scan.header, targetMajor, serverVersion);
@@ -42057,15 +42627,12 @@ async function restoreBackup(options) {
     return { counts, sealing, psql: tools, serverVersion, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 async function connect(conn) {
-    const client = new esm.Client(pgClientConfig(conn, 15_000));
     try {
-        await client.connect();
+        return await connectClient(conn, 15_000);
     }
     catch (error) {
         throw explainConnectionError(error, conn);
     }
-    client.on('error', () => undefined);
-    return client;
 }
 /** psql of the target's major when installed, else the newest newer one, else (with a warning) the newest older one. */
 async function pickPsql(major, find, log) {

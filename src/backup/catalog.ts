@@ -5,6 +5,8 @@
  */
 import type pg from 'pg';
 import { displayName, printable } from '../log.js';
+import { closeClient, connectClient, type ConnectionInfo } from '../postgres/connection.js';
+import { parseTablePattern } from '../config.js';
 import {
   DURABLE_AUTH_TABLES,
   DURABLE_STORAGE_TABLES,
@@ -28,6 +30,8 @@ export interface BackupPlan {
   userSchemas: string[];
   /** PART 2 tables whose rows are dumped (for counting and verification). */
   userTables: TableRef[];
+  /** PART 2 tables that exclude-tables names: their definition is dumped, their rows are not. */
+  excludedUserTables: TableRef[];
   /** `CREATE EXTENSION IF NOT EXISTS` the user schemas need. */
   extensions: { name: string; schema: string }[];
   /** `ALTER PUBLICATION supabase_realtime ADD …` statements. */
@@ -53,12 +57,12 @@ export async function readPlan(client: pg.Client, options: PlanOptions, serverMa
   const warnings: string[] = [];
   const userSchemas = await selectUserSchemas(client, options.schemas);
   const managedTables = await selectManagedTables(client, options);
-  const userTables = await selectUserTables(client, userSchemas, options.excludeTables);
+  const { userTables, excludedUserTables } = await selectUserTables(client, userSchemas, options.excludeTables);
   const extensions = await selectExtensions(client, userSchemas);
   const publication = await selectPublication(client, userSchemas, serverMajor);
   const userObjectsOnManaged = await selectUserObjectsOnManaged(client, userSchemas, warnings);
   const customRoles = await selectCustomRoles(client);
-  return { managedTables, userSchemas, userTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
+  return { managedTables, userSchemas, userTables, excludedUserTables, extensions, publication, userObjectsOnManaged, customRoles, warnings };
 }
 
 async function selectUserSchemas(client: pg.Client, wanted: 'auto' | string[]): Promise<string[]> {
@@ -102,7 +106,11 @@ async function selectManagedTables(client: pg.Client, options: PlanOptions): Pro
 }
 
 /** Tables whose rows pg_dump writes: ordinary tables and partitions, not extension members. */
-async function selectUserTables(client: pg.Client, schemas: string[], excludeTables: string[]): Promise<TableRef[]> {
+async function selectUserTables(
+  client: pg.Client,
+  schemas: string[],
+  excludeTables: string[],
+): Promise<{ userTables: TableRef[]; excludedUserTables: TableRef[] }> {
   const { rows } = await client.query<{ schema: string; name: string; qualified: string }>(
     `SELECT n.nspname AS schema, c.relname AS name, ${QUALIFIED} AS qualified
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -114,19 +122,24 @@ async function selectUserTables(client: pg.Client, schemas: string[], excludeTab
     [schemas],
   );
   const excluded = excludeMatcher(excludeTables);
-  return rows.filter((row) => !excluded(row.schema, row.name));
+  return {
+    userTables: rows.filter((row) => !excluded(row.schema, row.name)),
+    excludedUserTables: rows.filter((row) => excluded(row.schema, row.name)),
+  };
 }
 
-/** Matches `schema.table` patterns (`*` is a wildcard), as pg_dump's --exclude-table-data does. */
+/**
+ * Matches `schema.table` patterns with PostgreSQL's identifier rules (parseTablePattern: unquoted parts
+ * fold to lower case, `*` and `?` are wildcards; quoted parts are exact). pg_dump is given the tables
+ * this matched, by exact name, so that what it leaves out is exactly what the plan leaves out.
+ */
 export function excludeMatcher(patterns: string[]): (schema: string, table: string) => boolean {
-  const regexes = patterns.map((pattern) => {
-    const source = pattern
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    return new RegExp(`^${source}$`);
+  const parsed = patterns.map((pattern) => {
+    const match = parseTablePattern(pattern);
+    if (!match) throw new PlanError(`'exclude-tables' holds '${pattern}', which is not a schema.table name`);
+    return match;
   });
-  return (schema, table) => regexes.some((regex) => regex.test(`${schema}.${table}`));
+  return (schema, table) => parsed.some((pattern) => pattern.schema.test(schema) && pattern.table.test(table));
 }
 
 /**
@@ -280,12 +293,40 @@ async function selectCustomRoles(client: pg.Client): Promise<BackupPlan['customR
   return rows.filter((row) => isCustomRole(row.name));
 }
 
-/** Exact row counts inside the snapshot, one table at a time (they run while the dumps run). */
-export async function countRows(client: pg.Client, tables: TableRef[]): Promise<Map<string, number>> {
+/** Tables counted per transaction: the locks a count holds stay few beside pg_dump's own. */
+export const COUNT_BATCH = 250;
+
+/**
+ * Exact row counts in the snapshot, on a connection of their own (they run while the dumps run), in
+ * short transactions of COUNT_BATCH tables that each import the snapshot: a count's lock on a table
+ * lasts until its batch ends, so the counts never hold a lock on every table at once beside pg_dump's
+ * (thousands of tables would not fit the server's lock table: `out of shared memory`).
+ */
+export async function countRows(
+  conn: ConnectionInfo,
+  snapshotId: string,
+  tables: TableRef[],
+  options: { progress?: () => void; signal?: AbortSignal; applicationName?: string } = {},
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const table of tables) {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table.qualified}`);
-    counts.set(table.qualified, Number(rows[0]!.n));
+  const client = await connectClient(conn, 15_000, options.applicationName);
+  const stop = (): void => void closeClient(client);
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for (let from = 0; from < tables.length; from += COUNT_BATCH) {
+      options.signal?.throwIfAborted();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshotId)}`);
+      for (const table of tables.slice(from, from + COUNT_BATCH)) {
+        const { rows } = await client.query<{ n: string }>(`SELECT pg_catalog.count(*) AS n FROM ONLY ${table.qualified}`);
+        counts.set(table.qualified, Number(rows[0]!.n));
+        options.progress?.();
+      }
+      await client.query('COMMIT');
+    }
+    return counts;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await closeClient(client);
   }
-  return counts;
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { BackupPlan } from './catalog.js';
-import { redact } from '../postgres/connection.js';
+import { LIBPQ_KEEPALIVES, redact } from '../postgres/connection.js';
 
 export class DumpError extends Error {
   override name = 'DumpError';
@@ -37,12 +37,13 @@ export function managedDataArgs(plan: BackupPlan, job: DumpJob): string[] {
     '--no-privileges',
     `--snapshot=${job.snapshotId}`,
     '--lock-wait-timeout=120s',
+    `--dbname=${LIBPQ_KEEPALIVES}`,
     ...(job.outFile ? [`--file=${job.outFile}`] : []),
     ...plan.managedTables.flatMap((table) => ['--table', exactPattern(table.schema, table.name)]),
   ];
 }
 
-export function userSchemaArgs(plan: BackupPlan, job: DumpJob, excludeTables: string[]): string[] {
+export function userSchemaArgs(plan: BackupPlan, job: DumpJob): string[] {
   return [
     '--clean',
     '--if-exists',
@@ -50,10 +51,25 @@ export function userSchemaArgs(plan: BackupPlan, job: DumpJob, excludeTables: st
     '--no-subscriptions',
     `--snapshot=${job.snapshotId}`,
     '--lock-wait-timeout=120s',
+    `--dbname=${LIBPQ_KEEPALIVES}`,
     ...(job.outFile ? [`--file=${job.outFile}`] : []),
     ...plan.userSchemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]),
-    ...excludeTables.flatMap((pattern) => ['--exclude-table-data', pattern]),
+    // The tables exclude-tables matched in the catalog, by exact name (not the patterns themselves).
+    ...plan.excludedUserTables.flatMap((table) => ['--exclude-table-data', exactPattern(table.schema, table.name)]),
   ];
+}
+
+/**
+ * What to change when pg_dump ran out of lock table: it locks every table it dumps in one transaction,
+ * and the server's lock table holds max_locks_per_transaction × (max_connections + max_prepared_transactions).
+ */
+function lockAdvice(stderr: string): string {
+  if (!/out of shared memory|max_locks_per_transaction/i.test(stderr)) return '';
+  return (
+    '\npg_dump locks every table it dumps in one transaction, and the server\'s lock table is too small for ' +
+    'that many tables: raise max_locks_per_transaction on the server (a restart is needed; on Supabase, ' +
+    'supabase postgres-config update --config max_locks_per_transaction=…), or back up fewer schemas (schemas)'
+  );
 }
 
 export async function runPgDump(job: DumpJob, args: string[], what: string): Promise<void> {
@@ -70,7 +86,7 @@ export async function runPgDump(job: DumpJob, args: string[], what: string): Pro
   if (result.exitCode !== 0 || result.failed) {
     const stderr = redact(String(result.stderr ?? '').trim(), job.secrets);
     const why = stderr || result.shortMessage || `exit code ${result.exitCode}`;
-    throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`);
+    throw new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}${lockAdvice(why)}`);
   }
 }
 
@@ -111,7 +127,7 @@ export function startPgDump(job: DumpJob, args: string[], what: string): Running
       if (code === 0) return resolve();
       const text = redact(Buffer.concat(stderr).toString('utf8').trim(), job.secrets);
       const why = text || (signal ? `killed by ${signal}` : `exit code ${code}`);
-      reject(new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}`));
+      reject(new DumpError(`pg_dump of ${what} failed: ${why.split('\n').slice(-5).join('\n')}${lockAdvice(why)}`));
     });
   });
   // Whoever awaits `done` sees the failure; an early failure must not be an unhandled rejection.

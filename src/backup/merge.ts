@@ -16,7 +16,7 @@ import type { MergeProgress } from './progress.js';
 import { displayName, printable } from '../log.js';
 import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
-import { MARKER, SqlScanner, type ScanReport } from '../sql/sqlscan.js';
+import { MARKER, SqlScanner, manifestName, type ScanReport } from '../sql/sqlscan.js';
 import { FilePolicy, type PolicyProblem } from '../sql/policy.js';
 import { neutraliseBlock, quoteIdent, rolesBlock, versionGuard } from '../sql/preamble.js';
 
@@ -156,7 +156,7 @@ export function fileFooter(expectedRows: Map<string, number>): string {
     '',
     RULE,
     MARKER.end,
-    ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${table} ${rows}`),
+    ...[...expectedRows].map(([table, rows]) => `${MARKER.manifestRow}${manifestName(table)} ${rows}`),
     `-- total ${expectedRows.size} tables, ${total} rows`,
     RULE,
     '',

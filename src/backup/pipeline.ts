@@ -3,8 +3,7 @@
  * verify → store. Used by the action (action/main.ts), the CLI and the tests alike. A failure at any stage
  * leaves no backup file behind.
  */
-import { estimateRows, reportProgress, type MergeProgress } from './progress.js';
-import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Transform } from 'node:stream';
@@ -14,9 +13,11 @@ import type { BackupConfig } from '../config.js';
 import {
   checkConnectionTarget,
   checkHostResolves,
+  closeClient,
   libpqEnv,
   parseDatabase,
   probeServer,
+  redact,
   type Database,
   type Resolver,
 } from '../postgres/connection.js';
@@ -25,7 +26,9 @@ import { displayName, formatBytes, type Logger } from '../log.js';
 import { parseSigningKey, writeSignature } from '../publish/signature.js';
 import { mergeBackup, type FileMeta, type MergeResult } from './merge.js';
 import { Spool } from '../streams/spool.js';
-import { openSnapshot } from './snapshot.js';
+import { estimateRows, reportProgress, type MergeProgress } from './progress.js';
+import { endRunSessions, openSnapshot, runApplicationName } from './snapshot.js';
+import { StallError, ticking, watchStall } from './stall.js';
 import { requiredMajor, resolvePgTools } from '../postgres/install.js';
 import {
   TeeToFile,
@@ -51,7 +54,7 @@ export function backupDatabases(config: BackupConfig): BackupDatabases {
   const scratchUrl = config.verify === 'restore' ? config.verifyDatabaseUrl : undefined;
   return {
     source: parseDatabase(config.databaseUrl),
-    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl) } : {}),
+    ...(scratchUrl ? { scratch: parseDatabase(scratchUrl, 'verify-database-url') } : {}),
   };
 }
 
@@ -115,6 +118,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
 
   const { source, scratch: restoreCheck } = options.databases ?? backupDatabases(config);
   const { conn, secrets } = source;
+  await checkOutputDir(config.outputDir);
   checkConnectionTarget(conn);
   await checkHostResolves(conn, options.resolve);
   log.info(`🔌 Connecting to ${conn.host}:${conn.port} as ${conn.user}...`);
@@ -136,8 +140,15 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   if (options.findTools) log.info(`🧰 Using pg_dump ${tools.version} at ${tools.pgDump}`);
   options.signal?.throwIfAborted();
 
-  const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-'));
-  await mkdir(config.outputDir, { recursive: true });
+  // The pid in the name tells a later run whether this run is still alive (removeLeftovers).
+  const work = await mkdtemp(path.join(tmpdir(), `supabase-backup-${process.pid}-`));
+  try {
+    await mkdir(config.outputDir, { recursive: true });
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw explainWriteError(error, config.outputDir);
+  }
+  await removeLeftovers(config.outputDir, log);
   const suffix = `.sql${seal?.suffix ?? ''}`;
   const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
   // Removed by the finally below; also on exits that skip it (cleanup.ts).
@@ -148,7 +159,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     throw error;
   });
   // Cancelling ends the snapshot's connection: a catalog read or row count waiting on a lock fails at once.
-  const onAbort = (): void => void snapshot.client.end().catch(() => undefined);
+  const onAbort = (): void => void closeClient(snapshot.client);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
@@ -157,7 +168,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
 
     const job: DumpJob = {
       pgDump: tools.pgDump,
-      env: libpqEnv(conn),
+      // Named after the snapshot, so that a stalled run can end exactly its own sessions (endRunSessions).
+      env: { ...libpqEnv(conn), PGAPPNAME: runApplicationName(snapshot.id) },
       snapshotId: snapshot.id,
       secrets,
       signal: options.signal,
@@ -171,8 +183,13 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     const merged = await dumpAndMerge({
       job,
       plan,
-      excludeTables: config.excludeTables,
-      countRows: () => countRows(snapshot.client, [...plan.managedTables, ...plan.userTables]),
+      countRows: (tick, signal) =>
+        countRows(conn, snapshot.id, [...plan.managedTables, ...plan.userTables], {
+          progress: tick,
+          signal,
+          applicationName: runApplicationName(snapshot.id),
+        }),
+      stallTimeoutMs: config.stallTimeoutSeconds * 1000,
       work,
       outFile: partial,
       meta: {
@@ -263,16 +280,67 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       ...(restored ? { restoreCheck: restored } : {}),
     };
   } catch (error) {
+    if (error instanceof StallError) {
+      // The sockets may hang: the server may still hold the snapshot and the dumps' sessions. End them.
+      await closeClient(snapshot.client, 1_000);
+      const why = await endRunSessions(conn, snapshot);
+      if (why) {
+        log.warning(
+          `could not end this run's sessions on the server after the stall (${redact(why, secrets)}); ` +
+            'the server ends them when its TCP keepalive notices the lost connection',
+        );
+      }
+    }
     throw explainWriteError(error, config.outputDir);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     // Ending the connection rolls the snapshot back. Unlike ROLLBACK it does not queue behind a query
-    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client.
-    await snapshot.client.end().catch(() => undefined);
+    // still blocked on a lock (a failed or cancelled run): pg closes the socket of a busy client, and
+    // a peer that never answers (a cut network) is dropped after a few seconds.
+    await closeClient(snapshot.client);
     await snapshot.release();
     await rm(partial, { force: true });
     await rm(work, { recursive: true, force: true });
     forget.forEach((f) => f());
+  }
+}
+
+/** An output-dir that is a file, refused before anything is done. */
+async function checkOutputDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (info && !info.isDirectory()) {
+    throw new Error(`output-dir '${dir}' is a file, not a directory: point output-dir at a directory (it is created when missing)`);
+  }
+}
+
+/** True while a process with this id runs (on this machine). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what an earlier run that was killed (SIGKILL, a cancelled job on a self-hosted runner) left
+ * behind: its unfinished file in output-dir (`.in-progress-<pid>-…`) and its work folder in the temp
+ * directory (`supabase-backup-<pid>-…`), when that process no longer runs. A run still alive is left alone.
+ */
+async function removeLeftovers(outputDir: string, log: Logger): Promise<void> {
+  const places: [string, RegExp][] = [
+    [outputDir, /^\.in-progress-(\d+)-\d+\.sql/],
+    [tmpdir(), /^supabase-backup-(\d+)-/],
+  ];
+  for (const [dir, pattern] of places) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+      await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+      log.info(`🧹 Removed ${path.join(dir, name)}, left by an earlier run that was stopped`);
+    }
   }
 }
 
@@ -285,6 +353,9 @@ function explainWriteError(error: unknown, outputDir: string): unknown {
         "Free space, point output-dir at a larger disk, or use compression: gzip",
     );
   }
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new Error(`output-dir '${outputDir}' cannot be made a directory: it, or a folder above it, is a file (${code})`);
+  }
   if (code === 'EACCES' || code === 'EROFS') {
     return new Error(`cannot write the backup into output-dir '${outputDir}' (${code}); choose a writable directory`);
   }
@@ -294,9 +365,13 @@ function explainWriteError(error: unknown, outputDir: string): unknown {
 interface DumpAndMergeInput {
   job: DumpJob;
   plan: BackupPlan;
-  excludeTables: string[];
-  /** Exact row counts read in the snapshot (runs while the dumps run). */
-  countRows: () => Promise<Map<string, number>>;
+  /**
+   * Exact row counts read in the snapshot (runs while the dumps run); `progress` after each table;
+   * `signal` ends them at once (the run failed: a count may wait on a dead socket).
+   */
+  countRows: (progress: () => void, signal: AbortSignal) => Promise<Map<string, number>>;
+  /** No byte from the dumps (nor a table counted) for this long stops the run (stall-timeout). */
+  stallTimeoutMs: number;
   /** A private temporary directory (PART 2's spill file goes there). */
   work: string;
   outFile: string;
@@ -316,17 +391,25 @@ async function dumpAndMerge(
   input: DumpAndMergeInput,
 ): Promise<MergeResult & { expectedRows: Map<string, number>; generatedAt: Date }> {
   const failure = new AbortController();
+  const dumps: { kill(): void }[] = [];
   const fail = (error: unknown): void => {
-    if (!failure.signal.aborted) failure.abort(error);
+    if (failure.signal.aborted) return;
+    failure.abort(error);
+    // Stopping pg_dump ends its output: a merge waiting for the next chunk (of a hung dump) ends too.
+    dumps.forEach((dump) => dump.kill());
   };
   const onAbort = (): void => fail(input.signal?.reason ?? new Error('the backup was cancelled'));
   input.signal?.addEventListener('abort', onAbort, { once: true });
+  const watch = watchStall(input.stallTimeoutMs, fail, 'neither pg_dump (PART 1, PART 2)');
 
   const dump1 = startPgDump(input.job, managedDataArgs(input.plan, input.job), 'auth and storage data');
-  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job, input.excludeTables), 'the user schemas');
-  const counting = input.countRows();
+  const dump2 = startPgDump(input.job, userSchemaArgs(input.plan, input.job), 'the user schemas');
+  dumps.push(dump1, dump2);
+  const counting = input.countRows(watch.tick, failure.signal);
   for (const settled of [dump1.done, dump2.done, counting]) settled.catch(fail);
-  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), { chunks: coalescedReads(dump2.stdout) });
+  const part2 = new Spool(dump2.stdout, path.join(input.work, 'part2.spool'), {
+    chunks: ticking(coalescedReads(dump2.stdout), watch),
+  });
 
   /** A part's chunks, then the exit status of its pg_dump: a failed dump never reaches the footer. */
   async function* part(chunks: AsyncIterable<Buffer>, done: Promise<void>): AsyncGenerator<Buffer> {
@@ -337,7 +420,7 @@ async function dumpAndMerge(
     const merged = await mergeBackup({
       meta: input.meta,
       plan: input.plan,
-      part1: part(coalescedReads(dump1.stdout), dump1.done),
+      part1: part(ticking(coalescedReads(dump1.stdout), watch), dump1.done),
       part2: part(part2, dump2.done),
       expectedRows: counting,
       outFile: input.outFile,
@@ -350,6 +433,7 @@ async function dumpAndMerge(
     throw failure.signal.aborted ? failure.signal.reason : error;
   } finally {
     input.signal?.removeEventListener('abort', onAbort);
+    watch.stop();
     dump1.kill();
     dump2.kill();
     await part2.close();

@@ -15,14 +15,22 @@ import {
   explainConnectionError,
   libpqEnv,
   parseDatabase,
-  pgClientConfig,
+  connectClient,
   urlSecretForms,
   type ConnectionInfo,
   type Database,
 } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
-import { checkScratch, dumpScratchSchema, prepareScratch, readScratchCatalog, type ScratchRecipe } from './scratch.js';
+import {
+  checkScratch,
+  dropScratchRoles,
+  dumpScratchSchema,
+  prepareScratch,
+  readScratchCatalog,
+  scratchRoles,
+  type ScratchRecipe,
+} from './scratch.js';
 import { FilePolicy } from '../sql/policy.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
@@ -146,68 +154,82 @@ export async function verifyByRestore(options: RestoreCheckOptions): Promise<Res
 
   log.info(`🧪 Restore check: scratch database ${conn.database} on ${conn.host}:${conn.port}`);
   const server = await checkScratch(conn, reference.recipe.sourceMajor);
-  const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
-  log.info(
-    `   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
-      `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
-      `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`,
-  );
-
-  if (!restoreRole) {
-    log.warning(
-      `the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
-        "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
-        'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase',
+  // Roles are the server's, not the database's: the ones the check makes are dropped after it.
+  const rolesBefore = await scratchRoles(conn);
+  try {
+    const { createdRoles, restoreRole } = await prepareScratch(conn, reference.recipe, options.tools, { secrets, signal: options.signal });
+    log.info(
+      `   prepared as a fresh Supabase project: PostgreSQL ${server.version}, ${createdRoles.length} role(s) created NOLOGIN, ` +
+        `auth and storage schema from the snapshot (without ${reference.recipe.left.policies} policy(ies) and ` +
+        `${reference.recipe.left.triggers} user trigger(s), which the backup brings)`,
     );
-  }
-  const restorer = restoreRole ?? server.user;
-  log.info(
-    `   restoring with: psql -f ${options.label ?? path.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
-      'behind the gatekeeping of a hosted project)',
-  );
-  const restore = await runPsql({
-    psql: options.tools.psql,
-    conn,
-    input: { file: options.file },
-    // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
-    env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
-    secrets,
-    signal: options.signal,
-  });
-  if (restore.exitCode !== 0) {
-    const failure = psqlFailure(restore).split(options.file).join(options.label ?? path.basename(options.file));
-    problems.push(`the restore stopped (psql exit code ${restore.exitCode}); nothing was restored:\n${indent(failure)}`);
-    throw new RestoreCheckError(problems);
-  }
 
-  const after = await scratchChecksums(conn, [...reference.tables.keys()]);
-  let rows = 0;
-  for (const [table, expected] of reference.tables) {
-    const found = after.get(table);
-    if (found === undefined) {
-      problems.push(`${table}: missing after the restore (${expected.rows} rows in the snapshot)`);
-    } else if (found.rows !== expected.rows) {
-      problems.push(`${table}: ${found.rows} rows after the restore, ${expected.rows} in the snapshot`);
-    } else if (found.checksum !== expected.checksum) {
-      problems.push(`${table}: ${found.rows} rows as in the snapshot, but their content differs (checksum)`);
+    if (!restoreRole) {
+      log.warning(
+        `the scratch server's role 'postgres' is its superuser (or the server is older than PostgreSQL 15), so the restore check ` +
+          "runs as a superuser: the hosted gatekeeping of statements still applies, but not a hosted project's missing privileges. " +
+          'Start the scratch service container with POSTGRES_USER: supabase_admin to restore as a non-superuser postgres, as on Supabase',
+      );
     }
-    rows += found?.rows ?? 0;
+    const restorer = restoreRole ?? server.user;
+    log.info(
+      `   restoring with: psql -f ${options.label ?? path.basename(options.file)} (as ${restorer}${restoreRole ? ', not a superuser' : ''}, ` +
+        'behind the gatekeeping of a hosted project)',
+    );
+    const restore = await runPsql({
+      psql: options.tools.psql,
+      conn,
+      input: { file: options.file },
+      // SET ROLE at connection start: the file runs with the privileges of a hosted project's `postgres`.
+      env: { PGOPTIONS: `-c client_min_messages=warning${restoreRole ? ` -c role=${restoreRole}` : ''}` },
+      secrets,
+      signal: options.signal,
+    });
+    if (restore.exitCode !== 0) {
+      const failure = psqlFailure(restore).split(options.file).join(options.label ?? path.basename(options.file));
+      problems.push(`the restore stopped (psql exit code ${restore.exitCode}); nothing was restored:\n${indent(failure)}`);
+      throw new RestoreCheckError(problems);
+    }
+
+    const after = await scratchChecksums(conn, [...reference.tables.keys()]);
+    let rows = 0;
+    for (const [table, expected] of reference.tables) {
+      const found = after.get(table);
+      if (found === undefined) {
+        problems.push(`${table}: missing after the restore (${expected.rows} rows in the snapshot)`);
+      } else if (found.rows !== expected.rows) {
+        problems.push(`${table}: ${found.rows} rows after the restore, ${expected.rows} in the snapshot`);
+      } else if (found.checksum !== expected.checksum) {
+        problems.push(`${table}: ${found.rows} rows as in the snapshot, but their content differs (checksum)`);
+      }
+      rows += found?.rows ?? 0;
+    }
+    if (problems.length > 0) throw new RestoreCheckError(problems);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
+    return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
+
+  } finally {
+    const after = await scratchRoles(conn).catch(() => rolesBefore);
+    const made = [...after].filter((role) => !rolesBefore.has(role));
+    const why = await dropScratchRoles(conn, made);
+    if (why) {
+      log.warning(
+        `the restore check could not drop the role(s) it made on the scratch server (${made.join(', ')}): ${why}. ` +
+          'Drop them yourself, or give verify-database-url a throwaway server (a service container)',
+      );
+    }
   }
-  if (problems.length > 0) throw new RestoreCheckError(problems);
-  const seconds = Math.round((Date.now() - started) / 100) / 10;
-  log.info(`✅ Restore check passed: ${reference.tables.size} tables, ${rows} rows, row counts and content checksums equal to the snapshot (${seconds} s)`);
-  return { tables: reference.tables.size, rows, scratch: { version: server.version, user: server.user }, restoredAs: restorer, createdRoles, seconds };
 }
 
 /** Checksums of the tables that exist in the scratch database (a missing table is left out). */
 async function scratchChecksums(conn: ConnectionInfo, tables: string[]): Promise<Map<string, TableChecksum>> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await connectClient(conn, 15_000);
   } catch (error) {
     throw explainConnectionError(error, conn);
   }
-  client.on('error', () => undefined);
   try {
     await pinOutputSettings(client, false);
     const present: string[] = [];

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { EXTENSION_USERS_CTE, type BackupPlan } from './catalog.js';
-import { type ConnectionInfo, explainConnectionError, pgClientConfig, redact } from '../postgres/connection.js';
+import { type ConnectionInfo, LIBPQ_KEEPALIVES, closeClient, connectClient, explainConnectionError, namingInput, redact } from '../postgres/connection.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { PRIVILEGED_EXTENSIONS, REALTIME_PUBLICATION, isManagedSchema } from '../postgres/supabase.js';
 import type { PgTools } from '../postgres/tools.js';
@@ -154,6 +154,7 @@ export async function dumpScratchSchema(input: CaptureInput, catalog: ScratchCat
       '--schema-only',
       `--snapshot=${input.snapshotId}`,
       '--lock-wait-timeout=120s',
+      `--dbname=${LIBPQ_KEEPALIVES}`,
       `--file=${dumpFile}`,
       ...catalog.schemaNames.flatMap((name) => ['--schema', name]),
     ],
@@ -208,13 +209,13 @@ export interface ScratchServer {
 
 /** Checks the scratch database before anything is written to it: reachable, superuser, new enough, empty. */
 export async function checkScratch(conn: ConnectionInfo, sourceMajor: number): Promise<ScratchServer> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await connectClient(conn, 15_000);
   } catch (error) {
-    throw new ScratchError(`verify-database-url: ${explainConnectionError(error, conn).message}`);
+    const explained = namingInput(explainConnectionError(error, conn), 'verify-database-url') as Error;
+    throw new ScratchError(`verify-database-url: ${explained.message}`);
   }
-  client.on('error', () => undefined);
   try {
     const { rows } = await client.query<{ num: string; version: string; superuser: boolean; username: string }>(
       `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
@@ -281,9 +282,7 @@ export async function prepareScratch(
   tools: PgTools,
   options: { secrets?: string[]; signal?: AbortSignal } = {},
 ): Promise<{ createdRoles: string[]; restoreRole: string | null }> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
-  await client.connect();
-  client.on('error', () => undefined);
+  const client = await connectClient(conn, 15_000);
   const createdRoles: string[] = [];
   try {
     await client.query('BEGIN');
@@ -333,9 +332,7 @@ export async function prepareScratch(
     throw new ScratchError(`loading the source's auth and storage schema into the scratch database failed:\n${psqlFailure(result)}`);
   }
 
-  const gated = new pg.Client(pgClientConfig(conn, 15_000));
-  await gated.connect();
-  gated.on('error', () => undefined);
+  const gated = await connectClient(conn, 15_000);
   try {
     await gated.query('BEGIN');
     const restoreRole = (await makeHostedPostgres(gated)) ? 'postgres' : null;
@@ -383,4 +380,40 @@ async function makeHostedPostgres(client: pg.Client): Promise<boolean> {
     "DO $owner$ BEGIN IF pg_catalog.to_regnamespace('extensions') IS NOT NULL THEN ALTER SCHEMA extensions OWNER TO postgres; END IF; END $owner$",
   );
   return true;
+}
+
+/** The roles of the scratch server (they are shared by all its databases). */
+export async function scratchRoles(conn: ConnectionInfo): Promise<Set<string>> {
+  const client = await connectClient(conn, 15_000);
+  try {
+    const { rows } = await client.query<{ rolname: string }>('SELECT rolname FROM pg_catalog.pg_roles');
+    return new Set(rows.map((row) => row.rolname));
+  } finally {
+    await closeClient(client);
+  }
+}
+
+/**
+ * Drops the roles the restore check made on the scratch server (the check prepares them, the backup's
+ * file makes the user's own): what they own in the scratch database is handed to the superuser the
+ * check connects as, their privileges revoked, then they are dropped. Returns why not, when they own
+ * something in another database of the server (or anything else stops it).
+ */
+export async function dropScratchRoles(conn: ConnectionInfo, roles: string[]): Promise<string | undefined> {
+  if (roles.length === 0) return undefined;
+  let client: pg.Client | undefined;
+  try {
+    client = await connectClient(conn, 15_000);
+    const list = roles.map(ident).join(', ');
+    // One role at a time: DROP OWNED BY a, b trips over a default privilege that both appear in
+    // ("could not find tuple for default ACL").
+    for (const role of roles) await client.query(`REASSIGN OWNED BY ${ident(role)} TO CURRENT_USER`);
+    for (const role of roles) await client.query(`DROP OWNED BY ${ident(role)}`);
+    await client.query(`DROP ROLE ${list}`);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    if (client) await closeClient(client);
+  }
 }

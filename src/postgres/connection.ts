@@ -78,10 +78,23 @@ export function parseDatabaseUrl(url: string): ConnectionInfo {
   };
 }
 
-/** Parses a database URL into a Database (the errors are parseDatabaseUrl's). */
-export function parseDatabase(url: string): Database {
-  const conn = parseDatabaseUrl(url);
-  return { conn, secrets: passwordForms(url, conn.password) };
+/**
+ * Parses a database URL into a Database (the errors are parseDatabaseUrl's, naming `input`: the
+ * scratch database's URL is verify-database-url).
+ */
+export function parseDatabase(url: string, input = 'database-url'): Database {
+  try {
+    const conn = parseDatabaseUrl(url);
+    return { conn, secrets: passwordForms(url, conn.password) };
+  } catch (error) {
+    throw namingInput(error, input);
+  }
+}
+
+/** A connection error's message about `database-url`, said of another input. */
+export function namingInput(error: unknown, input: string): unknown {
+  if (input === 'database-url' || !(error instanceof ConnectionError)) return error;
+  return new ConnectionError(error.message.replace(/(?<![\w-])database-url\b/g, input));
 }
 
 function decode(value: string): string {
@@ -180,7 +193,76 @@ export function pgClientConfig(conn: ConnectionInfo, timeoutMs = 15_000): pg.Cli
     ssl,
     connectionTimeoutMillis: timeoutMs,
     application_name: 'supabase-complete-backup',
+    // A dead peer (a network cut) is noticed by the kernel instead of waiting on the socket forever.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_SECONDS * 1000,
   };
+}
+
+/** TCP keepalives: first probe after 30 s idle, then every 10 s, the peer declared dead after 6 missed probes. */
+const KEEPALIVE_IDLE_SECONDS = 30;
+
+/**
+ * The keepalive settings for pg_dump and psql, as a conninfo string for `--dbname`. libpq has no
+ * environment variable for keepalives (they are conninfo-only); a conninfo `--dbname` that names
+ * nothing else leaves host, port, user, password and database to the PG* environment (libpqEnv), so
+ * the connection still travels in the environment only.
+ */
+export const LIBPQ_KEEPALIVES = `keepalives=1 keepalives_idle=${KEEPALIVE_IDLE_SECONDS} keepalives_interval=10 keepalives_count=6`;
+
+/**
+ * What pg_dump sets for its own sessions, set on every session of the action too: a hosted project's
+ * role-level `statement_timeout` or `idle_in_transaction_session_timeout` (the held snapshot is idle
+ * in its transaction while the dumps run) must not cancel a backup, a check or a restore. A lock wait
+ * is bounded (pg_dump's --lock-wait-timeout is 120 s too). idle_session_timeout exists from PostgreSQL 14.
+ */
+export const SESSION_SETTINGS: readonly [string, string][] = [
+  ['statement_timeout', '0'],
+  ['idle_in_transaction_session_timeout', '0'],
+  ['idle_session_timeout', '0'],
+  ['lock_timeout', '120s'],
+];
+
+/**
+ * Ends a client without waiting on a peer that never answers: after `waitMs` (a cut network, a hung
+ * proxy) the socket is dropped. Ending the connection rolls back its transaction on the server.
+ */
+export async function closeClient(client: pg.Client, waitMs = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([client.end().catch(() => undefined), late]);
+  clearTimeout(timer);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** Applies SESSION_SETTINGS to a connected client (session-wide; call it outside a transaction). */
+export async function applySessionSettings(client: pg.Client): Promise<void> {
+  const values = SESSION_SETTINGS.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+  await client.query(
+    `SELECT pg_catalog.set_config(s.name, s.value, false)
+       FROM (VALUES ${values}) AS s(name, value)
+      WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_settings p WHERE p.name = s.name)`,
+    SESSION_SETTINGS.flat(),
+  );
+}
+
+/**
+ * A connected `pg` client with SESSION_SETTINGS applied and a dropped connection turned into a failed
+ * query (never an unhandled 'error' event). Connection errors are thrown as they come (callers word them).
+ */
+export async function connectClient(conn: ConnectionInfo, timeoutMs = 15_000, applicationName?: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...pgClientConfig(conn, timeoutMs), ...(applicationName ? { application_name: applicationName } : {}) });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await applySessionSettings(client);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
 }
 
 /** Refuses URLs that can never give a consistent backup, before any network traffic. */
@@ -222,9 +304,9 @@ export async function checkHostResolves(conn: ConnectionInfo, resolve: Resolver 
 
 /** One short connection: the server version, and a check that this is a Supabase database. */
 export async function probeServer(conn: ConnectionInfo): Promise<ServerInfo> {
-  const client = new pg.Client(pgClientConfig(conn, 10_000));
+  let client: pg.Client | undefined;
   try {
-    await client.connect();
+    client = await connectClient(conn, 10_000);
     const { rows } = await client.query<{ num: string; version: string; has_auth: boolean }>(
       `select current_setting('server_version_num') as num,
               current_setting('server_version') as version,
@@ -242,7 +324,7 @@ export async function probeServer(conn: ConnectionInfo): Promise<ServerInfo> {
   } catch (error) {
     throw explainConnectionError(error, conn);
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

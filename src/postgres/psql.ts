@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ConnectionInfo, libpqEnv, redact } from './connection.js';
+import { type ConnectionInfo, LIBPQ_KEEPALIVES, libpqEnv, redact } from './connection.js';
 
 export interface PsqlRunOptions {
   psql: string;
@@ -39,7 +39,8 @@ const PROGRESS = /^PART \d: /;
 export async function runPsql(options: PsqlRunOptions): Promise<PsqlRunResult> {
   const env = { ...libpqEnv(options.conn), ...options.env };
   const fromStream = 'stream' in options.input;
-  const args = ['-X', '-q', ...(options.args ?? []), '-f', fromStream ? '-' : (options.input as { file: string }).file];
+  // The keepalives as a conninfo --dbname: the rest of the connection comes from the environment.
+  const args = ['-X', '-q', '--dbname', LIBPQ_KEEPALIVES, ...(options.args ?? []), '-f', fromStream ? '-' : (options.input as { file: string }).file];
   const child = spawn(options.psql, args, {
     env,
     stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe'],

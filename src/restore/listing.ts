@@ -8,7 +8,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { MARKER } from '../sql/sqlscan.js';
+import { MARKER, parseManifestName } from '../sql/sqlscan.js';
+import { LineSplitter } from '../streams/lines.js';
 import { peek, plainStream, sealingOf, type Keys, type Sealing } from './unseal.js';
 
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql[.gz|.zst][.age]` */
@@ -49,14 +50,13 @@ export function backupTime(name: string): Date | null {
 /** Keeps the manifest lines of the last END OF BACKUP block of a line stream. */
 class ManifestReader {
   private rows: Map<string, number> | null = null;
-  private carry = '';
   private complete = false;
-  private static readonly ROW = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
+  private static readonly ROW = /^-- rows (.+) (\d+)\s*$/;
+  // Manifest lines are short: a longer line (a large value) is skipped, not kept.
+  private readonly lines = new LineSplitter((line) => this.line(line.toString('utf8').replace(/\r?\n$/, '')), 1 << 20);
 
-  push(text: string): void {
-    const lines = (this.carry + text).split('\n');
-    this.carry = lines.pop() ?? '';
-    lines.forEach((line) => this.line(line));
+  push(chunk: Buffer): void {
+    this.lines.push(chunk);
   }
 
   private line(line: string): void {
@@ -67,12 +67,12 @@ class ManifestReader {
     }
     if (!this.rows) return;
     const row = ManifestReader.ROW.exec(line);
-    if (row) this.rows.set(row[1]!, Number(row[2]));
+    if (row) this.rows.set(parseManifestName(row[1]!), Number(row[2]));
     else if (/^-- total \d+ tables, \d+ rows/.test(line)) this.complete = true;
   }
 
   finish(): Manifest | null {
-    if (this.carry) this.line(this.carry);
+    this.lines.finish();
     if (!this.rows || !this.complete) return null;
     const total = [...this.rows.values()].reduce((sum, n) => sum + n, 0);
     return { rows: this.rows, tables: this.rows.size, total, authUsers: this.rows.get('auth.users') ?? 0 };
@@ -82,8 +82,7 @@ class ManifestReader {
 /** The manifest of a plain SQL stream (read through to its end). */
 export async function manifestOfStream(stream: Readable): Promise<Manifest | null> {
   const reader = new ManifestReader();
-  stream.setEncoding('utf8');
-  for await (const text of stream) reader.push(text as string);
+  for await (const chunk of stream) reader.push(chunk as Buffer);
   return reader.finish();
 }
 
@@ -99,7 +98,7 @@ export async function manifestOfPlainFile(file: string, bytes: number): Promise<
       const at = text.lastIndexOf(`\n${MARKER.end}`);
       if (at >= 0) {
         const reader = new ManifestReader();
-        reader.push(text.slice(at + 1));
+        reader.push(Buffer.from(text.slice(at + 1), 'utf8'));
         const manifest = reader.finish();
         if (manifest) return manifest;
       }

@@ -11,13 +11,13 @@
  */
 import { Transform } from 'node:stream';
 import { PROGRESS_EVERY_MS, formatBytes } from '../log.js';
-import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
-import { explainConnectionError, pgClientConfig, type ConnectionInfo, type Database } from '../postgres/connection.js';
+import { connectClient, explainConnectionError, type ConnectionInfo, type Database } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
 import { SqlScanner, type ScanReport } from '../sql/sqlscan.js';
+import { LineSplitter } from '../streams/lines.js';
 import { findPgTools, type PgTools } from '../postgres/tools.js';
 import { manualAdvice } from '../postgres/install.js';
 import { openPlain, type Keys, type Sealing } from './unseal.js';
@@ -74,6 +74,8 @@ export interface RestoreOutcome {
 const SUPABASE_TABLES = ['auth.users', 'auth.identities', 'storage.buckets', 'storage.objects'];
 const DROP_TABLE = /^DROP TABLE IF EXISTS (.+?)(?: CASCADE)?;\s*$/;
 const BATCH = 2000;
+/** The longest line of PART 1 the collision check reads (strings stop at 512 Mi characters). */
+const MAX_PART1_LINE = 256 * 1024 * 1024;
 
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreOutcome> {
   const started = Date.now();
@@ -124,8 +126,19 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     const policy = new FilePolicy();
     const part1 = new Part1Rows();
     const collisions = new CollisionCheck(client);
-    const decoder = new StringDecoder('utf8');
-    let carry = '';
+    // PART 1's lines for the collision check, cut as bytes (a line is decoded once, when whole).
+    let tooLong: RestoreError | undefined;
+    const part1Lines = new LineSplitter(
+      (line) => part1.line(line.toString('utf8')),
+      MAX_PART1_LINE,
+      (head) => {
+        const table = /^INSERT INTO (\S+)/.exec(head.toString('utf8', 0, Math.min(head.length, 1024)))?.[1] ?? 'PART 1';
+        tooLong = new RestoreError(
+          `a row of ${table} in ${label} is longer than ${MAX_PART1_LINE / 1024 / 1024} MiB on one line: the collision check ` +
+            'cannot read it, so nothing was restored. Restore into an empty project with --force, which skips the check',
+        );
+      },
+    );
     const opened = await openPlain(options.file, options.keys);
     sealing = opened.sealing;
     try {
@@ -133,18 +146,23 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
         scanner.push(chunk as Buffer);
         policy.push(chunk as Buffer);
         if (part1.done) continue;
-        const lines = (carry + decoder.write(chunk as Buffer)).split('\n');
-        carry = lines.pop() ?? '';
-        for (const line of lines) part1.line(`${line}\n`);
+        part1Lines.push(chunk as Buffer);
+        if (tooLong && !options.force) throw tooLong;
+        if (tooLong && !part1.done) {
+          // --force: the rows after it are not checked.
+          log.warning(`${tooLong.message.split(':')[0]}: the collision check stops there (--force)`);
+          part1.done = true;
+        }
         if (part1.count >= BATCH) await collisions.check(part1.take());
       }
     } catch (error) {
+      if (error === tooLong) throw error;
       throw new RestoreError(`cannot read ${label}: ${(error as Error).message}`);
     }
     scanner.finish();
     const refused = policy.finish();
     if (refused.length > 0) throw new RestoreError(new PolicyError(label, refused).message);
-    if (!part1.done && carry) part1.line(carry);
+    if (!part1.done) part1Lines.finish();
     await collisions.check(part1.take());
     scan = scanner.report;
 
@@ -226,14 +244,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
 }
 
 async function connect(conn: ConnectionInfo): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(conn, 15_000));
   try {
-    await client.connect();
+    return await connectClient(conn, 15_000);
   } catch (error) {
     throw explainConnectionError(error, conn);
   }
-  client.on('error', () => undefined);
-  return client;
 }
 
 /** psql of the target's major when installed, else the newest newer one, else (with a warning) the newest older one. */

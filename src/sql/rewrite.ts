@@ -21,7 +21,8 @@ function unquote(role: string): string {
 }
 
 function commentOut(line: string, why: string): string {
-  return `-- [${why}] ${line}`;
+  // A statement line may span lines (a quoted name with a newline): every one of them is commented out.
+  return `-- [${why}] ${line.replace(/\n(?!$)/g, '\n-- ')}`;
 }
 
 export interface RewriteOptions {

@@ -72,10 +72,50 @@ export const MARKER = {
 } as const;
 
 const IDENT = String.raw`(?:"(?:[^"]|"")*"|[^\s."(]+)`;
-const COPY_LINE = new RegExp(String.raw`^COPY (${IDENT}(?:\.${IDENT})?) (?:\(.*\) )?FROM stdin;`);
+const COPY_LINE = new RegExp(String.raw`^COPY (${IDENT}(?:\.${IDENT})?) (?:\([\s\S]*\) )?FROM stdin;`);
 const INSERT_LINE = new RegExp(String.raw`^INSERT INTO (${IDENT}(?:\.${IDENT})?) `);
 const MARKER_LINE = /^-- PART ([123]): /;
-const MANIFEST_LINE = /^-- rows (\S+(?: \S+)*?) (\d+)\s*$/;
+const MANIFEST_LINE = /^-- rows (.+) (\d+)\s*$/;
+/**
+ * The most a statement line that ends inside a quoted name is held for (a name holds at most 63 bytes,
+ * so only a file that is not pg_dump's comes near it).
+ */
+const MAX_HELD_LINE = 1 << 20;
+const EMPTY = Buffer.alloc(0);
+/** The longest statement line held whole by default: 1 GiB (a value of PART 1 up to about that size). */
+const MAX_LINE = 1 << 30;
+/** The longest line decoded to text (rewritten or read by the report); V8's strings stop at 512 Mi characters. */
+const MAX_DECODED_LINE = 256 * 1024 * 1024;
+
+/**
+ * A table name as the manifest (a comment line) and messages write it: its quote_ident form with
+ * backslashes and control characters escaped (`\\`, `\n`, `\t`, `\r`, `\xHH`), so that a name holding a
+ * newline stays on its line. parseManifestName reverses it.
+ */
+export function manifestName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\\\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+export function parseManifestName(text: string): string {
+  return text.replace(/\\(\\|n|t|r|x[0-9a-f]{2})/g, (_, e: string) => {
+    if (e === '\\') return '\\';
+    if (e === 'n') return '\n';
+    if (e === 't') return '\t';
+    if (e === 'r') return '\r';
+    return String.fromCharCode(parseInt(e.slice(1), 16));
+  });
+}
+
+export class ScanError extends Error {
+  override name = 'ScanError';
+}
 
 export class SqlScanner {
   private mode: Mode = 'normal';
@@ -90,6 +130,8 @@ export class SqlScanner {
   private carry: Buffer[] = [];
   private carryLength = 0;
   private inManifest = false;
+  /** A statement line held until the quoted name it ends inside is closed (statementLine). */
+  private held: { text: string[]; length: number } | null = null;
   /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
   private insertHead: { bytes: Buffer; table: string | null } | null = null;
   /** The last answer of nextByte(). */
@@ -115,9 +157,21 @@ export class SqlScanner {
    */
   private commentingOut = false;
 
+  /**
+   * Bytes the line scan went over: each byte once, whatever the chunking (a long line that arrives in
+   * many chunks is scanned once, when its newline arrives, not again with every chunk).
+   */
+  scannedBytes = 0;
+
+  /**
+   * `maxLine`: the longest statement line (one INSERT row of PART 1 with all its values) the scanner
+   * holds; a longer one is refused with a ScanError naming its table. COPY rows of any length stream.
+   * `watch` is told of meta-commands and statements (the file policy, policy.ts).
+   */
   constructor(
     private readonly rewrite?: LineRewriter,
     private readonly watch?: ScanWatcher,
+    private readonly maxLine = MAX_LINE,
   ) {}
 
   /** Scans a chunk; returns the bytes to write (the chunk itself, or with statement lines rewritten). */
@@ -137,11 +191,18 @@ export class SqlScanner {
     let from = 0;
     if (this.carryLength > 0) {
       const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0 && this.copyTable === null) {
+        // Still no end of line: kept with the line, which is scanned once, when its newline arrives.
+        this.carry.push(Buffer.from(chunk));
+        this.carryLength += chunk.length;
+        if (this.carryLength > this.maxLine) throw this.tooLong(this.carry[0]!);
+        return out;
+      }
       const carried = this.carry;
       this.carry = [];
       this.carryLength = 0;
       if (nl < 0) {
-        // Still no end of line: scan the whole of it again once more arrives.
+        // A COPY row start too short to tell (a few bytes): scanned again with what follows.
         this.scan(Buffer.concat([...carried, chunk]), 0, out);
         return out;
       }
@@ -155,6 +216,7 @@ export class SqlScanner {
 
   /** Scans buf[pos..]; appends the bytes to write to `out` and keeps an unfinished last line in the carry. */
   private scan(buf: Buffer, pos: number, out: Buffer[]): void {
+    this.scannedBytes += buf.length - pos;
     let passFrom = pos;
     const end = buf.length;
     while (pos < end) {
@@ -186,6 +248,17 @@ export class SqlScanner {
     if (pos > passFrom) out.push(buf.subarray(passFrom, pos));
   }
 
+  /** The refusal of a line longer than the scanner holds, naming its table when the line says it. */
+  private tooLong(head: Buffer, limit = this.maxLine): ScanError {
+    const text = head.toString('utf8', 0, Math.min(head.length, 1024));
+    const table = INSERT_LINE.exec(text)?.[1] ?? COPY_LINE.exec(text)?.[1];
+    const what = table ? `a row of ${manifestName(table)}` : `a line starting ${JSON.stringify(text.slice(0, 60))}`;
+    return new ScanError(
+      `${what} is longer than ${Math.round(limit / 1024 / 1024)} MiB on one line, more than a backup can check; ` +
+        'store values that large outside the database (e.g. in Supabase Storage) or exclude the table',
+    );
+  }
+
   /** Ends the scan; returns whatever unfinished last line remains (scanned as a line of its own). */
   finish(): Buffer {
     let tail: Buffer = Buffer.alloc(0);
@@ -199,6 +272,11 @@ export class SqlScanner {
       } else {
         tail = this.statementLine(buf, 0, buf.length) ?? buf;
       }
+    }
+    if (this.held !== null) {
+      // A file cut inside a quoted name: the held line passes as it is (endState tells the cut).
+      tail = Buffer.concat([Buffer.from(this.held.text.join(''), 'utf8'), tail]);
+      this.held = null;
     }
     this.report.endState = this.copyTable !== null ? 'copy' : this.mode;
     return tail;
@@ -258,6 +336,7 @@ export class SqlScanner {
    */
   private statementLine(buf: Buffer, start: number, end: number): Buffer | undefined {
     if (this.watch?.following) this.watch.continuation(this.report.lines, this.decodeForWatch(buf, start, end));
+    if (this.held !== null) return this.holdOn(buf, start, end);
     if (this.commentingOut) {
       this.lexBytes(buf, start, end, start, false);
       if (this.mode === 'normal' && this.statementStart) this.commentingOut = false;
@@ -285,24 +364,60 @@ export class SqlScanner {
         return undefined;
       }
     }
+    if (end - start > MAX_DECODED_LINE) throw this.tooLong(buf.subarray(start, start + 1024), MAX_DECODED_LINE);
     const line = buf.toString('utf8', start, end);
-    const rewritten = rewrite ? rewrite(line) : line;
+    // A psql meta-command is a line of its own, not SQL: never lexed.
+    if (line.startsWith('\\')) return this.logicalLine(line, false);
+    this.lexBytes(buf, start, end);
+    if ((this.mode as Mode) === 'dquote') {
+      // A quoted name with a newline (pg_dump writes it as it is): the statement line goes on over the
+      // next lines. It is held, then rewritten and inspected whole once the name is closed.
+      this.held = { text: [line], length: end - start };
+      return EMPTY;
+    }
+    return this.logicalLine(line, false);
+  }
+
+  /** A line that goes on a held statement line (see statementLine). */
+  private holdOn(buf: Buffer, start: number, end: number): Buffer {
+    const held = this.held!;
+    held.text.push(buf.toString('utf8', start, end));
+    held.length += end - start;
+    this.lexBytes(buf, start, end);
+    if ((this.mode as Mode) === 'dquote') {
+      if (held.length > MAX_HELD_LINE) {
+        throw new ScanError(`a quoted name runs over more than ${MAX_HELD_LINE} bytes: ${manifestName(held.text[0]!.slice(0, 200))}…`);
+      }
+      return EMPTY;
+    }
+    this.held = null;
+    return this.logicalLine(held.text.join(''), true)!;
+  }
+
+  /**
+   * A whole statement line, decoded (several lines of the file when a quoted name holds a newline),
+   * already lexed: rewritten and inspected. Returns the bytes to write instead of the line's own, or
+   * undefined when they pass unchanged (never for a held line, whose own bytes were held back).
+   */
+  private logicalLine(line: string, held: boolean): Buffer | undefined {
+    const rewritten = this.rewrite ? this.rewrite(line) : line;
     this.inspect(rewritten);
-    if (rewritten === line) {
-      if (!line.startsWith('\\')) this.lexBytes(buf, start, end);
-      else this.watch?.metaCommand(this.report.lines, line.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
-      return undefined;
-    }
+    const meta = rewritten.startsWith('\\');
+    if (meta) this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
+    if (rewritten === line && !held) return undefined;
     const bytes = Buffer.from(rewritten, 'utf8');
+    // A psql meta-command is a line of its own, not SQL: not lexed.
+    if (meta) return bytes;
     if (rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
-      // A statement commented out: when it does not end on this line, neither may the rest of it run.
-      this.lexBytes(buf, start, end, start, false);
+      // A statement commented out: when it does not end on this line, neither may the rest of it run
+      // (the lexer state is still the original's, as it was left after the line).
       if (this.mode !== 'normal' || !this.statementStart) this.commentingOut = true;
-      return bytes;
+    } else if (rewritten !== line) {
+      // Lexed again as rewritten, from the statement start where it began.
+      this.mode = 'normal';
+      this.statementStart = true;
+      this.lexBytes(bytes, 0, bytes.length, 0, false);
     }
-    // A psql meta-command is a line of its own, not SQL.
-    if (!rewritten.startsWith('\\')) this.lexBytes(bytes, 0, bytes.length);
-    else this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
     return bytes;
   }
 
@@ -391,7 +506,7 @@ export class SqlScanner {
     }
     if (this.inManifest && line.startsWith(MARKER.manifestRow)) {
       const row = MANIFEST_LINE.exec(line);
-      if (row) this.report.manifest!.set(row[1]!, Number(row[2]));
+      if (row) this.report.manifest!.set(parseManifestName(row[1]!), Number(row[2]));
     }
   }
 
@@ -552,9 +667,10 @@ export class SqlScanner {
 
 /**
  * How much of an INSERT line to decode to find its table name: the first size almost always holds it,
- * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is the line.
+ * the second holds any name PostgreSQL allows (two quoted 63-byte identifiers), the last is a bound
+ * (the pattern is anchored: a line whose head does not match in it never matches).
  */
-const INSERT_HEADS = [128, 1024, Infinity];
+const INSERT_HEADS = [128, 1024, 64 * 1024];
 
 /**
  * The head of an INSERT line up to its first quote, when the next line with the same head can skip it:

@@ -3,7 +3,7 @@
  * statement lines in order, one transaction, a complete manifest, every table's rows in the file equal
  * to the manifest (and, during a backup, to the counts read in the snapshot), auth.users data present.
  */
-import type { ScanReport } from './sqlscan.js';
+import { manifestName, type ScanReport } from './sqlscan.js';
 import { printable } from '../log.js';
 
 export interface VerifyOutcome {
@@ -49,16 +49,16 @@ export function checkScan(scan: ScanReport, snapshotRows?: Map<string, number>):
   if (snapshotRows) {
     for (const [table, rows] of snapshotRows) {
       if (manifest.size > 0 && manifest.get(table) !== rows) {
-        problems.push(`${table}: the manifest says ${manifest.get(table) ?? 'nothing'}, the snapshot has ${rows} rows`);
+        problems.push(`${manifestName(table)}: the manifest says ${manifest.get(table) ?? 'nothing'}, the snapshot has ${rows} rows`);
       }
     }
   }
   for (const [table, rows] of expected) {
     const found = scan.rows.get(table) ?? 0;
-    if (found !== rows) problems.push(`${table}: ${found} rows in the file, ${rows} expected`);
+    if (found !== rows) problems.push(`${manifestName(table)}: ${found} rows in the file, ${rows} expected`);
   }
   for (const [table, rows] of scan.rows) {
-    if (!expected.has(table)) problems.push(`${table}: ${rows} rows in the file for a table the manifest does not list`);
+    if (!expected.has(table)) problems.push(`${manifestName(table)}: ${rows} rows in the file for a table the manifest does not list`);
   }
 
   const authUsers = scan.rows.get('auth.users') ?? 0;

@@ -65,6 +65,7 @@ const DESIGN_INPUTS = [
   'github-token',
   'verify',
   'verify-database-url',
+  'stall-timeout',
 ];
 
 const DESIGN_OUTPUTS = [

@@ -41,6 +41,17 @@ describe('startPgDump', () => {
     expect(error!.message).toBe('pg_dump of the user schemas failed: pg_dump: error: password *** rejected');
   });
 
+  it('out of shared memory: names max_locks_per_transaction', async () => {
+    const script = await fakePgDump(
+      'locks',
+      'echo "pg_dump: error: query failed: ERROR:  out of shared memory" >&2; echo "HINT:  You might need to increase max_locks_per_transaction." >&2; exit 1',
+    );
+    const dump = startPgDump(job(script), [], 'the user schemas');
+    for await (const _ of dump.stdout) void _;
+    const error = await dump.done.catch((e: unknown) => e as Error);
+    expect(error!.message).toMatch(/out of shared memory[\s\S]*raise max_locks_per_transaction on the server/);
+  });
+
   it('says so when pg_dump was killed, and kill() stops it', async () => {
     const dump = startPgDump(job(await fakePgDump('sleeps', 'echo started; exec sleep 30')), [], 'auth and storage data');
     dump.kill();

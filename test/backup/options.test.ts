@@ -1,9 +1,11 @@
 /** What the dump options change, end to end: backup with runBackup, restore with psql, compare. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { runBackup, type BackupResult } from '../../src/backup/pipeline.js';
+import { execa } from 'execa';
+import { backupDatabases, runBackup, type BackupResult } from '../../src/backup/pipeline.js';
 import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import { rowCount, tableRows, withClient } from '../helpers/compare.js';
@@ -49,6 +51,41 @@ describe('dump options', () => {
     expect(await rowCount(targetUrl, 'public.tricky')).toBe(0);
     expect(await rowCount(targetUrl, 'public.events_2025')).toBe(0);
     expect(await tableRows(targetUrl, 'public.notes')).toEqual(await tableRows(sourceUrl, 'public.notes'));
+  });
+
+  it('exclude-tables by unquoted (folded to lower case) and quoted (exact, with spaces) names, as pg_dump excludes them', async () => {
+    const source = await supabase.createSource('exclude_case');
+    await supabase.cluster.query(
+      `CREATE SCHEMA reporting AUTHORIZATION postgres;
+       CREATE TABLE reporting.monthly (id int PRIMARY KEY);
+       CREATE TABLE public."Notes" (id int PRIMARY KEY);
+       CREATE TABLE public."Monthly Totals" (id int PRIMARY KEY);
+       INSERT INTO reporting.monthly VALUES (1);
+       INSERT INTO public."Notes" VALUES (1), (2);
+       INSERT INTO public."Monthly Totals" VALUES (1);
+       ALTER TABLE reporting.monthly OWNER TO postgres;
+       ALTER TABLE public."Notes" OWNER TO postgres;
+       ALTER TABLE public."Monthly Totals" OWNER TO postgres;`,
+      { db: source.name },
+    );
+    const outputDir = await outputDirForTest('exclude-case-');
+    const all: Record<string, string> = {
+      'database-url': source.url,
+      destination: 'none',
+      'output-dir': outputDir,
+      'exclude-tables': 'public.Notes, Reporting.monthly, public."Monthly Totals"',
+    };
+    const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
+    // public.Notes is public.notes; public."Notes" is another table, and is kept.
+    expect(result.rowsByTable.has('public.notes')).toBe(false);
+    expect(result.rowsByTable.has('reporting.monthly')).toBe(false);
+    expect(result.rowsByTable.has('public."Monthly Totals"')).toBe(false);
+    expect(result.rowsByTable.get('public."Notes"')).toBe(2);
+    const sql = await readFile(result.path, 'utf8');
+    expect(sql).toContain('CREATE TABLE public."Monthly Totals"');
+    expect(sql).not.toMatch(/^COPY public\."Monthly Totals" /m);
+    expect(sql).not.toMatch(/^COPY public\.notes /m);
+    expect(sql).toMatch(/^COPY public\."Notes" /m);
   });
 
   it('schemas: public leaves the private schema out', async () => {
@@ -98,5 +135,40 @@ describe('dump options', () => {
       const all: Record<string, string> = { 'database-url': sourceUrl, destination: 'none', 'output-dir': outputDir, schemas };
       await expect(runBackup(parseConfig((name) => all[name] ?? ''), log)).rejects.toThrow(message);
     }
+  });
+});
+
+describe('messages and leftovers', () => {
+  it('a wrong verify-database-url names that input, not database-url', () => {
+    const all: Record<string, string> = { 'database-url': sourceUrl, verify: 'restore', 'verify-database-url': 'not a url' };
+    expect(() => backupDatabases(parseConfig((name) => all[name] ?? ''))).toThrow(/^verify-database-url is not a valid URL/);
+  });
+
+  it('an output-dir that is a file is refused, saying so', async () => {
+    const dir = await outputDirForTest('options-file-');
+    const file = path.join(dir, 'backups');
+    await writeFile(file, 'not a directory');
+    const all: Record<string, string> = { 'database-url': sourceUrl, destination: 'none', 'output-dir': file };
+    await expect(runBackup(parseConfig((name) => all[name] ?? ''), log)).rejects.toThrow(
+      `output-dir '${file}' is a file, not a directory`,
+    );
+  });
+
+  it('removes what an earlier killed run left in output-dir and in the temp directory, and nothing of a live run', async () => {
+    const gone = execa('true');
+    await gone;
+    const deadPid = gone.pid!;
+    const dir = await outputDirForTest('options-leftovers-');
+    const staleFile = path.join(dir, `.in-progress-${deadPid}-1700000000000.sql`);
+    const liveFile = path.join(dir, `.in-progress-${process.pid}-1700000000000.sql`);
+    await writeFile(staleFile, 'partial');
+    await writeFile(liveFile, 'partial');
+    onTestFinished(() => rm(liveFile, { force: true }));
+    const staleWork = await mkdtemp(path.join(tmpdir(), `supabase-backup-${deadPid}-`));
+    onTestFinished(() => rm(staleWork, { recursive: true, force: true }));
+    const all: Record<string, string> = { 'database-url': sourceUrl, destination: 'none', 'output-dir': dir };
+    const result = await runBackup(parseConfig((name) => all[name] ?? ''), log);
+    expect((await readdir(dir)).sort()).toEqual([path.basename(liveFile), result.file].sort());
+    expect(existsSync(staleWork)).toBe(false);
   });
 });

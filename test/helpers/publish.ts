@@ -49,6 +49,7 @@ export function publishConfig(overrides: Partial<BackupConfig> = {}): BackupConf
     githubToken: undefined,
     verify: 'basic',
     verifyDatabaseUrl: undefined,
+    stallTimeoutSeconds: 300,
     ...overrides,
   };
 }

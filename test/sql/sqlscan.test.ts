@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rewriteDumpLine } from '../../src/sql/rewrite.js';
-import { SqlScanner } from '../../src/sql/sqlscan.js';
+import { SqlScanner, manifestName, parseManifestName } from '../../src/sql/sqlscan.js';
 
 /** Feeds `text` in chunks of `size` bytes and returns the output and the report. */
 function scan(text: string, size: number, rewrite = false): { out: string; scanner: SqlScanner } {
@@ -124,6 +124,44 @@ describe('SqlScanner', () => {
       expect(out).toBe(text);
       expect(scanner.report.markers).toEqual([]);
       expect(scanner.report.rows.get('auth.users')).toBe(1);
+    }
+  });
+});
+
+describe('names with a newline, a tab or two spaces', () => {
+  const NAMES = [
+    'DROP SCHEMA IF EXISTS "odd\nschema";',
+    'CREATE SCHEMA "odd\nschema";',
+    'COPY "odd\nschema"."t  1" (id, "x\ny", "c\td") FROM stdin;',
+    '1\ta\t2',
+    '2\tb\t3',
+    '\\.',
+    'COPY public."new\nline" (id) FROM stdin;',
+    '7',
+    '\\.',
+    '-- =====================================================',
+    '-- END OF BACKUP',
+    '-- rows "odd\\nschema"."t  1" 2',
+    '-- rows public."new\\nline" 1',
+    '-- rows public."tab\\there" 0',
+    '',
+  ].join('\n');
+
+  it.each(CHUNK_SIZES)('counts the rows of a COPY whose names hold newlines, reads the manifest, comments out whole lines (chunks of %i)', (size) => {
+    const { out, scanner } = scan(NAMES, size, true);
+    expect(scanner.report.rows).toEqual(new Map([['"odd\nschema"."t  1"', 2], ['public."new\nline"', 1]]));
+    expect(scanner.report.manifest).toEqual(
+      new Map([['"odd\nschema"."t  1"', 2], ['public."new\nline"', 1], ['public."tab\there"', 0]]),
+    );
+    expect(scanner.report.endState).toBe('normal');
+    expect(out).toContain('-- [schemas are kept] DROP SCHEMA IF EXISTS "odd\n-- schema";\n');
+    expect(out).toContain('CREATE SCHEMA IF NOT EXISTS "odd\nschema";\n');
+  });
+
+  it('writes a manifest name on one line and reads it back', () => {
+    for (const name of ['public."tab\there"', 'public."two  spaces"', 'public."new\nline"', 'public."back\\slash"', 'public."nul\x01"']) {
+      expect([...manifestName(name)].some((c) => c < " ")).toBe(false);
+      expect(parseManifestName(manifestName(name))).toBe(name);
     }
   });
 });
