@@ -8966,7 +8966,7 @@ async function writeInBatches(chunks, file, options) {
 ;// CONCATENATED MODULE: ./lib/src/sql/rewrite.js
 
 const ROLE = String.raw `("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
-const OWNER_TO = new RegExp(String.raw `^ALTER .+ OWNER TO ${ROLE};\s*$`);
+const OWNER_TO = new RegExp(String.raw `^ALTER [\s\S]+ OWNER TO ${ROLE};\s*$`);
 const DEFAULT_PRIVILEGES_FOR_ROLE = new RegExp(String.raw `^ALTER DEFAULT PRIVILEGES FOR ROLE ${ROLE} `);
 /**
  * Every table privilege of PostgreSQL 15 and 16, as pg_dump 17+ spells out their `ALL` (PostgreSQL 17

@@ -80,7 +80,7 @@ describe('names with a tab, two spaces or a newline', () => {
     // The summary keeps one table per line (a newline or tab in a name is shown escaped).
     const summary = summaryMarkdown(result, []);
     for (const line of summary.split('\n').filter((l) => l.startsWith('| `'))) expect(line).toMatch(/^\| `.*` \| \d+ \|$/);
-    expect(summary).toContain('| `public."new\\nline"` | 1 |');
+    expect(summary).toContain('| <code>public."new\\nline"</code> | 1 |');
 
     const target = await supabase.createTarget('identifiers_target');
     const outcome = await restoreBackup({ file: result.path, target: parseDatabase(target.url), keys: { identities: [] }, log: recordingLogger() });

@@ -165,8 +165,14 @@ describe('the rewrite of a multi-line statement', () => {
     expect(problemsOf(backupFile(out))).toEqual([]);
   });
 
-  it('comments out an OWNER TO a reserved role whose quoted name runs on', () => {
-    const out = rewrite('ALTER TABLE public."x OWNER TO supabase_admin;\n\\! id\n" OWNER TO postgres;\nSELECT 1;\n');
+  it('reads a quoted name that looks like the end of its statement as a name: the statement stays whole', () => {
+    // The owner is postgres; "OWNER TO supabase_admin;" and "\\! id" are inside the table's name.
+    const sql = 'ALTER TABLE public."x OWNER TO supabase_admin;\n\\! id\n" OWNER TO postgres;\nSELECT 1;\n';
+    expect(rewrite(sql)).toBe(sql);
+  });
+
+  it('comments out every line of an OWNER TO a reserved role whose quoted name runs on', () => {
+    const out = rewrite('ALTER TABLE public."x\n\\! id\n" OWNER TO supabase_admin;\nSELECT 1;\n');
     expect(out.split('\n').slice(0, 3).every((line) => line.startsWith('--'))).toBe(true);
     expect(out).toContain('\nSELECT 1;\n');
   });
