@@ -122,7 +122,9 @@ export async function storeInS3(
     log.info(`✅ Stored in ${formatS3Url(location.bucket, key)} (ETag ${stored.etag}${stored.versionId ? `, version ${stored.versionId}` : ''})`);
     return { url: formatS3Url(location.bucket, key), bucket: location.bucket, key, etag: stored.etag, ...(stored.versionId ? { versionId: stored.versionId } : {}), bytes, keys: written };
   } catch (error) {
-    if (written.length > 0) await deleteObjects(target, written).catch(() => undefined);
+    // The backup's key too: a single PutObject cut short by a cancellation may still complete on the
+    // server. The name (time and sha256) is this run's alone.
+    await deleteObjects(target, [...new Set([key, ...written])]).catch(() => undefined);
     throw error;
   }
 }
