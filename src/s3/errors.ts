@@ -5,12 +5,12 @@
  */
 export class S3Error extends Error {
   override name = 'S3Error';
-  constructor(
-    message: string,
-    /** The S3 error code (NoSuchBucket, AccessDenied, …) or the network error code. */
-    readonly code: string,
-  ) {
+  /** The S3 error code (NoSuchBucket, AccessDenied, …) or the network error code. */
+  readonly code: string;
+
+  constructor(message: string, code: string) {
     super(message);
+    this.code = code;
   }
 }
 
