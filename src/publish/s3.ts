@@ -109,7 +109,7 @@ export async function storeInS3(
   );
   const written: string[] = [];
   try {
-    const stored = await uploadFile(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal });
+    const stored = await uploadFile(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal, onProgress: progressLog(bytes, parts, log) });
     written.push(key);
     if (backup.signaturePath) {
       await putSmallObject(target, `${key}${SIGNATURE_SUFFIX}`, await readFile(backup.signaturePath), 'application/octet-stream');
@@ -127,6 +127,18 @@ export async function storeInS3(
     await deleteObjects(target, [...new Set([key, ...written])]).catch(() => undefined);
     throw error;
   }
+}
+
+/** A log line at every further tenth of a multipart upload (a large backup takes minutes). */
+function progressLog(bytes: number, parts: number, log: Logger): ((loaded: number) => void) | undefined {
+  if (parts < 10) return undefined;
+  let logged = 0;
+  return (loaded) => {
+    const tenths = Math.floor((loaded / bytes) * 10);
+    if (tenths <= logged || tenths >= 10) return;
+    logged = tenths;
+    log.info(`   ${tenths * 10}% uploaded (${formatBytes(loaded)} of ${formatBytes(bytes)})`);
+  };
 }
 
 function manifestOf(backup: S3BackupFacts, bytes: number, config: BackupConfig): S3Manifest {

@@ -115,6 +115,8 @@ export interface UploadOptions {
   signal?: AbortSignal;
   partSize?: number;
   queueSize?: number;
+  /** Called as parts complete, with the bytes stored so far. */
+  onProgress?: (loaded: number) => void;
 }
 
 /**
@@ -140,6 +142,10 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
     queueSize: options.queueSize ?? UPLOAD_QUEUE,
     leavePartsOnError: false,
   });
+  if (options.onProgress) {
+    const report = options.onProgress;
+    upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+  }
   // Cancelling ends the body, so lib-storage stops, waits for the parts in flight and aborts the
   // upload itself (its own abort() would return before the AbortMultipartUpload is sent).
   const cancel = (): void => {
