@@ -246,7 +246,7 @@ export async function pruneS3(target: S3Target, config: BackupConfig, stored: S3
   if (expired.length === 0) return [];
   await deleteObjects(
     target,
-    expired.flatMap((b) => [b.key, `${b.key}${SIGNATURE_SUFFIX}`, `${b.key}${MANIFEST_SUFFIX}`]),
+    expired.flatMap((b) => [b.key, ...(b.signed ? [`${b.key}${SIGNATURE_SUFFIX}`] : []), ...(b.complete ? [`${b.key}${MANIFEST_SUFFIX}`] : [])]),
   );
   log.info(`🧹 Deleted ${expired.length} older backup(s) from ${formatS3Url(location.bucket, location.prefix)} (${retentionWords(config)})`);
   return expired.map((b) => b.name);
