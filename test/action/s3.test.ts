@@ -97,6 +97,15 @@ describe('destination s3', () => {
     expect(await listPolicies(target.url)).toEqual(await listPolicies(sourceUrl));
   });
 
+  it('verify --s3 checks the backup the URL names, with the checks of a local file', async () => {
+    const verified = await cli(['verify', '--s3', run.outputs['s3-url']!, '--s3-endpoint', server.endpoint, '--s3-force-path-style', 'true']);
+    expect(verified.exitCode, verified.output).toBe(0);
+    expect(verified.stdout).toContain(`✔ ${run.outputs['backup-file']}: ${run.outputs.tables} tables`);
+    const missing = await cli(['verify', '--s3', `s3://${BUCKET}/db/full_2020-01-01T00-00-00-000Z_00000000.sql`, '--s3-endpoint', server.endpoint, '--s3-force-path-style', 'true']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.output).toContain("S3: reading 'db/full_2020-01-01T00-00-00-000Z_00000000.sql' failed");
+  });
+
   it('masks the S3 credentials of the inputs and of the AWS variables', async () => {
     const viaEnv = await runAction(
       s3Inputs({ 's3-access-key-id': '', 's3-secret-access-key': '', 's3-endpoint': '', 's3-region': '', destination: 's3', keep: '1' }),
