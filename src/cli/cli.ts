@@ -165,11 +165,11 @@ async function backupCommand(args: string[]): Promise<number> {
     'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
   };
   const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
-  if (config.destinations.artifact || config.destinations.branch) {
+  if (config.destinations.artifact || config.destinations.branch || config.destinations.s3) {
     // The CLI writes the file to --output-dir and nothing else: say so instead of ignoring the flag.
     throw new UsageError(
       `--destination ${flags.destination}: the command line writes the backup to --output-dir only (destination none); ` +
-        'artifacts and the backups branch are published by the GitHub Action',
+        'artifacts, the backups branch and buckets are published by the GitHub Action',
     );
   }
   for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
