@@ -118,11 +118,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     // Pass 1: the file's checks, the keys PART 1 inserts, and the tables PART 2 replaces.
     log.info(`🔍 Checking ${label} and the target before writing anything...`);
     const dropped: string[] = [];
-    const scanner = new SqlScanner((line) => {
+    // Reads only the `DROP TABLE` lines (firstChars): every other line stays bytes, whatever its length.
+    const noteDrops = (line: string): string => {
       const drop = DROP_TABLE.exec(line);
       if (drop) dropped.push(drop[1]!);
       return line;
-    });
+    };
+    const scanner = new SqlScanner(Object.assign(noteDrops, { firstChars: 'D' }));
     const policy = new FilePolicy();
     const part1 = new Part1Rows();
     const collisions = new CollisionCheck(client);
