@@ -170,7 +170,7 @@ export class SqlScanner {
   private carryLength = 0;
   private inManifest = false;
   /** A statement line held until the quoted name it ends inside is closed (statementLine). */
-  private heldLine: { text: string[]; length: number } | null = null;
+  private heldLine: { text: string[]; length: number; watched: boolean } | null = null;
   /** The head of the last INSERT line, when the next rows of its table may skip it (insertLine). */
   private insertHead: { bytes: Buffer; table: string | null } | null = null;
   /** The last answer of nextByte(). */
@@ -611,15 +611,16 @@ export class SqlScanner {
     }
     const line = buf.toString('utf8', start, end);
     // A psql meta-command is a line of its own, not SQL: never lexed.
-    if (line.startsWith('\\')) return this.logicalLine(line, false);
-    this.lexBytes(buf, start, end);
+    if (line.startsWith('\\')) return this.logicalLine(line, false, true);
+    // The watch is told what the file holds: a line the rewrite may change is watched as rewritten.
+    this.lexBytes(buf, start, end, start, !mayRewrite);
     if ((this.mode as Mode) === 'dquote') {
       // A quoted name with a newline (pg_dump writes it as it is): the statement line goes on over the
       // next lines. It is held, then rewritten and inspected whole once the name is closed.
-      this.heldLine = { text: [line], length: end - start };
+      this.heldLine = { text: [line], length: end - start, watched: !mayRewrite };
       return EMPTY;
     }
-    return this.logicalLine(line, false);
+    return this.logicalLine(line, false, !mayRewrite);
   }
 
   /** A line that goes on a held statement line (see statementLine). */
@@ -627,7 +628,7 @@ export class SqlScanner {
     const held = this.heldLine!;
     held.text.push(buf.toString('utf8', start, end));
     held.length += end - start;
-    this.lexBytes(buf, start, end);
+    this.lexBytes(buf, start, end, start, held.watched);
     if ((this.mode as Mode) === 'dquote') {
       if (held.length > MAX_HELD_LINE) {
         throw new ScanError(`a quoted name runs over more than ${MAX_HELD_LINE} bytes: ${manifestName(held.text[0]!.slice(0, 200))}…`);
@@ -635,34 +636,35 @@ export class SqlScanner {
       return EMPTY;
     }
     this.heldLine = null;
-    return this.logicalLine(held.text.join(''), true)!;
+    return this.logicalLine(held.text.join(''), true, held.watched)!;
   }
 
   /**
    * A whole statement line, decoded (several lines of the file when a quoted name holds a newline),
-   * already lexed: rewritten and inspected. Returns the bytes to write instead of the line's own, or
-   * undefined when they pass unchanged (never for a held line, whose own bytes were held back).
+   * already lexed (`watched`: with the watch): rewritten and inspected. Returns the bytes to write
+   * instead of the line's own, or undefined when they pass unchanged (never for a held line, whose own
+   * bytes were held back).
    */
-  private logicalLine(line: string, held: boolean): Buffer | undefined {
+  private logicalLine(line: string, held: boolean, watched: boolean): Buffer | undefined {
     const rewritten = this.rewrite ? this.rewrite(line) : line;
     this.inspect(rewritten);
     const meta = rewritten.startsWith('\\');
     if (meta) this.watch?.metaCommand(this.report.lines, rewritten.slice(0, WATCH_TEXT).replace(/\r?\n$/, ''));
-    if (rewritten === line && !held) return undefined;
-    const bytes = Buffer.from(rewritten, 'utf8');
+    const bytes = rewritten === line && !held ? null : Buffer.from(rewritten, 'utf8');
     // A psql meta-command is a line of its own, not SQL: not lexed.
-    if (meta) return bytes;
+    if (meta) return bytes ?? undefined;
     if (rewritten.startsWith('--') && !line.startsWith('--') && !line.startsWith('\\')) {
       // A statement commented out: when it does not end on this line, neither may the rest of it run
-      // (the lexer state is still the original's, as it was left after the line).
+      // (the lexer state is still the original's, as it was left after the line). The watch sees a comment.
       if (this.mode !== 'normal' || !this.statementStart) this.commentingOut = true;
-    } else if (rewritten !== line) {
-      // Lexed again as rewritten, from the statement start where it began.
+    } else if (rewritten !== line || (!watched && this.watch)) {
+      // Lexed again as written (and watched), from the statement start where it began.
+      const written = bytes ?? Buffer.from(rewritten, 'utf8');
       this.mode = 'normal';
       this.statementStart = true;
-      this.lexBytes(bytes, 0, bytes.length, 0, false);
+      this.lexBytes(written, 0, written.length, 0, true);
     }
-    return bytes;
+    return bytes ?? undefined;
   }
 
   /** buf[start..end) as text for a watcher, without its line end, at most WATCH_TEXT bytes. */

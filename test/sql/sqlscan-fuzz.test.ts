@@ -7,6 +7,7 @@
  * as its chunks come, cut anywhere (mid-token, mid-quote, mid-character), and it must still agree.
  */
 import { describe, expect, it } from 'vitest';
+import { FilePolicy } from '../../src/sql/policy.js';
 import { rewriteDumpLine } from '../../src/sql/rewrite.js';
 import { SqlScanner, type ScannerLimits, type ScanWatcher } from '../../src/sql/sqlscan.js';
 import { ReferenceSqlScanner } from '../helpers/sqlscan-reference.js';
@@ -234,6 +235,30 @@ describe('SqlScanner long lines', () => {
         expect(actual.events, context).toEqual(expected.events);
         expect(actual.out, context).toBe(expected.out);
       }
+    }
+  });
+});
+
+describe('the file policy on the scanner that rewrites', () => {
+  it('refuses what it refuses reading the rewritten output a second time', () => {
+    for (let seed = 1; seed <= Number(process.env.FUZZ_SEEDS ?? 400); seed++) {
+      const random = prng(seed);
+      const input = Buffer.from(randomSql(random), 'utf8');
+      const size = 1 + Math.floor(random() * 400);
+      // One pass: the policy watches the scanner that rewrites.
+      const folded = new FilePolicy(rewriteDumpLine);
+      const out: Buffer[] = [];
+      for (let i = 0; i < input.length; i += size) out.push(...folded.scanner.pushParts(input.subarray(i, i + size)));
+      out.push(folded.end());
+      // Two passes: the rewritten output read again by a policy of its own.
+      const rewriter = new SqlScanner(rewriteDumpLine);
+      const written = Buffer.concat([rewriter.push(input), rewriter.finish()]);
+      const second = new FilePolicy();
+      second.push(written);
+      const context = `seed ${seed}`;
+      expect(Buffer.concat(out).toString('utf8'), context).toBe(written.toString('utf8'));
+      expect(folded.problems, context).toEqual(second.finish());
+      expect(plain(folded.scanner.report), context).toEqual(plain(rewriter.report));
     }
   });
 });
