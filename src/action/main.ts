@@ -13,6 +13,7 @@ import type { PublishResult } from '../publish/index.js';
 import { localCopy } from '../publish/local.js';
 import { scratchSecretForms } from '../backup/restorecheck.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
+import { letHeapGrowForStreaming } from '../heap.js';
 
 const actionLogger: Logger = {
   info: (message) => core.info(neutraliseWorkflowCommands(message)),
@@ -104,4 +105,5 @@ export async function run(): Promise<void> {
   }
 }
 
+letHeapGrowForStreaming();
 await run();
