@@ -12,7 +12,7 @@
 import { Transform } from 'node:stream';
 import { PROGRESS_EVERY_MS, formatBytes } from '../log.js';
 import pg from 'pg';
-import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
+import { CollisionCheck, LongStringCutter, Part1Rows, type Collision } from './collisions.js';
 import { connectClient, explainConnectionError, type ConnectionInfo, type Database } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
@@ -128,6 +128,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     const policy = new FilePolicy();
     const part1 = new Part1Rows();
     const collisions = new CollisionCheck(client);
+    // A large value (a 200 MB raw_user_meta_data) is cut short before its line is held: keys are short.
+    const longStrings = new LongStringCutter();
     // PART 1's lines for the collision check, cut as bytes (a line is decoded once, when whole).
     let tooLong: RestoreError | undefined;
     const part1Lines = new LineSplitter(
@@ -148,7 +150,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
         scanner.push(chunk as Buffer);
         policy.push(chunk as Buffer);
         if (part1.done) continue;
-        part1Lines.push(chunk as Buffer);
+        part1Lines.push(longStrings.filter(chunk as Buffer));
         if (tooLong && !options.force) throw tooLong;
         if (tooLong && !part1.done) {
           // --force: the rows after it are not checked.
