@@ -91,7 +91,8 @@ const EMPTY = Buffer.alloc(0);
 const STREAM_AFTER = 1 << 20;
 /**
  * A line the rewriter may change (pg_dump's DDL lines, a few hundred bytes) is held whole up to this
- * size; a longer one passes only when its head is not one the rewriter changes (then it is refused).
+ * size; a longer one passes as a long line when the rewriter leaves its head unchanged, and is refused
+ * otherwise.
  */
 const HOLD_LIMIT = 8 << 20;
 /** How much of a long line's head is decoded to decide it (the INSERT name, a rewrite, the report). */
