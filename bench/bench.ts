@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --dataset default|narrow --users N --rows M --bytea-rows K --narrow-rows L --runs R --out FILE]`
+ * `npm run bench [-- --dataset default|narrow|bigvalue --users N --rows M --bytea-rows K --narrow-rows L --runs R --out FILE]`
  *
  * Builds a Supabase-shaped database of the chosen size on a throwaway PostgreSQL cluster (bench/dataset.ts),
  * then measures, alternating A B C D in every round:
@@ -389,7 +389,10 @@ async function waitForIdle(idle: number, maxSeconds: number): Promise<number> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      /** `default` (jsonb and bytea heavy) or `narrow` (200 000 users, 3 000 000 rows of 256 bytes). */
+      /**
+       * `default` (jsonb and bytea heavy), `narrow` (200 000 users, 3 000 000 rows of 256 bytes) or
+       * `bigvalue` (1 000 users, one of them with a 200 MB raw_user_meta_data).
+       */
       dataset: { type: 'string', default: 'default' },
       users: { type: 'string' },
       rows: { type: 'string' },
@@ -413,7 +416,9 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  if (values.dataset !== 'default' && values.dataset !== 'narrow') throw new Error(`--dataset is default or narrow, not ${values.dataset}`);
+  if (values.dataset !== 'default' && values.dataset !== 'narrow' && values.dataset !== 'bigvalue') {
+    throw new Error(`--dataset is default, narrow or bigvalue, not ${values.dataset}`);
+  }
   const preset = DATASETS[values.dataset];
   const rows = values.rows !== undefined ? Number(values.rows) : preset.rows;
   const size: DatasetSize = {
@@ -421,6 +426,7 @@ async function main(): Promise<void> {
     rows,
     byteaRows: values['bytea-rows'] !== undefined ? Number(values['bytea-rows']) : values.rows !== undefined ? Math.round(rows / 80) : preset.byteaRows,
     narrowRows: values['narrow-rows'] !== undefined ? Number(values['narrow-rows']) : preset.narrowRows,
+    bigValueBytes: preset.bigValueBytes,
   };
   const runs = Number(values.runs);
   const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
@@ -462,7 +468,7 @@ async function main(): Promise<void> {
       url = db.url;
       log(
         `Building the dataset: ${size.users} users, ${size.rows} activity rows (jsonb), ${size.byteaRows} attachments (64 KB bytea), ` +
-          `${size.narrowRows} narrow rows`,
+          `${size.narrowRows} narrow rows${size.bigValueBytes ? `, one ${(size.bigValueBytes / 1e6).toFixed(0)} MB value in auth.users` : ''}`,
       );
       dataset = await buildDataset(supabase.cluster, db.name, size, log);
       if (values.hold) {
@@ -520,7 +526,7 @@ async function main(): Promise<void> {
 
       const results = {
         generatedAt: new Date().toISOString(),
-        command: `npm run bench -- --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --narrow-rows ${size.narrowRows} --runs ${runs}`,
+        command: `npm run bench -- --dataset ${values.dataset} --users ${size.users} --rows ${size.rows} --bytea-rows ${size.byteaRows} --narrow-rows ${size.narrowRows} --runs ${runs}`,
         machine: {
           cpus: os.cpus().length,
           cpuModel: os.cpus()[0]?.model ?? 'unknown',

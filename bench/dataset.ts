@@ -9,7 +9,9 @@
  *   - public.activity: a wide jsonb table, `rows` rows of about 1 KB each;
  *   - public.attachments: a bytea table, `byteaRows` rows of 64 KB of random bytes each;
  *   - public.events_narrow: narrow rows, `narrowRows` rows of about 256 bytes each (the `--dataset
- *     narrow` preset: 200 000 users, 3 000 000 narrow rows, nothing else in public).
+ *     narrow` preset: 200 000 users, 3 000 000 narrow rows, nothing else in public);
+ *   - one value of `bigValueBytes` in the first user's auth.users.raw_user_meta_data (the `--dataset
+ *     bigvalue` preset: 200 MB in a PART 1 row, which pg_dump writes as one INSERT line).
  * The defaults (100 000 users, 1 000 000 activity rows, 12 500 attachments) make about 2 GB of public
  * tables on disk.
  */
@@ -21,13 +23,24 @@ export interface DatasetSize {
   byteaRows: number;
   /** Rows of public.events_narrow (about 256 bytes each). */
   narrowRows: number;
+  /** Bytes of one jsonb value in auth.users.raw_user_meta_data (0: none). */
+  bigValueBytes?: number;
 }
 
 /** `--dataset`: the jsonb/bytea-heavy default, or many narrow rows (where per-row costs show). */
-export const DATASETS: Record<'default' | 'narrow', DatasetSize> = {
+export const DATASETS: Record<'default' | 'narrow' | 'bigvalue', DatasetSize> = {
   default: { users: 100_000, rows: 1_000_000, byteaRows: 12_500, narrowRows: 0 },
   narrow: { users: 200_000, rows: 0, byteaRows: 0, narrowRows: 3_000_000 },
+  bigvalue: { users: 1_000, rows: 0, byteaRows: 0, narrowRows: 0, bigValueBytes: 200_000_000 },
 };
+
+/** One large value in a PART 1 row: the first user's raw_user_meta_data (issue #17). */
+function bigValueUpdate(bytes: number): string {
+  // 32 characters a repeat: a jsonb string of that many bytes, plus the key.
+  return `SET session_replication_role = replica;
+    UPDATE auth.users SET raw_user_meta_data = jsonb_build_object('blob', repeat(md5('big') || 'x"y\\z ; -- ''q'' ', ${Math.ceil(bytes / 50)}))
+     WHERE id = md5('user-1')::uuid`;
+}
 
 export interface DatasetStats {
   /** Bytes on disk (heap + TOAST + indexes) of the user schemas' tables. */
@@ -194,6 +207,7 @@ export async function buildDataset(
     }
   })();
   await Promise.all([managed, bytea, narrow]);
+  if (size.bigValueBytes) await step(`one ${(size.bigValueBytes / 1e6).toFixed(0)} MB value in auth.users.raw_user_meta_data`, bigValueUpdate(size.bigValueBytes));
   // Set hint bits and the visibility map once, so no measured run pays for them.
   await step('VACUUM (FREEZE, ANALYZE)', 'VACUUM (FREEZE, ANALYZE)');
   await step('CHECKPOINT', 'CHECKPOINT');

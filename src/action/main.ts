@@ -14,6 +14,7 @@ import { localCopy } from '../publish/local.js';
 import { scratchSecretForms } from '../backup/restorecheck.js';
 import { s3SecretForms } from '../s3/settings.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
+import { letHeapGrowForStreaming } from '../heap.js';
 
 const actionLogger: Logger = {
   info: (message) => core.info(neutraliseWorkflowCommands(message)),
@@ -114,4 +115,5 @@ export async function run(): Promise<void> {
   }
 }
 
+letHeapGrowForStreaming();
 await run();

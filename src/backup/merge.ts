@@ -16,7 +16,7 @@ import type { MergeProgress } from './progress.js';
 import { displayName, printable } from '../log.js';
 import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
-import { MARKER, SqlScanner, manifestName, type ScanReport } from '../sql/sqlscan.js';
+import { MARKER, manifestName, type ScanReport } from '../sql/sqlscan.js';
 import { FilePolicy, type PolicyProblem } from '../sql/policy.js';
 import { neutraliseBlock, quoteIdent, rolesBlock, versionGuard } from '../sql/preamble.js';
 
@@ -168,10 +168,11 @@ function chunksOf(source: PartSource): AsyncIterable<Buffer> {
 }
 
 export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
-  const scanner = new SqlScanner(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
-  // The file as written, read again as psql and verify will read it: no foreign meta-command, no
-  // statement a backup does not hold (policy.ts). A problem fails the backup; nothing is stored.
-  const policy = new FilePolicy();
+  // The file as written, read as psql and verify will read it: no foreign meta-command, no statement a
+  // backup does not hold (policy.ts). A problem fails the backup; nothing is stored. The policy watches
+  // the one scanner that rewrites the file, so the bytes are scanned once.
+  const policy = new FilePolicy(dumpLineRewriter({ sourceMajor: input.meta.serverMajor, dumpMajor: input.meta.pgDumpMajor }));
+  const scanner = policy.scanner;
   const partBytes = { part1: 0, part2: 0, part3: 0 };
   let sqlBytes = 0;
   const progress = input.progress ?? { sqlBytes: 0, rows: null };
@@ -180,7 +181,6 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   async function* sql(): AsyncGenerator<Buffer> {
     const emit = (text: string): Buffer => scanner.push(Buffer.from(text, 'utf8'));
     const count = (part: keyof typeof partBytes, buf: Buffer): Buffer => {
-      policy.push(buf);
       partBytes[part] += buf.length;
       sqlBytes += buf.length;
       progress.sqlBytes = sqlBytes;
@@ -199,7 +199,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
     yield count('part2', emit(part2Close(input.plan)));
     yield count('part3', emit(part3(input.plan)));
     yield count('part3', emit(fileFooter(await input.expectedRows)));
-    yield count('part3', scanner.finish());
+    yield count('part3', policy.end());
   }
 
   // The stored bytes (after sealing) are hashed as they go to the file.
@@ -224,7 +224,7 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   }
   return {
     scan: scanner.report,
-    policy: policy.finish(),
+    policy: policy.problems,
     partBytes,
     sqlBytes,
     fileBytes,

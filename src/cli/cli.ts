@@ -23,6 +23,7 @@ import { checkRecordedSha256, FilePolicy, PolicyError, sha256OfFile } from '../s
 import { checkSignatureFile, parsePublicKey, SIGNATURE_SUFFIX, SignatureError } from '../publish/signature.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
 import { checkScan } from '../sql/verify.js';
+import { letHeapGrowForStreaming } from '../heap.js';
 
 const USAGE = `supabase-complete-backup — back up, check, list and restore Supabase databases
 
@@ -436,6 +437,7 @@ function askHidden(prompt: string): Promise<string> {
   });
 }
 
+letHeapGrowForStreaming();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -360,3 +360,108 @@ export class CollisionCheck {
     return map;
   }
 }
+
+/**
+ * Longer string literals are cut to this many bytes before PART 1's lines are held for Part1Rows: a
+ * key the check compares is in a unique index, whose entries PostgreSQL limits to about 2.7 KB, so
+ * no key is cut, and a row with a 200 MB value (raw_user_meta_data) is held as a short line.
+ */
+export const KEPT_STRING_BYTES = 64 * 1024;
+
+/**
+ * PART 1 as Part1Rows reads it, with every string literal longer than `kept` bytes cut short (its
+ * first `kept` bytes, then its closing quote): a streaming filter over the file's chunks, lexing as
+ * Part1Rows does (`'...'` with `''`, `"..."`, `--` comments; PART 1 has no dollar quotes or E''
+ * strings), whatever the chunking.
+ */
+export class LongStringCutter {
+  private mode: 'normal' | 'squote' | 'dquote' | 'comment' = 'normal';
+  /** Bytes of the current string literal so far. */
+  private length = 0;
+  /** A `'` ended the last chunk inside a string: a closing quote or the first of `''`. */
+  private quotePending = false;
+  /** A `-` ended the last chunk outside quotes: maybe the start of `--`. */
+  private dashPending = false;
+
+  constructor(private readonly kept = KEPT_STRING_BYTES) {}
+
+  /** The chunk as Part1Rows should see it. */
+  filter(chunk: Buffer): Buffer {
+    const out: Buffer[] = [];
+    let i = 0;
+    let copyFrom = 0;
+    const cut = (at: number): void => {
+      if (at > copyFrom) out.push(chunk.subarray(copyFrom, at));
+    };
+    if (this.quotePending) {
+      this.quotePending = false;
+      if (chunk[0] === 0x27) {
+        // `''` inside the string: both kept, or both dropped
+        out.push(this.length < this.kept ? Buffer.from("''") : Buffer.alloc(0));
+        this.length += 2;
+        i = copyFrom = 1;
+      } else {
+        out.push(Buffer.from("'"));
+        this.mode = 'normal';
+      }
+    } else if (this.dashPending) {
+      this.dashPending = false;
+      if (chunk[0] === 0x2d) this.mode = 'comment';
+    }
+    while (i < chunk.length) {
+      if (this.mode === 'comment') {
+        const nl = chunk.indexOf(0x0a, i);
+        if (nl < 0) break;
+        this.mode = 'normal';
+        i = nl + 1;
+      } else if (this.mode === 'dquote') {
+        const q = chunk.indexOf(0x22, i);
+        if (q < 0) break;
+        this.mode = 'normal';
+        i = q + 1;
+      } else if (this.mode === 'normal') {
+        const c = chunk[i]!;
+        if (c === 0x27) {
+          this.mode = 'squote';
+          this.length = 0;
+        } else if (c === 0x22) {
+          this.mode = 'dquote';
+        } else if (c === 0x2d) {
+          if (i + 1 === chunk.length) this.dashPending = true;
+          else if (chunk[i + 1] === 0x2d) this.mode = 'comment';
+        }
+        i++;
+      } else {
+        // squote: the bytes up to the next quote count against `kept`; past it they are dropped
+        const q = chunk.indexOf(0x27, i);
+        const stop = q < 0 ? chunk.length : q;
+        const room = Math.max(0, this.kept - this.length);
+        if (stop - i > room) {
+          cut(i + room);
+          copyFrom = stop;
+        }
+        this.length += stop - i;
+        i = stop;
+        if (q < 0) break;
+        if (q + 1 === chunk.length) {
+          cut(q);
+          copyFrom = chunk.length;
+          this.quotePending = true;
+          i = chunk.length;
+        } else if (chunk[q + 1] === 0x27) {
+          if (this.length >= this.kept) {
+            cut(q);
+            copyFrom = q + 2;
+          }
+          this.length += 2;
+          i = q + 2;
+        } else {
+          this.mode = 'normal';
+          i = q + 1;
+        }
+      }
+    }
+    cut(chunk.length);
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+}

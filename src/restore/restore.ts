@@ -12,7 +12,7 @@
 import { Transform } from 'node:stream';
 import { PROGRESS_EVERY_MS, formatBytes } from '../log.js';
 import pg from 'pg';
-import { CollisionCheck, Part1Rows, type Collision } from './collisions.js';
+import { CollisionCheck, LongStringCutter, Part1Rows, type Collision } from './collisions.js';
 import { connectClient, explainConnectionError, type ConnectionInfo, type Database } from '../postgres/connection.js';
 import type { Logger } from '../log.js';
 import { psqlFailure, runPsql } from '../postgres/psql.js';
@@ -118,14 +118,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     // Pass 1: the file's checks, the keys PART 1 inserts, and the tables PART 2 replaces.
     log.info(`🔍 Checking ${label} and the target before writing anything...`);
     const dropped: string[] = [];
-    const scanner = new SqlScanner((line) => {
+    // Reads only the `DROP TABLE` lines (firstChars): every other line stays bytes, whatever its length.
+    const noteDrops = (line: string): string => {
       const drop = DROP_TABLE.exec(line);
       if (drop) dropped.push(drop[1]!);
       return line;
-    });
+    };
+    const scanner = new SqlScanner(Object.assign(noteDrops, { firstChars: 'D' }));
     const policy = new FilePolicy();
     const part1 = new Part1Rows();
     const collisions = new CollisionCheck(client);
+    // A large value (a 200 MB raw_user_meta_data) is cut short before its line is held: keys are short.
+    const longStrings = new LongStringCutter();
     // PART 1's lines for the collision check, cut as bytes (a line is decoded once, when whole).
     let tooLong: RestoreError | undefined;
     const part1Lines = new LineSplitter(
@@ -146,7 +150,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
         scanner.push(chunk as Buffer);
         policy.push(chunk as Buffer);
         if (part1.done) continue;
-        part1Lines.push(chunk as Buffer);
+        part1Lines.push(longStrings.filter(chunk as Buffer));
         if (tooLong && !options.force) throw tooLong;
         if (tooLong && !part1.done) {
           // --force: the rows after it are not checked.

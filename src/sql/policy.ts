@@ -19,7 +19,7 @@ import path from 'node:path';
 import { printable } from '../log.js';
 import { isManagedSchema, isReservedRole } from '../postgres/supabase.js';
 import { neutraliseBlock, roleLine, versionCheckBlock } from './preamble.js';
-import { SqlScanner, type ScanWatcher } from './sqlscan.js';
+import { SqlScanner, type LineRewriter, type ScanWatcher } from './sqlscan.js';
 
 /** The meta-commands the product writes itself, whole lines. Anything else is refused. */
 export const ALLOWED_META: ReadonlySet<string> = new Set([
@@ -62,8 +62,12 @@ export class FilePolicy implements ScanWatcher {
   private pending: { line: number; text: string; phase: Phase } | null = null;
   private committed = false;
 
-  constructor() {
-    this.scanner = new SqlScanner(undefined, this);
+  /**
+   * `rewrite`: the rewrite of the file being written (the merge reads its output through this one
+   * scanner, which rewrites and watches the lines as written, instead of reading it a second time).
+   */
+  constructor(rewrite?: LineRewriter) {
+    this.scanner = new SqlScanner(rewrite, this);
   }
 
   get following(): boolean {
@@ -77,9 +81,15 @@ export class FilePolicy implements ScanWatcher {
 
   /** Ends the scan; returns the problems (empty when the file passes). */
   finish(): PolicyProblem[] {
-    this.scanner.finish();
-    this.flush();
+    this.end();
     return this.problems;
+  }
+
+  /** Ends the scan; returns the scanner's last bytes (to write, when the scanner rewrites a file). */
+  end(): Buffer {
+    const tail = this.scanner.finish();
+    this.flush();
+    return tail;
   }
 
   metaCommand(line: number, text: string): void {

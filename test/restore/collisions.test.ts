@@ -4,7 +4,8 @@
  * look-alike inside a string, not anything after the PART 2 marker.
  */
 import { describe, expect, it } from 'vitest';
-import { Part1Rows, parseInsert } from '../../src/restore/collisions.js';
+import { LongStringCutter, Part1Rows, parseInsert } from '../../src/restore/collisions.js';
+import { LineSplitter } from '../../src/streams/lines.js';
 
 function read(sql: string): Part1Rows {
   const rows = new Part1Rows();
@@ -74,5 +75,72 @@ describe('Part1Rows', () => {
   it('ignores INSERTs before the PART 1 marker', () => {
     const rows = read(`BEGIN;\nINSERT INTO auth.users (id) VALUES ('early');\n-- PART 1: AUTH AND STORAGE DATA\n`);
     expect(rows.take().get('auth.users')).toEqual([]);
+  });
+});
+
+describe('LongStringCutter', () => {
+  /** PART 1 with a long value (quotes, doubled quotes, a comment's apostrophe, a quoted name) in random chunks. */
+  function part1(valueBytes: number): Buffer {
+    const value = `${"it''s -- not a comment; \"x\" ".repeat(Math.ceil(valueBytes / 28))}`;
+    return Buffer.from(
+      [
+        "-- the project's backup",
+        '-- PART 1: AUTH AND STORAGE DATA',
+        `INSERT INTO auth.users (id, email, raw_user_meta_data) VALUES ('u1', 'a@x.test', '{"v": "${value}"}');`,
+        `INSERT INTO auth.users ("id", email, raw_user_meta_data) VALUES ('u2', 'b@x.test', 'short');`,
+        '-- PART 2: PUBLIC SCHEMA (SCHEMA + DATA)',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  function readCut(input: Buffer, sizes: () => number, kept: number): { rows: Part1Rows; longest: number } {
+    const rows = new Part1Rows();
+    const cutter = new LongStringCutter(kept);
+    let longest = 0;
+    const lines = new LineSplitter((line) => {
+      longest = Math.max(longest, line.length);
+      rows.line(line.toString('utf8'));
+    }, 1 << 30);
+    for (let i = 0; i < input.length; ) {
+      const size = Math.max(1, sizes());
+      lines.push(cutter.filter(input.subarray(i, i + size)));
+      i += size;
+    }
+    lines.finish();
+    return { rows, longest };
+  }
+
+  it('cuts a long value short, whatever the chunking, and leaves every other value as it was', () => {
+    const input = part1(4 * 1024 * 1024);
+    let seed = 7;
+    const varied = (): number => (seed = (seed * 48271) % 2147483647) % 100;
+    for (const [name, sizes] of [
+      ['varied 1-100', varied],
+      ['64 KB', () => 65536],
+    ] as Array<[string, () => number]>) {
+      const { rows, longest } = readCut(input, sizes, 1024);
+      const users = rows.take().get('auth.users')!;
+      expect(users.map((u) => [u.get('id'), u.get('email')]), name).toEqual([['u1', 'a@x.test'], ['u2', 'b@x.test']]);
+      expect(users[0]!.get('raw_user_meta_data')!.length, name).toBeLessThanOrEqual(1024 + 2);
+      expect(users[1]!.get('raw_user_meta_data'), name).toBe('short');
+      expect(longest, name).toBeLessThan(2048);
+    }
+    // One, two and three bytes at a time (a quote pair or a `--` cut anywhere), on a shorter file.
+    const small = part1(3000);
+    for (const sizes of [() => 1, () => 2, () => 3]) {
+      const cut = readCut(small, sizes, 100).rows.take().get('auth.users')!;
+      expect(cut.map((u) => u.get('email'))).toEqual(['a@x.test', 'b@x.test']);
+      const whole = readCut(small, sizes, Infinity).rows.take().get('auth.users')!;
+      expect(whole[0]!.get('raw_user_meta_data')).toBe(`{"v": "${"it's -- not a comment; \"x\" ".repeat(Math.ceil(3000 / 28))}"}`);
+    }
+  });
+
+  it('passes the bytes unchanged when nothing is longer than it keeps', () => {
+    const input = part1(3000);
+    const cutter = new LongStringCutter(1 << 20);
+    const out: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 7) out.push(cutter.filter(input.subarray(i, i + 7)));
+    expect(Buffer.concat(out).equals(input)).toBe(true);
   });
 });

@@ -2,11 +2,14 @@
  * Differential test of the SqlScanner's fast paths (byte-level lexing, lines left undecoded, chunks
  * passed through as views, the cut line completed from the next chunk): on random SQL, split into
  * random chunks, it must report and write exactly what the plain text scanner (the test oracle in
- * helpers/sqlscan-reference.ts) does when fed the same input in one piece.
+ * helpers/sqlscan-reference.ts) does when fed the same input in one piece. With a tiny `streamAfter`,
+ * almost every line is a "long line" to the scanner: decided from its head and lexed piece by piece
+ * as its chunks come, cut anywhere (mid-token, mid-quote, mid-character), and it must still agree.
  */
 import { describe, expect, it } from 'vitest';
+import { FilePolicy } from '../../src/sql/policy.js';
 import { rewriteDumpLine } from '../../src/sql/rewrite.js';
-import { SqlScanner } from '../../src/sql/sqlscan.js';
+import { SqlScanner, type ScannerLimits, type ScanWatcher } from '../../src/sql/sqlscan.js';
 import { ReferenceSqlScanner } from '../helpers/sqlscan-reference.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed from its seed. */
@@ -111,8 +114,8 @@ function reference(input: Buffer, rewrite: boolean): Outcome {
   return { out, report: plain(scanner.report) };
 }
 
-function fast(input: Buffer, rewrite: boolean, sizes: () => number, parts: boolean): Outcome {
-  const scanner = new SqlScanner(rewrite ? rewriteDumpLine : undefined);
+function fast(input: Buffer, rewrite: boolean, sizes: () => number, parts: boolean, limits?: ScannerLimits): Outcome {
+  const scanner = new SqlScanner(rewrite ? rewriteDumpLine : undefined, undefined, limits);
   const out: Buffer[] = [];
   for (let i = 0; i < input.length; ) {
     const size = Math.max(1, sizes());
@@ -144,8 +147,9 @@ describe('SqlScanner fast paths', () => {
         ];
         for (const [name, sizes] of chunkings) {
           const parts = random() < 0.5;
-          const actual = fast(input, rewrite, sizes, parts);
-          const context = `seed ${seed}, rewrite ${rewrite}, chunks ${name}, pushParts ${parts}`;
+          const streamAfter = random() < 0.5 ? undefined : 1 + Math.floor(random() * 48);
+          const actual = fast(input, rewrite, sizes, parts, { streamAfter });
+          const context = `seed ${seed}, rewrite ${rewrite}, chunks ${name}, pushParts ${parts}, streamAfter ${streamAfter}`;
           expect(actual.report, context).toEqual(expected.report);
           expect(actual.out, context).toBe(expected.out);
         }
@@ -170,5 +174,91 @@ describe('SqlScanner fast paths', () => {
     const actual = fast(input, true, () => input.length, true);
     expect(actual.report).toEqual(reference(input, true).report);
     expect(actual.out).toBe(text);
+  });
+});
+
+/** Records what a watcher is told, to compare two scans. */
+class Recorder implements ScanWatcher {
+  readonly events: string[] = [];
+  following = false;
+  metaCommand(line: number, text: string): void {
+    this.events.push(`meta ${line} ${text}`);
+  }
+  statement(line: number, text: string): void {
+    this.events.push(`statement ${line} ${text}`);
+    // Now and then, collect the next lines, as the file policy does for a statement it reads on.
+    this.following = text.length % 3 === 0;
+  }
+  statementEnd(): void {
+    this.events.push('end');
+    this.following = false;
+  }
+  continuation(line: number, text: string): void {
+    this.events.push(`continuation ${line} ${text}`);
+  }
+}
+
+function watched(input: Buffer, sizes: () => number, limits: ScannerLimits): { out: string; report: unknown; events: string[] } {
+  const recorder = new Recorder();
+  const scanner = new SqlScanner(rewriteDumpLine, recorder, limits);
+  const out: Buffer[] = [];
+  for (let i = 0; i < input.length; ) {
+    const size = Math.max(1, sizes());
+    out.push(...scanner.pushParts(input.subarray(i, i + size)));
+    i += size;
+  }
+  out.push(scanner.finish());
+  return { out: Buffer.concat(out).toString('utf8'), report: plain(scanner.report), events: recorder.events };
+}
+
+describe('SqlScanner long lines', () => {
+  it('tell a watcher what they tell it held whole, cut into random pieces anywhere', () => {
+    const whole: ScannerLimits = { streamAfter: 1 << 30, holdLimit: 1 << 30 };
+    for (let seed = 1; seed <= Number(process.env.FUZZ_SEEDS ?? 400) / 4; seed++) {
+      const random = prng(seed);
+      // Long lines: many atoms and lines with their newlines dropped now and then, so lines run past
+      // the 4 KiB a watcher reads ahead and the scanner streams them.
+      const pieces: string[] = [];
+      while (pieces.join('').length < 40_000) {
+        const piece = randomSql(random);
+        pieces.push(random() < 0.7 ? piece.replace(/\n/g, ' ') : piece);
+      }
+      const input = Buffer.from(pieces.join(''), 'utf8');
+      const expected = watched(input, () => input.length, whole);
+      for (const [name, sizes] of [
+        ['random 1-3000', () => 1 + Math.floor(random() * 3000)],
+        ['random 1-40', () => 1 + Math.floor(random() * 40)],
+      ] as Array<[string, () => number]>) {
+        const actual = watched(input, sizes, { streamAfter: 1 });
+        const context = `seed ${seed}, chunks ${name}`;
+        expect(actual.report, context).toEqual(expected.report);
+        expect(actual.events, context).toEqual(expected.events);
+        expect(actual.out, context).toBe(expected.out);
+      }
+    }
+  });
+});
+
+describe('the file policy on the scanner that rewrites', () => {
+  it('refuses what it refuses reading the rewritten output a second time', () => {
+    for (let seed = 1; seed <= Number(process.env.FUZZ_SEEDS ?? 400); seed++) {
+      const random = prng(seed);
+      const input = Buffer.from(randomSql(random), 'utf8');
+      const size = 1 + Math.floor(random() * 400);
+      // One pass: the policy watches the scanner that rewrites.
+      const folded = new FilePolicy(rewriteDumpLine);
+      const out: Buffer[] = [];
+      for (let i = 0; i < input.length; i += size) out.push(...folded.scanner.pushParts(input.subarray(i, i + size)));
+      out.push(folded.end());
+      // Two passes: the rewritten output read again by a policy of its own.
+      const rewriter = new SqlScanner(rewriteDumpLine);
+      const written = Buffer.concat([rewriter.push(input), rewriter.finish()]);
+      const second = new FilePolicy();
+      second.push(written);
+      const context = `seed ${seed}`;
+      expect(Buffer.concat(out).toString('utf8'), context).toBe(written.toString('utf8'));
+      expect(folded.problems, context).toEqual(second.finish());
+      expect(plain(folded.scanner.report), context).toEqual(plain(rewriter.report));
+    }
   });
 });
