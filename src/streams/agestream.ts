@@ -90,14 +90,20 @@ function headerEnd(bytes: Buffer): number {
   return newline < 0 ? -1 : newline + 1;
 }
 
-/** Encrypts a stream into an age file: header, nonce, then the payload in native ChaCha20-Poly1305. */
+/**
+ * Encrypts a stream into an age file: header, nonce, then the payload in native ChaCha20-Poly1305.
+ * Chunks are sealed straight from the incoming buffers; only a chunk that spans two of them is copied
+ * (into one reused buffer), and each sealed chunk goes out as its ciphertext and its tag, uncopied.
+ */
 export class AgeEncryptStream extends Transform {
   private key: Buffer | null = null;
   private readonly nonce = randomBytes(NONCE);
   private counter = 0;
-  /** Plaintext not sealed yet: a full chunk is sealed only once a byte after it has arrived (it is not the last). */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** A full chunk not sealed yet: it is sealed only once a byte after it has arrived (it is not the last). */
+  private held: Buffer | null = null;
+  /** The start of a chunk that spans incoming buffers. */
+  private readonly partial = Buffer.allocUnsafeSlow(CHUNK);
+  private partialBytes = 0;
   private readonly made: Promise<{ header: Buffer; fileKey: Uint8Array }>;
 
   /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
@@ -117,9 +123,9 @@ export class AgeEncryptStream extends Transform {
 
   private seal(plain: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    const sealed = cipher.update(plain);
+    this.push(cipher.update(plain));
     cipher.final();
-    this.push(Buffer.concat([sealed, cipher.getAuthTag()]));
+    this.push(cipher.getAuthTag());
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -130,18 +136,25 @@ export class AgeEncryptStream extends Transform {
       );
       return;
     }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes > CHUNK) {
-      let all = Buffer.concat(this.pending, this.pendingBytes);
-      let at = 0;
-      while (all.length - at > CHUNK) {
-        this.seal(all.subarray(at, at + CHUNK), false);
-        at += CHUNK;
+    for (let at = 0; at < chunk.length; ) {
+      if (this.held) {
+        this.seal(this.held, false);
+        this.held = null;
       }
-      all = all.subarray(at);
-      this.pending = [all];
-      this.pendingBytes = all.length;
+      if (this.partialBytes === 0 && chunk.length - at >= CHUNK) {
+        this.held = chunk.subarray(at, at + CHUNK);
+        at += CHUNK;
+      } else {
+        const n = Math.min(CHUNK - this.partialBytes, chunk.length - at);
+        chunk.copy(this.partial, this.partialBytes, at, at + n);
+        this.partialBytes += n;
+        at += n;
+        // Sealed (and so read) before the next byte is copied in: the loop seals what is held first.
+        if (this.partialBytes === CHUNK) {
+          this.held = this.partial;
+          this.partialBytes = 0;
+        }
+      }
     }
     done();
   }
@@ -149,8 +162,8 @@ export class AgeEncryptStream extends Transform {
   override _flush(done: TransformCallback): void {
     this.start().then(
       () => {
-        this.seal(Buffer.concat(this.pending, this.pendingBytes), true);
-        this.pending = [];
+        this.seal(this.held ?? this.partial.subarray(0, this.partialBytes), true);
+        this.held = null;
         done();
       },
       (error: unknown) => done(error as Error),
