@@ -99,7 +99,7 @@ function cut(data: Buffer, sizes: number[]): Buffer[] {
   return pieces;
 }
 
-describe('chunks sealed from the incoming pieces or across them', () => {
+describe('chunks sealed and opened from the incoming pieces or across them', () => {
   const K = 65536;
   // Whole chunks sealed in place, a chunk spanning pieces, a full chunk that is the last, 1-byte pieces.
   const PIECINGS: Record<string, number[]> = {
@@ -110,12 +110,17 @@ describe('chunks sealed from the incoming pieces or across them', () => {
     'bytes between chunks': [1, 2 * K, 3, K - 3, 5 * K + 7],
   };
   for (const size of [4 * K, 4 * K + 5, 20 * K - 1]) {
-    it.each(Object.keys(PIECINGS))(`${size} bytes in %s: the library reads it back`, async (piecing) => {
+    it.each(Object.keys(PIECINGS))(`${size} bytes in %s: the library reads what we write, we read what the library writes`, async (piecing) => {
       const plain = randomBytes(size);
       const sealed = await piecewise(new AgeEncryptStream({ recipients: [key.recipient] }), cut(plain, PIECINGS[piecing]!));
       const decrypter = new Decrypter();
       decrypter.addIdentity(identity);
       expect(Buffer.from(await decrypter.decrypt(sealed)).equals(plain)).toBe(true);
+      const encrypter = new Encrypter();
+      encrypter.addRecipient(key.recipient);
+      const byLibrary = Buffer.from(await encrypter.encrypt(plain));
+      const back = await piecewise(new AgeDecryptStream({ identities: [identity] }), cut(byLibrary, PIECINGS[piecing]!));
+      expect(back.equals(plain)).toBe(true);
     });
   }
 });
