@@ -98,10 +98,11 @@ export class ParallelCompress extends Transform {
   constructor(
     codec: FrameCodec,
     private readonly blockSize = PGZIP_BLOCK,
-    // Blocks being compressed at once: as many as libuv's thread pool has threads (4 unless
-    // UV_THREADPOOL_SIZE says otherwise). On the 2-core bench machine 4 beat 2 (gzip of 500 MB: 3.1 s
-    // against 4.0 s) and matched 3.
-    inFlight = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+    // Blocks being compressed at once: one less than libuv's thread pool has threads (4 unless
+    // UV_THREADPOOL_SIZE says otherwise), so the file's writes never queue behind compression. On the
+    // 2-core bench machine 3 matched 4 and beat 2 (gzip of 500 MB, 4.0 s with 2); each slot holds a
+    // block, a compression context and an output buffer (zstd + age: peak RSS 161 MiB with 2, 169 with 4).
+    inFlight = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1),
   ) {
     super();
     this.encoders = Array.from({ length: inFlight }, () => codec(blockSize));
