@@ -10,7 +10,7 @@
  * frame at every write (a flush flag of Z_FINISH / ZSTD_e_end) into an output buffer with room for the
  * worst case, so a block is one trip to the thread pool. Per block, a fresh stream (zlib.gzip,
  * zlib.zstdCompress) cost a compression context with fresh memory, a trip per 16 KiB of output and a
- * stream object for the garbage collector: measured on 2.6 GB of SQL, about half of the stage's CPU.
+ * stream object for the garbage collector: on 2.6 GB of SQL-like rows, about a third of the stage's CPU.
  * The input blocks are reused too. Memory stays at `inFlight` slots and their blocks; blocks lose the
  * dictionary of the previous one, which costs well under 1% of size at 1 MiB.
  */
