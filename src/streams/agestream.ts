@@ -90,14 +90,67 @@ function headerEnd(bytes: Buffer): number {
   return newline < 0 ? -1 : newline + 1;
 }
 
-/** Encrypts a stream into an age file: header, nonce, then the payload in native ChaCha20-Poly1305. */
+/**
+ * Cuts a stream of pieces into the STREAM payload's chunks of `size` bytes. A full chunk is handed on
+ * only once a byte after it has arrived: only then is it known not to be the last. A chunk that lies
+ * inside one piece is a subarray of it; only a chunk that spans pieces is copied, into one reused
+ * buffer (so `each` must be done with a chunk when it returns: the ciphers copy it).
+ */
+class Chunker {
+  private held: Buffer | null = null;
+  private readonly partial: Buffer;
+  private partialBytes = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly each: (chunk: Buffer, last: boolean) => void,
+  ) {
+    this.partial = Buffer.allocUnsafeSlow(size);
+  }
+
+  take(piece: Buffer): void {
+    for (let at = 0; at < piece.length; ) {
+      if (this.held) {
+        const chunk = this.held;
+        this.held = null;
+        this.each(chunk, false);
+      }
+      if (this.partialBytes === 0 && piece.length - at >= this.size) {
+        this.held = piece.subarray(at, at + this.size);
+        at += this.size;
+        continue;
+      }
+      const n = Math.min(this.size - this.partialBytes, piece.length - at);
+      piece.copy(this.partial, this.partialBytes, at, at + n);
+      this.partialBytes += n;
+      at += n;
+      if (this.partialBytes === this.size) {
+        // Handed on (at the top of the loop, or by end) before the next byte is copied in.
+        this.held = this.partial;
+        this.partialBytes = 0;
+      }
+    }
+  }
+
+  /** Hands on the last chunk: the held one, or what came after it (empty when nothing came at all). */
+  end(): void {
+    const last = this.held ?? this.partial.subarray(0, this.partialBytes);
+    this.held = null;
+    this.partialBytes = 0;
+    this.each(last, true);
+  }
+}
+
+/**
+ * Encrypts a stream into an age file: header, nonce, then the payload in native ChaCha20-Poly1305.
+ * Chunks are sealed straight from the incoming buffers; only a chunk that spans two of them is copied
+ * (into one reused buffer), and each sealed chunk goes out as its ciphertext and its tag, uncopied.
+ */
 export class AgeEncryptStream extends Transform {
   private key: Buffer | null = null;
   private readonly nonce = randomBytes(NONCE);
   private counter = 0;
-  /** Plaintext not sealed yet: a full chunk is sealed only once a byte after it has arrived (it is not the last). */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly chunks = new Chunker(CHUNK, (plain, last) => this.seal(plain, last));
   private readonly made: Promise<{ header: Buffer; fileKey: Uint8Array }>;
 
   /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
@@ -117,9 +170,9 @@ export class AgeEncryptStream extends Transform {
 
   private seal(plain: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    const sealed = cipher.update(plain);
+    this.push(cipher.update(plain));
     cipher.final();
-    this.push(Buffer.concat([sealed, cipher.getAuthTag()]));
+    this.push(cipher.getAuthTag());
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -130,27 +183,14 @@ export class AgeEncryptStream extends Transform {
       );
       return;
     }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes > CHUNK) {
-      let all = Buffer.concat(this.pending, this.pendingBytes);
-      let at = 0;
-      while (all.length - at > CHUNK) {
-        this.seal(all.subarray(at, at + CHUNK), false);
-        at += CHUNK;
-      }
-      all = all.subarray(at);
-      this.pending = [all];
-      this.pendingBytes = all.length;
-    }
+    this.chunks.take(chunk);
     done();
   }
 
   override _flush(done: TransformCallback): void {
     this.start().then(
       () => {
-        this.seal(Buffer.concat(this.pending, this.pendingBytes), true);
-        this.pending = [];
+        this.chunks.end();
         done();
       },
       (error: unknown) => done(error as Error),
@@ -173,8 +213,7 @@ export class AgeDecryptStream extends Transform {
   private headBytes = 0;
   private key: Buffer | null = null;
   private counter = 0;
-  private sealed: Buffer[] = [];
-  private sealedBytes = 0;
+  private readonly chunks = new Chunker(CHUNK + TAG, (sealed, last) => this.openAndPush(sealed, last));
   private readonly decrypter = new Decrypter();
   private headerRead: () => void = () => undefined;
   private headerFailed: (error: unknown) => void = () => undefined;
@@ -216,30 +255,20 @@ export class AgeDecryptStream extends Transform {
     this.headerRead();
     this.head = [];
     const rest = bytes.subarray(end + NONCE);
-    if (rest.length > 0) this.takeSealed(rest);
+    if (rest.length > 0) this.chunks.take(rest);
   }
 
-  private takeSealed(chunk: Buffer): void {
-    this.sealed.push(chunk);
-    this.sealedBytes += chunk.length;
-    // A full sealed chunk is opened once a byte after it has arrived: only then is it not the last.
-    if (this.sealedBytes > CHUNK + TAG) {
-      let all = Buffer.concat(this.sealed, this.sealedBytes);
-      let at = 0;
-      while (all.length - at > CHUNK + TAG) {
-        this.push(this.open(all.subarray(at, at + CHUNK + TAG), false));
-        at += CHUNK + TAG;
-      }
-      all = all.subarray(at);
-      this.sealed = [all];
-      this.sealedBytes = all.length;
-    }
+  private openAndPush(sealed: Buffer, last: boolean): void {
+    if (last && sealed.length < TAG) throw new AgePayloadError('the encrypted payload is cut short (no final chunk)');
+    const plain = this.open(sealed, last);
+    if (last && plain.length === 0 && this.counter > 1) throw new AgePayloadError('the encrypted payload ends with an empty chunk');
+    this.push(plain);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.key) {
       try {
-        this.takeSealed(chunk);
+        this.chunks.take(chunk);
         done();
       } catch (error) {
         done(error as Error);
@@ -264,11 +293,7 @@ export class AgeDecryptStream extends Transform {
         this.headerFailed(error);
         throw error;
       }
-      const last = Buffer.concat(this.sealed, this.sealedBytes);
-      if (last.length < TAG) throw new AgePayloadError('the encrypted payload is cut short (no final chunk)');
-      const plain = this.open(last, true);
-      if (plain.length === 0 && this.counter > 1) throw new AgePayloadError('the encrypted payload ends with an empty chunk');
-      this.push(plain);
+      this.chunks.end();
       done();
     } catch (error) {
       done(error as Error);

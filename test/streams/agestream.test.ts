@@ -79,6 +79,52 @@ describe.each(SIZES)('%i bytes', (size) => {
   });
 });
 
+/** Runs `pieces` through a stream stage as they are. */
+async function piecewise(stage: Transform, pieces: Buffer[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(pieces), stage, async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) out.push(chunk);
+  });
+  return Buffer.concat(out);
+}
+
+/** `data` cut at `sizes`, repeated until it is used up. */
+function cut(data: Buffer, sizes: number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    pieces.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return pieces;
+}
+
+describe('chunks sealed and opened from the incoming pieces or across them', () => {
+  const K = 65536;
+  // Whole chunks sealed in place, a chunk spanning pieces, a full chunk that is the last, 1-byte pieces.
+  const PIECINGS: Record<string, number[]> = {
+    'one piece': [Number.MAX_SAFE_INTEGER],
+    'chunk-sized pieces': [K],
+    '1 MiB pieces': [16 * K],
+    'a chunk and a byte': [K + 1],
+    'bytes between chunks': [1, 2 * K, 3, K - 3, 5 * K + 7],
+  };
+  for (const size of [4 * K, 4 * K + 5, 20 * K - 1]) {
+    it.each(Object.keys(PIECINGS))(`${size} bytes in %s: the library reads what we write, we read what the library writes`, async (piecing) => {
+      const plain = randomBytes(size);
+      const sealed = await piecewise(new AgeEncryptStream({ recipients: [key.recipient] }), cut(plain, PIECINGS[piecing]!));
+      const decrypter = new Decrypter();
+      decrypter.addIdentity(identity);
+      expect(Buffer.from(await decrypter.decrypt(sealed)).equals(plain)).toBe(true);
+      const encrypter = new Encrypter();
+      encrypter.addRecipient(key.recipient);
+      const byLibrary = Buffer.from(await encrypter.encrypt(plain));
+      const back = await piecewise(new AgeDecryptStream({ identities: [identity] }), cut(byLibrary, PIECINGS[piecing]!));
+      expect(back.equals(plain)).toBe(true);
+    });
+  }
+});
+
 describe('passphrase (scrypt stanza made with native scrypt)', () => {
   it('written natively: the age CLI (at its prompt) and the library read it; the library writes it: read natively', async () => {
     const plain = randomBytes(200_000);

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParallelGzip } from '../../src/streams/pgzip.js';
+import { hasZstd, ParallelCompress, ParallelGzip, zstdFrames } from '../../src/streams/pgzip.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -41,9 +42,9 @@ function input(bytes: number): { whole: Buffer; chunks: Buffer[] } {
   return { whole, chunks };
 }
 
-async function compress(chunks: Buffer[], blockSize: number, inFlight: number): Promise<Buffer> {
+async function compress(chunks: Buffer[], blockSize: number, inFlight: number, stage: ParallelCompress = new ParallelGzip(1, blockSize, inFlight)): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), new ParallelGzip(1, blockSize, inFlight), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(Readable.from(chunks), stage, async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) out.push(chunk);
   });
   return Buffer.concat(out);
@@ -77,6 +78,32 @@ describe('ParallelGzip', () => {
     const empty = await compress([], 1 << 20, 2);
     expect(empty.length).toBeGreaterThan(0);
     expect(gunzipSync(empty).length).toBe(0);
+  });
+
+  it('each block is the gzip member zlib.gzipSync makes of it, in order (one slot stream per block in flight, reset in between)', async () => {
+    const { whole, chunks } = input(123_456);
+    const members: Buffer[] = [];
+    for (let at = 0; at < whole.length; at += 10_000) members.push(gzipSync(whole.subarray(at, at + 10_000), { level: 1 }));
+    expect((await compress(chunks, 10_000, 3)).equals(Buffer.concat(members))).toBe(true);
+  });
+
+  it('a chunk that fills several blocks at once', async () => {
+    const { whole } = input(95_000);
+    const gz = await compress([whole.subarray(0, 3), whole.subarray(3, 94_000), whole.subarray(94_000)], 10_000, 2);
+    expect(gunzipSync(gz).equals(whole)).toBe(true);
+  });
+
+  it.skipIf(!hasZstd())('zstd: many frames in flight, `zstd -d` and node:zlib give the input back', async () => {
+    const { whole, chunks } = input(300_000);
+    const zst = await compress(chunks, 10_000, 4, new ParallelCompress(zstdFrames(1), 10_000, 4));
+    const zstdDecompressSync = (zlib as unknown as { zstdDecompressSync: (input: Buffer) => Buffer }).zstdDecompressSync;
+    expect(zstdDecompressSync(zst).equals(whole)).toBe(true);
+    const file = path.join(dir, 'frames.sql.zst');
+    await writeFile(file, zst);
+    await execa('zstd', ['-d', '-q', '-f', file]);
+    expect((await readFile(path.join(dir, 'frames.sql'))).equals(whole)).toBe(true);
+    const empty = await compress([], 1 << 20, 2, new ParallelCompress(zstdFrames(1), 1 << 20, 2));
+    expect(zstdDecompressSync(empty).length).toBe(0);
   });
 
   it('a failing source fails the stage', async () => {
