@@ -38,7 +38,7 @@ export class StorageBackend implements ObjectBackend {
   readonly beforeFirstAccess = new Map<string, () => Promise<void>>();
 
   constructor(
-    private readonly db: pg.Client,
+    private readonly db: pg.Pool,
     private readonly root: string,
   ) {}
 
@@ -54,7 +54,7 @@ export class StorageBackend implements ObjectBackend {
   async deleteBucket(bucket: string): Promise<boolean> {
     const { rows } = await this.db.query('SELECT 1 FROM storage.objects WHERE bucket_id = $1 LIMIT 1', [bucket]);
     if (rows.length > 0) return false;
-    await this.inDeleteTransaction(() => this.db.query('DELETE FROM storage.buckets WHERE id = $1', [bucket]));
+    await this.inDeleteTransaction((tx) => tx.query('DELETE FROM storage.buckets WHERE id = $1', [bucket]));
     return true;
   }
 
@@ -119,8 +119,8 @@ export class StorageBackend implements ObjectBackend {
   }
 
   async delete(bucket: string, key: string): Promise<boolean> {
-    const { rowCount } = await this.inDeleteTransaction(() =>
-      this.db.query('DELETE FROM storage.objects WHERE bucket_id = $1 AND name = $2', [bucket, key]),
+    const { rowCount } = await this.inDeleteTransaction((tx) =>
+      tx.query('DELETE FROM storage.objects WHERE bucket_id = $1 AND name = $2', [bucket, key]),
     );
     await rm(this.dirOf(bucket, key), { recursive: true, force: true });
     return (rowCount ?? 0) > 0;
@@ -181,37 +181,43 @@ export class StorageBackend implements ObjectBackend {
     metadata: Record<string, unknown>,
     userMetadata: Record<string, string>,
   ): Promise<string | null> {
-    await this.db.query('BEGIN');
+    const tx = await this.db.connect();
+    await tx.query('BEGIN');
     try {
-      const { rows } = await this.db.query<{ version: string | null }>(
+      const { rows } = await tx.query<{ version: string | null }>(
         'SELECT version FROM storage.objects WHERE bucket_id = $1 AND name = $2 FOR UPDATE',
         [bucket, key],
       );
-      await this.db.query(
+      await tx.query(
         `INSERT INTO storage.objects (bucket_id, name, version, metadata, user_metadata)
          VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)
          ON CONFLICT (bucket_id, name) DO UPDATE
            SET version = excluded.version, metadata = excluded.metadata, user_metadata = excluded.user_metadata, updated_at = now()`,
         [bucket, key, version, JSON.stringify(metadata), JSON.stringify(userMetadata)],
       );
-      await this.db.query('COMMIT');
+      await tx.query('COMMIT');
       return rows[0]?.version ?? null;
     } catch (error) {
-      await this.db.query('ROLLBACK');
+      await tx.query('ROLLBACK');
       throw error;
+    } finally {
+      tx.release();
     }
   }
 
-  private async inDeleteTransaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.db.query('BEGIN');
+  private async inDeleteTransaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const tx = await this.db.connect();
+    await tx.query('BEGIN');
     try {
-      await this.db.query("SELECT set_config('storage.allow_delete_query', 'true', true)");
-      const result = await work();
-      await this.db.query('COMMIT');
+      await tx.query("SELECT set_config('storage.allow_delete_query', 'true', true)");
+      const result = await work(tx);
+      await tx.query('COMMIT');
       return result;
     } catch (error) {
-      await this.db.query('ROLLBACK');
+      await tx.query('ROLLBACK');
       throw error;
+    } finally {
+      tx.release();
     }
   }
 }
@@ -250,8 +256,7 @@ export interface StorageServer {
 
 /** Storage's S3 protocol for the project database `db` of `cluster` (rows written as the bootstrap superuser). */
 export async function startStorageServer(cluster: Cluster, db: string): Promise<StorageServer> {
-  const client = new pg.Client({ host: cluster.socketDir, port: cluster.port, user: cluster.superuser, database: db });
-  await client.connect();
+  const client = new pg.Pool({ host: cluster.socketDir, port: cluster.port, user: cluster.superuser, database: db, max: 4 });
   let backend: StorageBackend | undefined;
   try {
     const server = await startS3Server({
