@@ -3,6 +3,8 @@
  * Every error names the input and lists what it accepts.
  */
 import { createPrivateKey } from 'node:crypto';
+import { parseS3Url, type S3Location } from './s3/url.js';
+import { checkS3Inputs, type S3Inputs } from './s3/settings.js';
 
 /** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
 export const INPUT_NAMES = [
@@ -22,13 +24,22 @@ export const INPUT_NAMES = [
   'retention-days',
   'branch',
   'keep',
+  'keep-days',
+  's3-bucket-url',
+  's3-endpoint',
+  's3-region',
+  's3-force-path-style',
+  's3-access-key-id',
+  's3-secret-access-key',
+  's3-session-token',
   'github-token',
   'verify',
   'verify-database-url',
   'stall-timeout',
 ] as const;
 
-export const DESTINATIONS = ['artifact', 'branch', 'artifact,branch', 'none'] as const;
+/** Destinations, combined with commas (`artifact,s3`), or `none`. */
+export const DESTINATIONS = ['artifact', 'branch', 's3'] as const;
 export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export const VERIFY_MODES = ['basic', 'restore'] as const;
 
@@ -38,6 +49,13 @@ export type VerifyMode = (typeof VERIFY_MODES)[number];
 export interface Destinations {
   artifact: boolean;
   branch: boolean;
+  s3: boolean;
+}
+
+/** destination s3: where (s3-bucket-url) and how to reach it (the other s3-* inputs, AWS variables as fallback). */
+export interface S3Config {
+  location: S3Location;
+  inputs: S3Inputs;
 }
 
 export type Encryption =
@@ -63,7 +81,11 @@ export interface BackupConfig {
   artifactName: string | undefined;
   retentionDays: number | undefined;
   branch: string;
+  /** Backups kept on the branch and under the bucket prefix, newest first (0: no count rule). */
   keep: number;
+  /** Backups in the bucket younger than this many days are kept too (0: no age rule). */
+  keepDays: number;
+  s3: S3Config | undefined;
   githubToken: string | undefined;
   verify: VerifyMode;
   verifyDatabaseUrl: string | undefined;
@@ -124,9 +146,10 @@ export function parseConfig(read: InputReader): BackupConfig {
     );
   }
 
+  const destinations = parseDestinations(get('destination') || 'artifact');
   return {
     databaseUrl,
-    destinations: parseDestinations(get('destination') || 'artifact'),
+    destinations,
     outputDir: get('output-dir') || 'backups',
     schemas: parseSchemas(get('schemas') || 'auto'),
     excludeTables: splitPatterns(read('exclude-tables')).map(checkTableName),
@@ -140,6 +163,8 @@ export function parseConfig(read: InputReader): BackupConfig {
     retentionDays: parseOptionalInt('retention-days', get('retention-days'), 1, 90),
     branch: parseBranch(get('branch') || 'backups'),
     keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
+    keepDays: parseOptionalInt('keep-days', get('keep-days'), 0, 100_000) ?? 0,
+    s3: destinations.s3 ? parseS3Config(read) : undefined,
     githubToken: get('github-token') || undefined,
     verify,
     verifyDatabaseUrl,
@@ -174,12 +199,34 @@ function parseDestinations(value: string): Destinations {
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean);
-  const known = new Set(['artifact', 'branch', 'none']);
+  const known = new Set<string>([...DESTINATIONS, 'none']);
   const unknown = parts.find((part) => !known.has(part));
   if (unknown !== undefined || parts.length === 0 || (parts.includes('none') && parts.length > 1)) {
-    throw new ConfigError(`unknown destination '${value}'; use ${listWords(DESTINATIONS)}`);
+    throw new ConfigError(`unknown destination '${value}'; use ${DESTINATIONS.join(', ')}, a comma-separated combination (artifact,s3) or none`);
   }
-  return { artifact: parts.includes('artifact'), branch: parts.includes('branch') };
+  return { artifact: parts.includes('artifact'), branch: parts.includes('branch'), s3: parts.includes('s3') };
+}
+
+function parseS3Config(read: InputReader): S3Config {
+  const url = read('s3-bucket-url').trim();
+  if (!url) throw new ConfigError("'destination: s3' needs 's3-bucket-url', the bucket and prefix to store backups under, e.g. s3://my-backups/supabase");
+  let location: S3Location;
+  try {
+    location = parseS3Url(url);
+  } catch (error) {
+    throw new ConfigError(`'s3-bucket-url': ${(error as Error).message}`);
+  }
+  const inputs: S3Inputs = {
+    endpoint: read('s3-endpoint').trim(),
+    region: read('s3-region').trim(),
+    forcePathStyle: read('s3-force-path-style').trim(),
+    accessKeyId: read('s3-access-key-id').trim(),
+    secretAccessKey: read('s3-secret-access-key').trim(),
+    sessionToken: read('s3-session-token').trim(),
+  };
+  const problem = checkS3Inputs(inputs);
+  if (problem) throw new ConfigError(problem);
+  return { location, inputs };
 }
 
 function parseSchemas(value: string): 'auto' | string[] {

@@ -27,7 +27,7 @@ describe('defaults', () => {
   it('gives the documented defaults when only database-url is set', () => {
     expect(config()).toEqual({
       databaseUrl: URL,
-      destinations: { artifact: true, branch: false },
+      destinations: { artifact: true, branch: false, s3: false },
       outputDir: 'backups',
       schemas: 'auto',
       excludeTables: [],
@@ -41,6 +41,8 @@ describe('defaults', () => {
       retentionDays: undefined,
       branch: 'backups',
       keep: 30,
+      keepDays: 0,
+      s3: undefined,
       githubToken: undefined,
       verify: 'basic',
       verifyDatabaseUrl: undefined,
@@ -67,24 +69,47 @@ describe('defaults', () => {
 
 describe('destination', () => {
   it.each([
-    ['artifact', { artifact: true, branch: false }],
-    ['branch', { artifact: false, branch: true }],
-    ['artifact,branch', { artifact: true, branch: true }],
-    ['branch, artifact', { artifact: true, branch: true }],
-    ['none', { artifact: false, branch: false }],
-    ['ARTIFACT', { artifact: true, branch: false }],
+    ['artifact', { artifact: true, branch: false, s3: false }],
+    ['branch', { artifact: false, branch: true, s3: false }],
+    ['artifact,branch', { artifact: true, branch: true, s3: false }],
+    ['branch, artifact', { artifact: true, branch: true, s3: false }],
+    ['none', { artifact: false, branch: false, s3: false }],
+    ['ARTIFACT', { artifact: true, branch: false, s3: false }],
   ])('accepts %j', (value, destinations) => {
     expect(config({ destination: value }).destinations).toEqual(destinations);
   });
 
   it('rejects a misspelling with the accepted values, exactly as the issue shows', () => {
     expect(errorOf({ destination: 'artefact' }).message).toBe(
-      "unknown destination 'artefact'; use artifact, branch, artifact,branch or none",
+      "unknown destination 'artefact'; use artifact, branch, s3, a comma-separated combination (artifact,s3) or none",
     );
   });
 
-  it.each(['s3', 'none,artifact', 'artifact,,none', ','])('rejects %j', (value) => {
-    expect(errorOf({ destination: value }).message).toMatch(/^unknown destination '.*'; use artifact, branch, artifact,branch or none$/);
+  it.each(['s4', 'none,artifact', 'artifact,,none', ','])('rejects %j', (value) => {
+    expect(errorOf({ destination: value }).message).toMatch(/^unknown destination '.*'; use artifact, branch, s3, a comma-separated combination \(artifact,s3\) or none$/);
+  });
+});
+
+describe('destination s3', () => {
+  it('combines with the others and reads the bucket URL and the s3 inputs', () => {
+    const parsed = config({ destination: 'artifact,s3', 's3-bucket-url': 's3://my-backups/db', 's3-endpoint': 'https://x.r2.cloudflarestorage.com', 'keep-days': '14' });
+    expect(parsed.destinations).toEqual({ artifact: true, branch: false, s3: true });
+    expect(parsed.keepDays).toBe(14);
+    expect(parsed.s3).toEqual({
+      location: { bucket: 'my-backups', prefix: 'db/' },
+      inputs: { endpoint: 'https://x.r2.cloudflarestorage.com', region: '', forcePathStyle: '', accessKeyId: '', secretAccessKey: '', sessionToken: '' },
+    });
+  });
+
+  it.each([
+    [{}, "'destination: s3' needs 's3-bucket-url'"],
+    [{ 's3-bucket-url': 'https://bucket/x' }, "'s3-bucket-url': 'https://bucket/x' is not an s3:// URL"],
+    [{ 's3-bucket-url': 's3://b' }, "'s3-bucket-url': 'b' is not a bucket name"],
+    [{ 's3-bucket-url': 's3://bucket', 's3-force-path-style': 'maybe' }, "unknown s3-force-path-style 'maybe'"],
+    [{ 's3-bucket-url': 's3://bucket', 's3-access-key-id': 'AKIA1' }, "set both 's3-access-key-id' and 's3-secret-access-key'"],
+    [{ 's3-bucket-url': 's3://bucket', 's3-endpoint': 'minio:9000' }, "'s3-endpoint' is 'minio:9000'"],
+  ])('refuses %j, naming the input', (inputs, message) => {
+    expect(errorOf({ destination: 's3', ...inputs }).message).toContain(message);
   });
 });
 

@@ -254,8 +254,8 @@ export async function enforcePublicGuard(
   if (branchFacts === own) {
     checks.push([config.destinations, own]);
   } else {
-    if (config.destinations.artifact) checks.push([{ artifact: true, branch: false }, own]);
-    checks.push([{ artifact: false, branch: true }, branchFacts]);
+    if (config.destinations.artifact) checks.push([{ artifact: true, branch: false, s3: false }, own]);
+    checks.push([{ artifact: false, branch: true, s3: false }, branchFacts]);
   }
   for (const [destinations, facts] of checks) {
     const one = guardVerdict({ ...config, destinations }, facts);

@@ -32,7 +32,7 @@ export function recordingLogger(): RecordingLogger {
 export function publishConfig(overrides: Partial<BackupConfig> = {}): BackupConfig {
   return {
     databaseUrl: 'postgresql://postgres:secret@127.0.0.1:5432/postgres',
-    destinations: { artifact: true, branch: false },
+    destinations: { artifact: true, branch: false, s3: false },
     outputDir: 'backups',
     schemas: 'auto',
     excludeTables: [],
@@ -46,6 +46,8 @@ export function publishConfig(overrides: Partial<BackupConfig> = {}): BackupConf
     retentionDays: undefined,
     branch: 'backups',
     keep: 30,
+    keepDays: 0,
+    s3: undefined,
     githubToken: undefined,
     verify: 'basic',
     verifyDatabaseUrl: undefined,

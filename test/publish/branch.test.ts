@@ -40,7 +40,7 @@ function publish(
   backup: Awaited<ReturnType<typeof writeBackup>>,
   options: { keep?: number; log?: RecordingLogger; env?: NodeJS.ProcessEnv; branch?: BranchOptions; token?: string } = {},
 ): ReturnType<typeof publishToBranch> {
-  const config = publishConfig({ destinations: { artifact: false, branch: true }, keep: options.keep ?? 30, githubToken: options.token });
+  const config = publishConfig({ destinations: { artifact: false, branch: true, s3: false }, keep: options.keep ?? 30, githubToken: options.token });
   return publishToBranch(backup, config, options.log ?? recordingLogger(), options.env ?? env, {
     remoteUrl: origin,
     backoffMs: 5,
@@ -357,7 +357,7 @@ describe('branch destination over HTTP with github-token', () => {
   });
 
   it('needs a token and a repository to push to', () => {
-    const config = publishConfig({ destinations: { artifact: false, branch: true } });
+    const config = publishConfig({ destinations: { artifact: false, branch: true, s3: false } });
     expect(() => resolveBranchRemote(config, env)).toThrow(/needs 'github-token' to push.*permissions: contents: write/s);
     expect(() => resolveBranchRemote({ ...config, githubToken: TOKEN }, { PATH: env.PATH })).toThrow(/GITHUB_REPOSITORY is not set.*BACKUP_REMOTE_URL/s);
   });

@@ -16,10 +16,10 @@ import { publishConfig, recordingLogger } from '../helpers/publish.js';
 
 const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 const DESTINATIONS = {
-  artifact: { artifact: true, branch: false },
-  branch: { artifact: false, branch: true },
-  'artifact,branch': { artifact: true, branch: true },
-  none: { artifact: false, branch: false },
+  artifact: { artifact: true, branch: false, s3: false },
+  branch: { artifact: false, branch: true, s3: false },
+  'artifact,branch': { artifact: true, branch: true, s3: false },
+  none: { artifact: false, branch: false, s3: false },
 } as const;
 const ENCRYPTIONS: Record<string, BackupConfig['encryption']> = {
   none: { kind: 'none' },

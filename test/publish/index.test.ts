@@ -19,7 +19,7 @@ let service: ArtifactService;
 
 const git = async (args: string[]): Promise<string> => (await execa('git', args)).stdout;
 const both = (overrides: Partial<BackupConfig> = {}): BackupConfig =>
-  publishConfig({ destinations: { artifact: true, branch: true }, githubToken: 'ghs_token_for_checks', ...overrides });
+  publishConfig({ destinations: { artifact: true, branch: true, s3: false }, githubToken: 'ghs_token_for_checks', ...overrides });
 const fast = { branch: { backoffMs: 5 } };
 
 beforeEach(async () => {
@@ -66,7 +66,7 @@ describe('publishBackup', () => {
 
   it('artifact alone uses artifact-name and leaves the repository alone', async () => {
     const backup = await writeBackup(root);
-    const published = await publishBackup(backup, both({ destinations: { artifact: true, branch: false }, artifactName: 'db-nightly' }), recordingLogger());
+    const published = await publishBackup(backup, both({ destinations: { artifact: true, branch: false, s3: false }, artifactName: 'db-nightly' }), recordingLogger());
     expect(service.artifacts.get('db-nightly')?.finalized).toBe(true);
     expect(published.commitSha).toBeUndefined();
     expect(await git(['--git-dir', origin, 'for-each-ref'])).toBe('');
@@ -74,7 +74,7 @@ describe('publishBackup', () => {
 
   it('none keeps the file in output-dir only', async () => {
     const backup = await writeBackup(root);
-    const published = await publishBackup(backup, both({ destinations: { artifact: false, branch: false } }), recordingLogger());
+    const published = await publishBackup(backup, both({ destinations: { artifact: false, branch: false, s3: false } }), recordingLogger());
     expect(published).toEqual({ destinations: [{ kind: 'local', description: expect.stringContaining('Kept only on the runner') }] });
     expect(service.requests).toHaveLength(0);
     expect(await git(['--git-dir', origin, 'for-each-ref'])).toBe('');
