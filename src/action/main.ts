@@ -12,6 +12,7 @@ import { neutraliseWorkflowCommands, type Logger } from '../log.js';
 import type { PublishResult } from '../publish/index.js';
 import { localCopy } from '../publish/local.js';
 import { scratchSecretForms } from '../backup/restorecheck.js';
+import { s3SecretForms } from '../s3/settings.js';
 import { backupOutputs, summaryMarkdown } from './report.js';
 
 const actionLogger: Logger = {
@@ -32,6 +33,9 @@ function secretInputs(): string[] {
     ...secretForms(core.getInput('github-token')),
     // The signing key (PEM): the whole of it and each line of its body.
     ...signingKeyLines(core.getInput('signing-key')),
+    // S3 credentials, from the inputs or the standard AWS variables.
+    ...s3SecretForms({ accessKeyId: core.getInput('s3-access-key-id'), secretAccessKey: core.getInput('s3-secret-access-key'), sessionToken: core.getInput('s3-session-token') }),
+    ...s3SecretForms({ accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '', sessionToken: process.env.AWS_SESSION_TOKEN ?? '' }),
   ];
 }
 
@@ -63,6 +67,8 @@ export async function run(): Promise<void> {
     const config = parseConfig((name) => core.getInput(name));
     // Before dumping: refuse to publish an unencrypted backup in a public repository.
     await enforcePublicGuard(config, process.env, actionLogger);
+    // Before dumping: the bucket is there and the credentials can use it.
+    if (config.destinations.s3) await (await import('../publish/s3.js')).preflightS3(config, process.env, actionLogger);
     // The URLs, parsed once here; the pipeline receives the connections.
     const databases = backupDatabases(config);
     const result = await runBackup(config, actionLogger, { signal: abort.signal, databases });
@@ -70,11 +76,11 @@ export async function run(): Promise<void> {
     const published = await Promise.resolve()
       .then(async (): Promise<PublishResult> => {
         abort.signal.throwIfAborted();
-        const { artifact, branch } = config.destinations;
-        if (!artifact && !branch) return { destinations: [localCopy(result.path, false)] };
+        const { artifact, branch, s3 } = config.destinations;
+        if (!artifact && !branch && !s3) return { destinations: [localCopy(result.path, false)] };
         // Loaded only now: the publishing clients are large, and the backup runs lighter without them.
         const { publishBackup } = await import('../publish/index.js');
-        return publishBackup(result, config, actionLogger);
+        return publishBackup(result, config, actionLogger, process.env, { signal: abort.signal });
       })
       .catch(async (error: unknown) => {
         await rm(result.path, { force: true });
@@ -85,6 +91,10 @@ export async function run(): Promise<void> {
       'artifact-id': published.artifactId ?? '',
       'artifact-url': published.artifactUrl ?? '',
       'commit-sha': published.commitSha ?? '',
+      's3-url': published.s3?.url ?? '',
+      's3-key': published.s3?.key ?? '',
+      's3-etag': published.s3?.etag ?? '',
+      's3-version-id': published.s3?.versionId ?? '',
     };
     for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 

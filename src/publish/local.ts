@@ -3,7 +3,7 @@
  * action/main.ts uses it without the publishing clients).
  */
 export interface Destination {
-  kind: 'artifact' | 'branch' | 'local';
+  kind: 'artifact' | 'branch' | 's3' | 'local';
   description: string;
   url?: string;
 }

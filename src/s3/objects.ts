@@ -64,10 +64,19 @@ async function call<T>(target: S3Target, action: string, run: () => Promise<T>):
  * prefix (needed for retention and `list`). Writes nothing.
  */
 export async function checkBucket(target: S3Target, prefix: string): Promise<void> {
-  await call(target, 'checking the bucket', () => target.client.send(new HeadBucketCommand({ Bucket: target.bucket })));
-  await call(target, `listing '${prefix || '/'}'`, () =>
-    target.client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, MaxKeys: 1 })),
-  );
+  const list = (): Promise<unknown> => target.client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, MaxKeys: 1 }));
+  try {
+    await target.client.send(new HeadBucketCommand({ Bucket: target.bucket }));
+  } catch (error) {
+    // A HEAD answer has no body, so no error code: a GET of the same bucket says which (wrong key id,
+    // wrong secret, no such bucket).
+    const detail = await list().then(
+      () => error,
+      (listError: unknown) => listError,
+    );
+    throw explainS3Error(detail, context(target, 'checking the bucket'));
+  }
+  await call(target, `listing '${prefix || '/'}'`, list);
 }
 
 /** Every object under `prefix` (all pages), in key order. */

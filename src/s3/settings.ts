@@ -84,9 +84,9 @@ export function describeEndpoint(settings: S3Settings): string {
   return settings.endpoint ?? `AWS S3 (${settings.region})`;
 }
 
-/** Every form of the secret settings, for masking (the secret key and the session token). */
-export function s3SecretForms(inputs: Pick<S3Inputs, 'secretAccessKey' | 'sessionToken'>): string[] {
-  return [inputs.secretAccessKey, inputs.sessionToken]
+/** Every form of the credentials, for masking (the key id too: it names the account). */
+export function s3SecretForms(inputs: Pick<S3Inputs, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>): string[] {
+  return [inputs.accessKeyId, inputs.secretAccessKey, inputs.sessionToken]
     .map((value) => value.trim())
     .filter((value) => value.length > 0)
     .flatMap((value) => [value, encodeURIComponent(value)]);

@@ -89,8 +89,11 @@ export interface S3Server {
   requests: { operation: Operation; key: string; payloadHash: string }[];
   fail(fault: Fault): void;
   clearFaults(): void;
-  /** Pauses every call of `operation` until `release()`; `reached` resolves when the first one waits. */
-  hold(operation: Operation): { reached: Promise<void>; release(): void };
+  /**
+   * Pauses every call of `operation` (on keys `key` accepts) until `release()`; `reached` resolves when
+   * the first one waits.
+   */
+  hold(operation: Operation, key?: (key: string) => boolean): { reached: Promise<void>; release(): void };
   objects(bucket: string): Promise<ObjectInfo[]>;
   readObject(bucket: string, key: string): Promise<Buffer>;
   pendingUploads(): PendingUpload[];
@@ -131,7 +134,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const minPartSize = options.minPartSize ?? 5 * 1024 * 1024;
   const uploads = new Map<string, Upload>();
   const faults: (Fault & { seen: number; failed: number })[] = [];
-  const holds = new Map<Operation, { wait: Promise<void>; reached: () => void }>();
+  const holds = new Map<Operation, { wait: Promise<void>; reached: () => void; key: (key: string) => boolean }>();
   const calls = new Map<Operation, number>();
   const inFlight = new Map<Operation, number>();
   const maxInFlight = new Map<Operation, number>();
@@ -155,7 +158,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       requests.push({ operation, key, payloadHash: auth.payloadHash });
       if (injectFault(operation, req)) return;
       const held = holds.get(operation);
-      if (held) {
+      if (held?.key(key)) {
         held.reached();
         await held.wait;
       }
@@ -320,9 +323,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         return part;
       });
       const file = stagingFile();
-      const out = createWriteStream(file);
-      for (const part of parts) await pipeline(createReadStream(part.file), out, { end: false });
-      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await pipeline(async function* () {
+        for (const part of parts) yield* createReadStream(part.file, { highWaterMark: 1024 * 1024 });
+      }, createWriteStream(file));
       const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex')));
       const etag = `"${createHash('md5').update(md5s).digest('hex')}-${parts.length}"`;
       const size = parts.reduce((sum, p) => sum + p.size, 0);
@@ -420,12 +423,12 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     clearFaults() {
       faults.length = 0;
     },
-    hold(operation) {
+    hold(operation, key = () => true) {
       let release!: () => void;
       let reached!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
-      holds.set(operation, { wait: released, reached });
+      holds.set(operation, { wait: released, reached, key });
       return {
         reached: reachedPromise,
         release: () => {
