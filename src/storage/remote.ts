@@ -85,10 +85,12 @@ export class Remote {
   }
 
   /** Every object under `prefix`, page by page (servers cap a page at 1000 keys). */
-  async *list(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+  async *list(bucket: string, prefix: string, delimiter?: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(delimiter ? { Delimiter: delimiter } : {}) }),
+      );
       for (const item of page.Contents ?? []) {
         if (item.Key) yield { key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified };
       }

@@ -15,6 +15,7 @@ import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
 import { fileSealing, passphraseIdentity } from './sealing.js';
 import { FileStore } from './store.js';
 import type { RetryPolicy } from './transfer.js';
+import { pruneFileStore } from './retention.js';
 
 export interface StorageFilesSummary {
   /** s3:// location of the manifest. */
@@ -131,3 +132,15 @@ export async function restoreStorageFiles(input: StorageFilesRestoreInput): Prom
   }
 }
 
+
+/** Retention of the file store after a backup; a failure is a warning (the backup itself is stored). */
+export async function pruneStorageFiles(s3: S3Config, ownBackup: string, log: Logger): Promise<void> {
+  const store = fileStoreFor(s3);
+  try {
+    await pruneFileStore(store, ownBackup, log);
+  } catch (error) {
+    log.warning(`The backup and its files are stored, but deleting files no kept backup needs failed: ${(error as Error).message}`);
+  } finally {
+    store.remote.client.destroy();
+  }
+}
