@@ -180,7 +180,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     branch: parseBranch(get('branch') || 'backups'),
     keep: parseOptionalInt('keep', get('keep'), 0, 100_000) ?? 30,
     keepDays: parseOptionalInt('keep-days', get('keep-days'), 0, 100_000) ?? 0,
-    s3: destinations.s3 ? parseS3Config(read) : undefined,
+    s3: parseS3Config(read, destinations.s3),
     githubToken: get('github-token') || undefined,
     verify,
     verifyDatabaseUrl,
@@ -226,15 +226,9 @@ function parseDestinations(value: string): Destinations {
   return { artifact: parts.includes('artifact'), branch: parts.includes('branch'), s3: parts.includes('s3') };
 }
 
-function parseS3Config(read: InputReader): S3Config {
+/** The s3-* inputs are read whatever the destination, and checked only for destination s3. */
+function parseS3Config(read: InputReader, wanted: boolean): S3Config | undefined {
   const url = read('s3-bucket-url').trim();
-  if (!url) throw new ConfigError("'destination: s3' needs 's3-bucket-url', the bucket and prefix to store backups under, e.g. s3://my-backups/supabase");
-  let location: S3Location;
-  try {
-    location = parseS3Url(url);
-  } catch (error) {
-    throw new ConfigError(`'s3-bucket-url': ${(error as Error).message}`);
-  }
   const inputs: S3Inputs = {
     endpoint: read('s3-endpoint').trim(),
     region: read('s3-region').trim(),
@@ -243,6 +237,14 @@ function parseS3Config(read: InputReader): S3Config {
     secretAccessKey: read('s3-secret-access-key').trim(),
     sessionToken: read('s3-session-token').trim(),
   };
+  if (!wanted) return undefined;
+  if (!url) throw new ConfigError("'destination: s3' needs 's3-bucket-url', the bucket and prefix to store backups under, e.g. s3://my-backups/supabase");
+  let location: S3Location;
+  try {
+    location = parseS3Url(url);
+  } catch (error) {
+    throw new ConfigError(`'s3-bucket-url': ${(error as Error).message}`);
+  }
   const problem = checkS3Inputs(inputs);
   if (problem) throw new ConfigError(problem);
   return { location, inputs };

@@ -62,6 +62,14 @@ const DESIGN_INPUTS = [
   'retention-days',
   'branch',
   'keep',
+  'keep-days',
+  's3-bucket-url',
+  's3-endpoint',
+  's3-region',
+  's3-force-path-style',
+  's3-access-key-id',
+  's3-secret-access-key',
+  's3-session-token',
   'github-token',
   'verify',
   'verify-database-url',
@@ -79,6 +87,10 @@ const DESIGN_OUTPUTS = [
   'artifact-id',
   'artifact-url',
   'commit-sha',
+  's3-url',
+  's3-key',
+  's3-etag',
+  's3-version-id',
   'duration-seconds',
   'pg-dump-version',
 ];
@@ -142,7 +154,7 @@ describe('action.yml', () => {
 
   it('names every accepted value of the enumerated inputs in their descriptions', () => {
     const accepted: Record<string, string[]> = {
-      destination: ['artifact', 'branch', 'artifact,branch', 'none'],
+      destination: ['artifact', 'branch', 's3', 'artifact,branch', 'artifact,s3', 'none'],
       compression: ['none', 'gzip'],
       verify: ['basic', 'restore'],
       'include-audit-log': ['true', 'false'],
