@@ -185,9 +185,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     verify,
     verifyDatabaseUrl,
     stallTimeoutSeconds: parseOptionalInt('stall-timeout', get('stall-timeout'), 1, 86_400) ?? DEFAULT_STALL_TIMEOUT_SECONDS,
-    storageFiles: parseBoolean('storage-files', get('storage-files'), false)
-      ? parseStorageFiles(read, databaseUrl, destinations)
-      : undefined,
+    storageFiles: parseStorageFiles(read, databaseUrl, destinations),
   };
 }
 
@@ -251,14 +249,21 @@ function parseS3Config(read: InputReader, wanted: boolean): S3Config | undefined
 }
 
 /** storage-files: true — the Storage S3 endpoint (derived from the database URL when not given) and its keys. */
-function parseStorageFiles(read: InputReader, databaseUrl: string, destinations: Destinations): StorageFilesConfig {
+function parseStorageFiles(read: InputReader, databaseUrl: string, destinations: Destinations): StorageFilesConfig | undefined {
+  const given = {
+    endpoint: read('storage-s3-endpoint').trim(),
+    region: read('storage-s3-region').trim(),
+    accessKeyId: read('storage-s3-access-key-id').trim(),
+    secretAccessKey: read('storage-s3-secret-access-key').trim(),
+  };
+  if (!parseBoolean('storage-files', read('storage-files').trim(), false)) return undefined;
   if (!destinations.s3) {
     throw new ConfigError(
       "'storage-files: true' stores the files in an S3 bucket beside the backups: add s3 to 'destination' and set 's3-bucket-url'",
     );
   }
   const derived = storageEndpointFor(databaseUrl);
-  const endpoint = read('storage-s3-endpoint').trim() || derived.endpoint;
+  const endpoint = given.endpoint || derived.endpoint;
   if (!endpoint) {
     throw new ConfigError(
       "'storage-files: true' needs 'storage-s3-endpoint' (Project Settings > Storage > S3 Connection, " +
@@ -266,12 +271,11 @@ function parseStorageFiles(read: InputReader, databaseUrl: string, destinations:
     );
   }
   if (!/^https?:\/\/[^/\s]+/.test(endpoint)) throw new ConfigError(`'storage-s3-endpoint' is '${endpoint}'; give a URL such as https://<ref>.storage.supabase.co/storage/v1/s3`);
-  const region = read('storage-s3-region').trim() || derived.region;
+  const region = given.region || derived.region;
   if (!region) {
     throw new ConfigError("'storage-files: true' needs 'storage-s3-region', the project's region (e.g. eu-central-1): it cannot be derived from this database-url");
   }
-  const accessKeyId = read('storage-s3-access-key-id').trim();
-  const secretAccessKey = read('storage-s3-secret-access-key').trim();
+  const { accessKeyId, secretAccessKey } = given;
   if (!accessKeyId || !secretAccessKey) {
     throw new ConfigError(
       "'storage-files: true' needs 'storage-s3-access-key-id' and 'storage-s3-secret-access-key': S3 access keys made in " +
