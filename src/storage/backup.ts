@@ -58,6 +58,7 @@ export async function backupFiles(input: FilesBackupInput): Promise<FileManifest
   const dir = await mkdtemp(path.join(input.work, 'files-'));
   const known = new Set<string>();
   let done = 0;
+  let manifest: FileManifest;
   try {
     await forEachLimited(input.rows, input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
       try {
@@ -69,14 +70,20 @@ export async function backupFiles(input: FilesBackupInput): Promise<FileManifest
       }
       if (++done % 1000 === 0) input.log.info(`⏳ Storage files: ${done} of ${input.rows.length}`);
     });
+    manifest = manifestOf(files, skipped, input);
+    await input.store.writeManifest(manifest, input.sealing, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  return manifest;
+}
+
+function manifestOf(files: FileEntry[], skipped: SkippedFile[], input: FilesBackupInput): FileManifest {
   const order = (a: { bucket: string; name: string }, b: { bucket: string; name: string }): number =>
     a.bucket === b.bucket ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.bucket < b.bucket ? -1 : 1;
   files.sort(order);
   skipped.sort(order);
-  const manifest: FileManifest = {
+  return {
     format: MANIFEST_FORMAT,
     backup: input.backup,
     snapshot: input.snapshotId,
@@ -87,8 +94,6 @@ export async function backupFiles(input: FilesBackupInput): Promise<FileManifest
     files,
     skipped,
   };
-  await input.store.writeManifest(manifest, input.sealing);
-  return manifest;
 }
 
 /** The last backup's index, when its blobs were sealed the way this run seals them (else a full backup). */

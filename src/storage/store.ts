@@ -8,6 +8,10 @@
  *   <prefix>storage-files/passphrase-salt                        the salt a passphrase is stretched with
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { AgeDecryptStream, AgeEncryptStream } from '../streams/agestream.js';
 import { Readable } from 'node:stream';
 import { parseIndex, parseManifest, indexOf, type FileIndex, type FileManifest } from './manifest.js';
@@ -68,13 +72,25 @@ export class FileStore {
     return newest ? this.readIndex(newest) : null;
   }
 
-  /** The manifest first, then the index: a backup is listed (indexedBackups) only once both are stored. */
-  async writeManifest(manifest: FileManifest, sealing: FileSealing | null): Promise<void> {
-    const json = Buffer.from(`${JSON.stringify(manifest)}\n`);
-    const body = sealing ? await encryptBytes(json, sealing) : json;
-    await this.remote.putBytes(this.bucket, this.manifestKey(manifest.backup, sealing !== null), body, sealing ? 'application/octet-stream' : 'application/json');
-    const index = Buffer.from(`${JSON.stringify(indexOf(manifest))}\n`);
-    await this.remote.putBytes(this.bucket, this.indexKey(manifest.backup), index, 'application/json');
+  /**
+   * The manifest first, then the index: a backup is listed (indexedBackups) only once both are stored.
+   * Both are written to files in `dir` an entry at a time (never one string of the whole), then uploaded.
+   */
+  async writeManifest(manifest: FileManifest, sealing: FileSealing | null, dir: string): Promise<void> {
+    const { files, skipped, ...head } = manifest;
+    const manifestFile = path.join(dir, 'manifest.json');
+    await writeJsonFile(manifestFile, head, { files, skipped }, sealing);
+    await this.putSmallFile(this.manifestKey(manifest.backup, sealing !== null), manifestFile, sealing ? 'application/octet-stream' : 'application/json');
+    const { entries, ...indexHead } = indexOf(manifest);
+    const indexFile = path.join(dir, 'index.json');
+    await writeJsonFile(indexFile, indexHead, { entries }, null);
+    await this.putSmallFile(this.indexKey(manifest.backup), indexFile, 'application/json');
+  }
+
+  private async putSmallFile(key: string, file: string, contentType: string): Promise<void> {
+    const { size } = await stat(file);
+    await this.remote.putFile(this.bucket, key, file, size, { contentType });
+    await rm(file, { force: true });
   }
 
   /** A backup's manifest, decrypted with `identities` when it was stored encrypted. */
@@ -87,14 +103,25 @@ export class FileStore {
   }
 }
 
+/** `{...head, "<list>": [item, item, …], …}` as a stream of small strings, through age when sealed. */
+async function writeJsonFile(file: string, head: object, lists: Record<string, readonly unknown[]>, sealing: FileSealing | null): Promise<void> {
+  async function* json(): AsyncGenerator<string> {
+    yield JSON.stringify(head).slice(0, -1);
+    for (const [name, items] of Object.entries(lists)) {
+      yield `,${JSON.stringify(name)}:[`;
+      for (let i = 0; i < items.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(items[i])}`;
+      yield ']';
+    }
+    yield '}\n';
+  }
+  const stages = [Readable.from(json()), ...(sealing ? [new AgeEncryptStream({ recipients: sealing.recipients })] : []), createWriteStream(file, { mode: 0o600 })];
+  await pipeline(stages as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]);
+}
+
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
-}
-
-export async function encryptBytes(bytes: Buffer, sealing: FileSealing): Promise<Buffer> {
-  return collect(Readable.from([bytes]).pipe(new AgeEncryptStream({ recipients: sealing.recipients })));
 }
 
 export async function decryptBytes(bytes: Buffer, identities: string[]): Promise<Buffer> {
