@@ -17,6 +17,8 @@ import type { FileManifest } from '../../src/storage/manifest.js';
 import { readObjectRows } from '../../src/storage/objects.js';
 import { restoreFiles } from '../../src/storage/restore.js';
 import { fileSealing } from '../../src/storage/sealing.js';
+import { pruneFileStore } from '../../src/storage/retention.js';
+import { identitiesFor } from '../../src/storage/run.js';
 import { FileStore } from '../../src/storage/store.js';
 import type { Logger } from '../../src/log.js';
 import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
@@ -183,6 +185,28 @@ describe('Storage files: backup, incremental backup, restore', () => {
     }
   });
 
+  it('retention deletes the manifests of backups whose SQL file is gone and the blobs no kept backup references, nothing else', async () => {
+    const kept = 'full_2026-12-02T00-00-00-000Z_bbbbbbbb.sql';
+    const gone = 'full_2026-12-01T00-00-00-000Z_aaaaaaaa.sql';
+    await bucket.remote.putBytes(BACKUP_BUCKET, `db/${kept}`, Buffer.from('-- the SQL backup'));
+    const referencedByKept = new Set((await store().readIndex(kept)).entries.map((e) => e.b));
+    const blobsBefore = await bucket.keys('db/storage-files/blobs/');
+    const log = listLogger();
+    const outcome = await pruneFileStore(store(), 'full_2026-12-09T00-00-00-000Z_eeeeeeee.sql', log, 0);
+    expect(outcome.backups).toEqual([gone]);
+    expect(await store().indexedBackups()).toEqual([kept]);
+    expect(await bucket.keys('db/storage-files/manifests/')).toEqual([`db/storage-files/manifests/${kept}.files.json`]);
+    const blobsAfter = await bucket.keys('db/storage-files/blobs/');
+    // The first version of dir/b.bin was only in the deleted backup.
+    expect(blobsBefore.length - blobsAfter.length).toBe(1);
+    expect(outcome.blobs).toBe(1);
+    for (const blob of referencedByKept) expect(blobsAfter).toContain(`db/storage-files/blobs/${blob}`);
+    // A blob younger than the grace period is kept even when unreferenced (another run may be storing it).
+    await bucket.remote.putBytes(BACKUP_BUCKET, 'db/storage-files/blobs/in-flight', Buffer.from('x'));
+    expect((await pruneFileStore(store(), 'full_2026-12-09T00-00-00-000Z_eeeeeeee.sql', log)).blobs).toBe(0);
+    await bucket.remote.deleteKeys(BACKUP_BUCKET, ['db/storage-files/blobs/in-flight']);
+  });
+
   it('encrypted: blobs and manifest are age files named by row, never by content; the next run reuses them without a secret; restore with the identity', async () => {
     const key = await ageKeygen(work, 'files-key.txt');
     const sealing = await fileSealing({ kind: 'recipients', recipients: [key.recipient] }, async () => Buffer.alloc(0));
@@ -214,5 +238,18 @@ describe('Storage files: backup, incremental backup, restore', () => {
       await db.end();
       await target.stop();
     }
+  });
+
+  it('encrypted with a passphrase: stretched once into a key (salt in the store); restore with the passphrase alone', async () => {
+    const passStore = new FileStore(bucket.remote, BACKUP_BUCKET, 'pass/');
+    const sealing = await fileSealing({ kind: 'passphrase', passphrase: 'correct horse battery staple' }, () => passStore.passphraseSalt(true));
+    const { manifest } = await backupNow('full_2026-12-05T00-00-00-000Z_ffffffff.sql', passStore, sealing);
+    expect(manifest.counts).toMatchObject({ stored: 6 });
+    const again = await fileSealing({ kind: 'passphrase', passphrase: 'correct horse battery staple' }, () => passStore.passphraseSalt(true));
+    expect(again!.fingerprint).toBe(sealing!.fingerprint);
+    const identities = await identitiesFor(passStore, [], 'correct horse battery staple');
+    const read = await passStore.readManifest(manifest.backup, identities);
+    expect(read.files.map((f) => f.sha256)).toEqual(manifest.files.map((f) => f.sha256));
+    await expect(passStore.readManifest(manifest.backup, await identitiesFor(passStore, [], 'wrong passphrase'))).rejects.toThrow();
   });
 });
