@@ -284,7 +284,7 @@ async function restoreCommand(args: string[]): Promise<number> {
       console.log(`  ${files.restored} Storage files restored (${formatBytes(files.bytes)}), each read back and checked against its sha256.`);
     }
     console.log(
-      '\nNot in a backup, bring them back by hand: storage files, Auth settings and JWT secrets, passwords of your own\n' +
+      `\nNot in a backup, bring them back by hand: ${values['storage-files'] ? '' : 'storage files (or use --storage-files), '}Auth settings and JWT secrets, passwords of your own\n` +
         'login roles, cron jobs, database webhooks, Vault secrets (see docs/restore.md).',
     );
     return 0;
