@@ -284,8 +284,9 @@ async function restoreCommand(args: string[]): Promise<number> {
       console.log(`  ${files.restored} Storage files restored (${formatBytes(files.bytes)}), each read back and checked against its sha256.`);
     }
     console.log(
-      `\nNot in a backup, bring them back by hand: ${values['storage-files'] ? '' : 'storage files (or use --storage-files), '}Auth settings and JWT secrets, passwords of your own\n` +
-        'login roles, cron jobs, database webhooks, Vault secrets (see docs/restore.md).',
+      `\nNot in a backup, bring them back by hand: ${values['storage-files'] ? '' : 'storage files, '}Auth settings and JWT secrets, passwords of your own\n` +
+        'login roles, cron jobs, database webhooks, Vault secrets (see docs/restore.md).' +
+        (values['storage-files'] ? '' : '\nStorage files are restored by --storage-files when the backup has them (storage-files: true; docs/storage-files.md).'),
     );
     return 0;
   } catch (error) {
