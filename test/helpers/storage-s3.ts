@@ -13,9 +13,8 @@
  *   - If-Match is ignored (the generic server ignores conditions); ListObjectsV2 pages at most 1000.
  */
 import { randomUUID, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
@@ -140,6 +139,59 @@ export class StorageBackend implements ObjectBackend {
     await rm(this.root, { recursive: true, force: true });
   }
 
+  /**
+   * Many files at once, as if uploaded (rows and bytes written directly, for tests that need thousands):
+   * each gets the row PutObject would give it.
+   */
+  async seed(bucket: string, files: { name: string; bytes: Buffer; contentType?: string }[]): Promise<void> {
+    for (let at = 0; at < files.length; at += 1000) {
+      const batch = files.slice(at, at + 1000).map((file) => ({ ...file, version: randomUUID() }));
+      for (const file of batch) {
+        await mkdir(this.dirOf(bucket, file.name), { recursive: true });
+        await writeFile(this.fileOf(bucket, file.name, file.version), file.bytes);
+      }
+      await this.insertRows(bucket, batch.map((f) => ({ name: f.name, version: f.version, size: f.bytes.length, md5: md5(f.bytes), contentType: f.contentType })));
+    }
+  }
+
+  /** One file streamed from `source` (a large one), with the row PutObject would give it. */
+  async seedStream(bucket: string, name: string, source: AsyncIterable<Buffer>): Promise<{ size: number; sha256: string }> {
+    const version = randomUUID();
+    await mkdir(this.dirOf(bucket, name), { recursive: true });
+    const md5Hash = createHash('md5');
+    const sha = createHash('sha256');
+    let size = 0;
+    const out = createWriteStream(this.fileOf(bucket, name, version));
+    for await (const chunk of source) {
+      md5Hash.update(chunk);
+      sha.update(chunk);
+      size += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    }
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await this.insertRows(bucket, [{ name, version, size, md5: md5Hash.digest('hex') }]);
+    return { size, sha256: sha.digest('hex') };
+  }
+
+  private async insertRows(bucket: string, rows: { name: string; version: string; size: number; md5: string; contentType?: string | undefined }[]): Promise<void> {
+    const metadata = rows.map((r) =>
+      JSON.stringify({
+        eTag: `"${r.md5}"`,
+        size: r.size,
+        mimetype: r.contentType ?? 'application/octet-stream',
+        cacheControl: 'no-cache',
+        lastModified: new Date().toISOString(),
+        contentLength: r.size,
+        httpStatusCode: 200,
+      }),
+    );
+    await this.db.query(
+      `INSERT INTO storage.objects (bucket_id, name, version, metadata, user_metadata)
+       SELECT $1, u.name, u.version, u.metadata::jsonb, '{}' FROM unnest($2::text[], $3::text[], $4::text[]) AS u(name, version, metadata)`,
+      [bucket, rows.map((r) => r.name), rows.map((r) => r.version), metadata],
+    );
+  }
+
   /** Where a row version's bytes are (tests delete them to make a row whose file is missing). */
   fileOf(bucket: string, key: string, version: string): string {
     return join(this.dirOf(bucket, key), version);
@@ -220,6 +272,10 @@ export class StorageBackend implements ObjectBackend {
       tx.release();
     }
   }
+}
+
+function md5(bytes: Buffer): string {
+  return createHash('md5').update(bytes).digest('hex');
 }
 
 function checkKey(key: string): void {
