@@ -2,9 +2,9 @@
  * The command line: the same core as the action, without GitHub.
  *
  *   supabase-complete-backup backup  [--database-url URL | $DATABASE_URL] [--output-dir D] [action inputs as flags]
- *   supabase-complete-backup restore (--file F | --dir D | --branch B) --database-url URL [--identity KEY] [--force]
- *   supabase-complete-backup verify  (--file F | --dir D | --branch B) [--identity KEY]
- *   supabase-complete-backup list    (--dir D | --branch B) [--identity KEY] [--json]
+ *   supabase-complete-backup restore (--file F | --dir D | --branch B | --s3 URL) --database-url URL [--identity KEY] [--force]
+ *   supabase-complete-backup verify  (--file F | --dir D | --branch B | --s3 URL) [--identity KEY]
+ *   supabase-complete-backup list    (--dir D | --branch B | --s3 URL) [--identity KEY] [--json]
  *
  * Exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing written).
  */
@@ -32,12 +32,13 @@ usage:
                                   [--verify-database-url URL] [any other action input as --name value]
       Backs up the database at --database-url (or $DATABASE_URL) into DIR (default: backups).
 
-  supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])
+  supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])
                                    --database-url URL [--identity KEYFILE | --passphrase P] [--public-key FILE] [--force]
       Restores a backup (.sql, .sql.gz, .sql.zst, .age) into a Supabase database in one transaction. Checks first that
       the target is a Supabase database and that no user, identity, bucket or object of the backup exists
       there already (else refuses and lists them; --force goes ahead anyway). --dir and --branch take the
-      newest backup there. The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
+      newest backup there, --s3 s3://bucket/prefix the newest complete one under the prefix (or
+      s3://bucket/prefix/full_….sql… that one). The URL may also come from $RESTORE_DATABASE_URL, the passphrase from
       $BACKUP_PASSPHRASE; without either, an encrypted file asks for the passphrase.
       Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
       (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
@@ -46,16 +47,23 @@ usage:
       backup's Storage files into the target's Storage (keys in $STORAGE_S3_ACCESS_KEY_ID and
       $STORAGE_S3_SECRET_ACCESS_KEY; the bucket read with the AWS_* variables), each read back and hashed.
 
-  supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P]
+  supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])
+                                  [--identity KEYFILE | --passphrase P]
                                   [--public-key FILE]
       The streaming checks of a backup file, without a database: signature (with --public-key), sha256 of
       its bytes against its name, the file policy (no foreign meta-command or statement), header, PART
       markers, one transaction, complete manifest, rows of every table in the file equal to the manifest.
 
-  supabase-complete-backup list (--dir DIR | --branch BRANCH [--repo REPO]) [--identity KEYFILE | --passphrase P] [--json]
+  supabase-complete-backup list (--dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])
+                                [--identity KEYFILE | --passphrase P] [--json]
       The backups there, newest first, with size and the row counts of their manifests.
       --branch reads the branch (e.g. backups, or origin/backups after git fetch) of the git repository
-      REPO (default: the current directory).
+      REPO (default: the current directory). --s3 s3://bucket/prefix reads the manifest objects beside
+      the backups (nothing is downloaded).
+
+  S3 flags: [--s3-endpoint URL] [--s3-region R] [--s3-force-path-style true|false]; the credentials come
+      from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) or the AWS profile, never
+      from flags; AWS_ENDPOINT_URL_S3 and AWS_REGION work too.
 
 exit codes: 0 done, 1 failed, 2 wrong usage, 3 restore refused (nothing was written)`;
 
@@ -109,8 +117,17 @@ const SOURCE_FLAGS = {
   identity: { type: 'string' },
   passphrase: { type: 'string' },
   'public-key': { type: 'string' },
+  s3: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-force-path-style': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The non-secret S3 flags (credentials come from the environment only). */
+function s3Flags(values: { 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style'?: string }): { endpoint: string; region: string; forcePathStyle: string } {
+  return { endpoint: values['s3-endpoint'] ?? '', region: values['s3-region'] ?? '', forcePathStyle: values['s3-force-path-style'] ?? '' };
+}
 
 /**
  * --public-key FILE (or $BACKUP_PUBLIC_KEY, the PEM itself): when given, the backup must carry a valid
@@ -160,11 +177,11 @@ async function backupCommand(args: string[]): Promise<number> {
     'encryption-passphrase': process.env.BACKUP_PASSPHRASE,
   };
   const config = parseConfig((name) => flags[name] ?? defaults[name] ?? '');
-  if (config.destinations.artifact || config.destinations.branch) {
+  if (config.destinations.artifact || config.destinations.branch || config.destinations.s3) {
     // The CLI writes the file to --output-dir and nothing else: say so instead of ignoring the flag.
     throw new UsageError(
       `--destination ${flags.destination}: the command line writes the backup to --output-dir only (destination none); ` +
-        'artifacts and the backups branch are published by the GitHub Action',
+        'artifacts, the backups branch and buckets are published by the GitHub Action',
     );
   }
   for (const [flag, variable] of Object.entries({ 'database-url': 'DATABASE_URL', 'encryption-passphrase': 'BACKUP_PASSPHRASE' })) {
@@ -194,12 +211,19 @@ interface Picked {
   cleanup: () => Promise<void>;
 }
 
-/** The file a command works on: --file, or the newest backup of --dir or --branch. */
-async function pickBackup(values: { file?: string; dir?: string; branch?: string; repo?: string }, keys: Keys): Promise<Picked> {
-  const given = [values.file, values.dir, values.branch].filter((v) => v !== undefined);
-  if (given.length !== 1) throw new UsageError('give exactly one of --file, --dir and --branch');
+type SourceValues = { file?: string; dir?: string; branch?: string; repo?: string; s3?: string } & Parameters<typeof s3Flags>[0];
+
+/** The file a command works on: --file, or the newest backup of --dir, --branch or --s3. */
+async function pickBackup(values: SourceValues, keys: Keys): Promise<Picked> {
+  const given = [values.file, values.dir, values.branch, values.s3].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new UsageError('give exactly one of --file, --dir, --branch and --s3');
   const none = async (): Promise<void> => undefined;
   if (values.file) return { file: values.file, label: values.file, cleanup: none };
+  if (values.s3) {
+    // Loaded only here: the S3 client is large.
+    const { downloadS3Backup } = await import('../restore/s3.js');
+    return downloadS3Backup(values.s3, s3Flags(values), process.env, (line) => console.log(line));
+  }
   const listed = values.dir ? await listDirectory(values.dir, keys) : await listBranch(values.repo ?? '.', values.branch!, keys);
   const newest = listed[0];
   if (!newest) throw new Error(`no backups (full_*.sql, .sql.gz, .sql.zst, .age) in ${values.dir ?? `branch ${values.branch}`}`);
@@ -367,15 +391,19 @@ async function listCommand(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.file !== undefined || (values.dir === undefined) === (values.branch === undefined)) {
-    throw new UsageError('list needs exactly one of --dir and --branch');
+  if (values.file !== undefined || [values.dir, values.branch, values.s3].filter((v) => v !== undefined).length !== 1) {
+    throw new UsageError('list needs exactly one of --dir, --branch and --s3');
   }
   const keys: Keys = {
     identities: values.identity ? await readIdentityFile(values.identity) : [],
     ...((values.passphrase ?? process.env.BACKUP_PASSPHRASE) ? { passphrase: values.passphrase ?? process.env.BACKUP_PASSPHRASE } : {}),
   };
-  const where = values.dir ?? `branch ${values.branch} of ${path.resolve(values.repo ?? '.')}`;
-  const entries = values.dir ? await listDirectory(values.dir, keys) : await listBranch(values.repo ?? '.', values.branch!, keys);
+  const where = values.dir ?? values.s3 ?? `branch ${values.branch} of ${path.resolve(values.repo ?? '.')}`;
+  const entries = values.dir
+    ? await listDirectory(values.dir, keys)
+    : values.s3
+      ? await (await import('../restore/s3.js')).listS3(values.s3, s3Flags(values))
+      : await listBranch(values.repo ?? '.', values.branch!, keys);
   if (values.json) {
     console.log(JSON.stringify(entries.map(toJson), null, 2));
     return 0;

@@ -109,7 +109,7 @@ export async function storeInS3(
   );
   const written: string[] = [];
   try {
-    const stored = await uploadFile(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal });
+    const stored = await uploadFile(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal, onProgress: progressLog(bytes, parts, log) });
     written.push(key);
     if (backup.signaturePath) {
       await putSmallObject(target, `${key}${SIGNATURE_SUFFIX}`, await readFile(backup.signaturePath), 'application/octet-stream');
@@ -122,9 +122,23 @@ export async function storeInS3(
     log.info(`✅ Stored in ${formatS3Url(location.bucket, key)} (ETag ${stored.etag}${stored.versionId ? `, version ${stored.versionId}` : ''})`);
     return { url: formatS3Url(location.bucket, key), bucket: location.bucket, key, etag: stored.etag, ...(stored.versionId ? { versionId: stored.versionId } : {}), bytes, keys: written };
   } catch (error) {
-    if (written.length > 0) await deleteObjects(target, written).catch(() => undefined);
+    // The backup's key too: a single PutObject cut short by a cancellation may still complete on the
+    // server. The name (time and sha256) is this run's alone.
+    await deleteObjects(target, [...new Set([key, ...written])]).catch(() => undefined);
     throw error;
   }
+}
+
+/** A log line at every further tenth of a multipart upload (a large backup takes minutes). */
+function progressLog(bytes: number, parts: number, log: Logger): ((loaded: number) => void) | undefined {
+  if (parts < 10) return undefined;
+  let logged = 0;
+  return (loaded) => {
+    const tenths = Math.floor((loaded / bytes) * 10);
+    if (tenths <= logged || tenths >= 10) return;
+    logged = tenths;
+    log.info(`   ${tenths * 10}% uploaded (${formatBytes(loaded)} of ${formatBytes(bytes)})`);
+  };
 }
 
 function manifestOf(backup: S3BackupFacts, bytes: number, config: BackupConfig): S3Manifest {
@@ -232,7 +246,7 @@ export async function pruneS3(target: S3Target, config: BackupConfig, stored: S3
   if (expired.length === 0) return [];
   await deleteObjects(
     target,
-    expired.flatMap((b) => [b.key, `${b.key}${SIGNATURE_SUFFIX}`, `${b.key}${MANIFEST_SUFFIX}`]),
+    expired.flatMap((b) => [b.key, ...(b.signed ? [`${b.key}${SIGNATURE_SUFFIX}`] : []), ...(b.complete ? [`${b.key}${MANIFEST_SUFFIX}`] : [])]),
   );
   log.info(`🧹 Deleted ${expired.length} older backup(s) from ${formatS3Url(location.bucket, location.prefix)} (${retentionWords(config)})`);
   return expired.map((b) => b.name);

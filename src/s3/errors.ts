@@ -5,12 +5,12 @@
  */
 export class S3Error extends Error {
   override name = 'S3Error';
-  constructor(
-    message: string,
-    /** The S3 error code (NoSuchBucket, AccessDenied, …) or the network error code. */
-    readonly code: string,
-  ) {
+  /** The S3 error code (NoSuchBucket, AccessDenied, …) or the network error code. */
+  readonly code: string;
+
+  constructor(message: string, code: string) {
     super(message);
+    this.code = code;
   }
 }
 
@@ -52,7 +52,12 @@ export function explainS3Error(error: unknown, context: S3ErrorContext): S3Error
       return new S3Error(`${failed}: ${where} is in another region, or 's3-region' is wrong: ${message}`, code);
   }
   if (NETWORK.has(code) || /socket hang up|getaddrinfo|connect /.test(message)) {
-    return new S3Error(`${failed}: cannot reach ${context.endpoint} (${code || message}); check 's3-endpoint' and the network`, code || 'NetworkError');
+    // Without path style the SDK asks for <bucket>.<endpoint host>, a name MinIO-like servers do not have.
+    const pathStyleHint =
+      (code === 'ENOTFOUND' || code === 'EAI_AGAIN') && context.endpoint.startsWith('http')
+        ? ", or set 's3-force-path-style: true' when the server has no host name per bucket (MinIO)"
+        : '';
+    return new S3Error(`${failed}: cannot reach ${context.endpoint} (${code || message}); check 's3-endpoint' and the network${pathStyleHint}`, code || 'NetworkError');
   }
   // HEAD answers carry no error body: only the status says what went wrong.
   if (status === 404 && (code === 'NotFound' || code === '')) {

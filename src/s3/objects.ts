@@ -105,7 +105,9 @@ export function partSizeFor(bytes: number): number {
 
 export interface UploadOptions {
   key: string;
-  file: string;
+  /** What to upload: a file, or a stream of exactly `bytes` bytes. */
+  file?: string;
+  body?: Readable;
   bytes: number;
   contentType?: string;
   metadata?: Record<string, string>;
@@ -113,17 +115,19 @@ export interface UploadOptions {
   signal?: AbortSignal;
   partSize?: number;
   queueSize?: number;
+  /** Called as parts complete, with the bytes stored so far. */
+  onProgress?: (loaded: number) => void;
 }
 
 /**
- * Uploads a complete file: one PutObject when it fits a part, else a multipart upload of parts in
+ * Uploads a complete file (or a stream of known length): one PutObject when it fits a part, else a multipart upload of parts in
  * parallel, each retried by the client. On failure or cancellation the multipart upload is aborted
  * (lib-storage does it; a sweep of the key's pending uploads catches what it could not), so no
  * object and no pending upload remains.
  */
 export async function uploadFile(target: S3Target, options: UploadOptions): Promise<StoredObject> {
   const partSize = options.partSize ?? partSizeFor(options.bytes);
-  const body = createReadStream(options.file, { highWaterMark: MiB });
+  const body = options.body ?? createReadStream(requireFile(options.file), { highWaterMark: MiB });
   const upload = new Upload({
     client: target.client,
     params: {
@@ -138,6 +142,10 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
     queueSize: options.queueSize ?? UPLOAD_QUEUE,
     leavePartsOnError: false,
   });
+  if (options.onProgress) {
+    const report = options.onProgress;
+    upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+  }
   // Cancelling ends the body, so lib-storage stops, waits for the parts in flight and aborts the
   // upload itself (its own abort() would return before the AbortMultipartUpload is sent).
   const cancel = (): void => {
@@ -156,6 +164,11 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
   } finally {
     options.signal?.removeEventListener('abort', cancel);
   }
+}
+
+function requireFile(file: string | undefined): string {
+  if (file === undefined) throw new Error('uploadFile needs a file or a body');
+  return file;
 }
 
 function cancelled(signal: AbortSignal | undefined): Error {

@@ -7,8 +7,8 @@ import { ROOT } from '../helpers/action.js';
 const CLI = path.join(ROOT, 'bin/supabase-complete-backup.js');
 
 describe('backup --destination', () => {
-  it.each(['artifact', 'branch', 'artifact,branch'])('%s: refused with what the CLI does instead, nothing connected', async (destination) => {
-    const result = await execa('node', [CLI, 'backup', '--destination', destination], {
+  it.each(['artifact', 'branch', 'artifact,branch', 's3'])('%s: refused with what the CLI does instead, nothing connected', async (destination) => {
+    const result = await execa('node', [CLI, 'backup', '--destination', destination, '--s3-bucket-url', 's3://my-backups/db'], {
       reject: false,
       all: true,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: 'postgresql://postgres:x@127.0.0.1:9/postgres' },

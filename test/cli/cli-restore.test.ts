@@ -301,7 +301,7 @@ describe('verify and list', () => {
   it('runs with npx from the package, and explains its usage', async () => {
     const help = await execa('npx', ['--no-install', 'supabase-complete-backup', '--help'], { cwd: ROOT, reject: false });
     expect(help.exitCode).toBe(0);
-    expect(help.stdout).toContain('supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO])');
+    expect(help.stdout).toContain('supabase-complete-backup restore (--file FILE | --dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])');
     const wrong = await cli(['restore', '--file', plainFile]);
     expect(wrong.exitCode).toBe(2);
     expect(wrong.output).toContain('restore needs --database-url URL (or RESTORE_DATABASE_URL)');

@@ -20,6 +20,9 @@ const DESTINATIONS = {
   branch: { artifact: false, branch: true, s3: false },
   'artifact,branch': { artifact: true, branch: true, s3: false },
   none: { artifact: false, branch: false, s3: false },
+  // A bucket is the user's own storage: the guard is about what a public repository shows.
+  s3: { artifact: false, branch: false, s3: true },
+  'artifact,s3': { artifact: true, branch: false, s3: true },
 } as const;
 const ENCRYPTIONS: Record<string, BackupConfig['encryption']> = {
   none: { kind: 'none' },
@@ -68,7 +71,7 @@ describe('guardVerdict: every destination and encryption', () => {
   it.each(cases)('$destination, encryption $encryption, repository $visibility', ({ destinations, encryption, value, visibility, destination }) => {
     const config = publishConfig({ destinations, encryption: value });
     const verdict = guardVerdict(config, known(visibility));
-    const exposed = encryption === 'none' && destination !== 'none';
+    const exposed = encryption === 'none' && destination !== 'none' && destination !== 's3';
     if (exposed && visibility === 'public') {
       expect(verdict.refusal).toContain("refusing to publish an unencrypted backup: 'acme/app' is a public repository");
       expect(verdict.refusal).toContain('encryption-recipients');

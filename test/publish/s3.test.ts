@@ -130,6 +130,17 @@ describe('destination s3', () => {
     expect(published.destinations[0]!.description).toContain('1 older backup(s) deleted (keep 1, keep-days 3)');
   });
 
+  it('a retention that cannot delete warns, and the new backup stays stored', async () => {
+    await publishBackup(await backupAt(day(0)), s3Config({ keep: 1 }), recordingLogger());
+    server.fail({ operation: 'DeleteObjects', action: { status: 403, code: 'AccessDenied', message: 'no delete permission' } });
+    const log = recordingLogger();
+    const backup = await backupAt(day(1));
+    const published = await publishBackup(backup, s3Config({ keep: 1 }), log);
+    expect(log.warnings.join('\n')).toMatch(/The backup is stored, but deleting older backups failed: S3: deleting 2 object\(s\) failed.*was denied/);
+    expect(published.destinations[0]!.description).toContain('older backups not deleted (see the warning)');
+    expect(await keys()).toContain(`nightly/${backup.file}`);
+  });
+
   it('two runs at once: neither deletes the other one’s backup, even with keep 1', async () => {
     const older = await backupAt(day(1), 12 * 1024 * 1024);
     const newer = await backupAt(day(2));
