@@ -43,7 +43,8 @@ usage:
       Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
       (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
       $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
-      --storage-files --files-from s3://BUCKET/PREFIX [--storage-s3-endpoint URL --storage-s3-region R]: then the
+      --storage-files [--files-from s3://BUCKET/PREFIX, default: the folder of --s3] [--storage-s3-endpoint URL
+      --storage-s3-region R]: then the
       backup's Storage files into the target's Storage (keys in $STORAGE_S3_ACCESS_KEY_ID and
       $STORAGE_S3_SECRET_ACCESS_KEY; the bucket read with the AWS_* variables), each read back and hashed.
 
@@ -296,7 +297,9 @@ async function restoreCommand(args: string[]): Promise<number> {
     if (values['storage-files']) {
       const files = await restoreFilesAfterSql({
         backupFile: picked.file,
-        filesFrom: values['files-from'],
+        // The backups' bucket and prefix: --files-from, or the folder of --s3.
+        filesFrom: values['files-from'] ?? (values.s3 ? values.s3.replace(/\/full_[^/]*$/, '/') : undefined),
+        bucketFlags: s3Flags(values),
         targetUrl: databaseUrl,
         target,
         endpoint: values['storage-s3-endpoint'],

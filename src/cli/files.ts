@@ -18,6 +18,8 @@ export interface FilesRestoreRequest {
   backupFile: string;
   /** s3://bucket/prefix the backups (and their files) are under. */
   filesFrom: string | undefined;
+  /** --s3-endpoint, --s3-region, --s3-force-path-style of that bucket ('' = the AWS variables). */
+  bucketFlags?: { endpoint: string; region: string; forcePathStyle: string };
   targetUrl: string;
   target: Database;
   endpoint: string | undefined;
@@ -34,7 +36,7 @@ export class FilesUsageError extends Error {
 
 export async function restoreFilesAfterSql(request: FilesRestoreRequest): Promise<FilesRestoreOutcome> {
   const env = request.env ?? process.env;
-  if (!request.filesFrom) throw new FilesUsageError('--storage-files needs --files-from s3://bucket/prefix, where the backups and their files are');
+  if (!request.filesFrom) throw new FilesUsageError('--storage-files needs --files-from s3://bucket/prefix (or --s3), where the backups and their files are');
   const location = parseS3Url(request.filesFrom);
   const derived = storageEndpointFor(request.targetUrl);
   const endpoint = request.endpoint ?? derived.endpoint;
@@ -49,7 +51,10 @@ export async function restoreFilesAfterSql(request: FilesRestoreRequest): Promis
   }
   const { fileStoreFor, restoreStorageFiles } = await import('../storage/run.js');
   const store = fileStoreFor(
-    { location, inputs: { endpoint: '', region: '', forcePathStyle: '', accessKeyId: '', secretAccessKey: '', sessionToken: '' } },
+    {
+      location,
+      inputs: { endpoint: '', region: '', forcePathStyle: '', ...request.bucketFlags, accessKeyId: '', secretAccessKey: '', sessionToken: '' },
+    },
     env,
   );
   const work = await mkdtemp(path.join(tmpdir(), 'supabase-backup-files-'));
