@@ -85,7 +85,12 @@ describe('Storage files: backup, incremental backup, restore', () => {
   });
 
   const conn = () => parseDatabaseUrl(supabase.urlFor('files_src'));
-  async function backupNow(name: string, store: FileStore, sealing: Awaited<ReturnType<typeof fileSealing>> = null): Promise<{ manifest: FileManifest; log: string[] }> {
+  async function backupNow(
+    name: string,
+    store: FileStore,
+    sealing: Awaited<ReturnType<typeof fileSealing>> = null,
+    retry = RETRY,
+  ): Promise<{ manifest: FileManifest; log: string[] }> {
     const snapshot = await openSnapshot(conn());
     let rows;
     try {
@@ -104,7 +109,7 @@ describe('Storage files: backup, incremental backup, restore', () => {
       createdAt: new Date(),
       work,
       log,
-      retry: RETRY,
+      retry,
     });
     return { manifest, log: log.lines };
   }
@@ -155,6 +160,23 @@ describe('Storage files: backup, incremental backup, restore', () => {
       ['a.txt:reused', 'dir/b.bin:stored', 'large.bin:reused', 'new.txt:stored', 'notes/doc.txt:reused'].sort(),
     );
     second = manifest;
+  });
+
+  it('throttling and server errors are retried with backoff: nothing is reported missing for them', async () => {
+    const retryStore = new FileStore(bucket.remote, BACKUP_BUCKET, 'retry/');
+    const { server } = source.storage;
+    server.fail({ operation: 'GetObject', times: 1, action: { status: 429, code: 'SlowDown', message: 'Please reduce your request rate.' } });
+    server.fail({ operation: 'GetObject', after: 2, times: 1, action: { status: 503, code: 'ServiceUnavailable' } });
+    server.fail({ operation: 'GetObject', after: 4, times: 1, action: 'reset' });
+    bucket.server.fail({ operation: 'PutObject', times: 1, action: { status: 500, code: 'InternalError' } });
+    try {
+      // Four tries: one file may meet all three faults.
+      const { manifest } = await backupNow('full_2026-12-02T12-00-00-000Z_abababab.sql', retryStore, null, { attempts: 4, baseDelayMs: 5 });
+      expect(manifest.counts).toMatchObject({ stored: second.files.length + 1, missing: 1, unreadableNames: 1 });
+    } finally {
+      server.clearFaults();
+      bucket.server.clearFaults();
+    }
   });
 
   it('restores into a fresh project: bytes by PutObject with Content-Type and Cache-Control, user_metadata by SQL, bucket limits lifted and put back', async () => {
