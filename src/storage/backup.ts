@@ -135,7 +135,7 @@ async function backupOne(
     throw new Skip('unreadable-name', "its name holds characters Storage's API cannot read or write (unicode, %, #, ~, [], quotes, backslash)");
   }
   const reused = previous.find(row);
-  if (reused) return entryOf(row, row.size ?? 0, reused.sha256, reused.blob, 'reused');
+  if (reused) return entryOf(row, reused.size, reused.sha256, reused.blob, 'reused');
 
   const temp = path.join(dir, rowKey(row));
   try {

@@ -163,6 +163,7 @@ export function indexOf(manifest: FileManifest): FileIndex {
 export interface PreviousCopy {
   blob: string;
   sha256: string;
+  size: number;
 }
 
 /** Looks rows up in a previous index (built once; one Map entry per file). */
@@ -177,7 +178,7 @@ export class PreviousIndex {
     const entry = this.byKey.get(rowKey(row));
     if (!entry || (row.size !== null && entry.s !== row.size)) return null;
     const sha256 = this.index.encryption === null ? entry.d : openDigest(row, entry.d);
-    return sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { blob: entry.b, sha256 } : null;
+    return sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { blob: entry.b, sha256, size: entry.s } : null;
   }
 }
 
