@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes, printable, type Logger } from '../log.js';
-import { countFiles, rowKey, MANIFEST_FORMAT, PreviousIndex, type FileEntry, type FileManifest, type SkippedFile } from './manifest.js';
+import { countFiles, rowKey, MANIFEST_FORMAT, PreviousIndex, type FileEntry, type FileIndex, type FileManifest, type SkippedFile } from './manifest.js';
 import { isReadableBucket, isReadableName } from './names.js';
 import type { StorageObjectRow } from './objects.js';
 import type { Remote } from './remote.js';
@@ -22,6 +22,8 @@ import { DEFAULT_RETRY, forEachLimited, isRetryable, statusOf, withRetries, type
 
 /** Files in flight at once: each holds a socket and a stream buffer, never a whole file. */
 export const DEFAULT_CONCURRENCY = 4;
+/** A checkpoint of what is stored is written after this many stored files (a rerun after a failure resumes there). */
+export const CHECKPOINT_EVERY = 500;
 
 export interface FilesBackupInput {
   rows: StorageObjectRow[];
@@ -39,6 +41,8 @@ export interface FilesBackupInput {
   concurrency?: number;
   retry?: RetryPolicy;
   signal?: AbortSignal;
+  /** Stored files between checkpoints (default CHECKPOINT_EVERY). */
+  checkpointEvery?: number;
 }
 
 /** Why a row's bytes are not in the backup: thrown inside one file's transfer, turned into a SkippedFile. */
@@ -52,17 +56,26 @@ class Skip extends Error {
 }
 
 export async function backupFiles(input: FilesBackupInput): Promise<FileManifest> {
-  const previous = await previousIndex(input);
+  const checkpointKeys = (await input.store.checkpoints()).map((c) => c.key);
+  const previous = await previousIndex(input, checkpointKeys);
   const files: FileEntry[] = [];
   const skipped: SkippedFile[] = [];
   const dir = await mkdtemp(path.join(input.work, 'files-'));
   const known = new Set<string>();
   let done = 0;
+  let storedSinceCheckpoint = 0;
+  let checkpoint = Promise.resolve();
   let manifest: FileManifest;
   try {
     await forEachLimited(input.rows, input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
       try {
-        files.push(await backupOne(row, previous, known, dir, input));
+        const entry = await backupOne(row, previous, known, dir, input);
+        files.push(entry);
+        if (entry.origin === 'stored' && ++storedSinceCheckpoint >= (input.checkpointEvery ?? CHECKPOINT_EVERY)) {
+          storedSinceCheckpoint = 0;
+          checkpoint = checkpoint.then(() => input.store.writeCheckpoint(manifestOf([...files], [], input), dir));
+          await checkpoint;
+        }
       } catch (error) {
         if (!(error instanceof Skip)) throw error;
         skipped.push({ bucket: row.bucket, name: row.name, id: row.id, version: row.version, reason: error.reason, detail: error.message });
@@ -72,6 +85,8 @@ export async function backupFiles(input: FilesBackupInput): Promise<FileManifest
     });
     manifest = manifestOf(files, skipped, input);
     await input.store.writeManifest(manifest, input.sealing, dir);
+    // What this run reused from the checkpoints of interrupted runs is in its own index now.
+    await input.store.remote.deleteKeys(input.store.bucket, checkpointKeys);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -96,15 +111,21 @@ function manifestOf(files: FileEntry[], skipped: SkippedFile[], input: FilesBack
   };
 }
 
-/** The last backup's index, when its blobs were sealed the way this run seals them (else a full backup). */
-async function previousIndex(input: FilesBackupInput): Promise<PreviousIndex> {
-  const index = await input.store.latestIndex();
+/**
+ * The last backup's index and the checkpoints of runs that failed since, when their blobs were sealed
+ * the way this run seals them (else those files are fetched again).
+ */
+async function previousIndex(input: FilesBackupInput, checkpointKeys: string[]): Promise<PreviousIndex> {
   const fingerprint = input.sealing?.fingerprint ?? null;
-  if (index && index.encryption !== fingerprint) {
+  const latest = await input.store.latestIndex();
+  const checkpoints = await Promise.all(checkpointKeys.map((key) => input.store.readCheckpoint(key)));
+  const usable = [latest, ...checkpoints].filter((index): index is FileIndex => index !== null && index.encryption === fingerprint);
+  if (latest && latest.encryption !== fingerprint) {
     input.log.info('🗂️ The previous file backup was sealed with another key (or none): every file is stored again');
-    return new PreviousIndex(null);
   }
-  return new PreviousIndex(index);
+  const resumed = checkpoints.filter((c) => c.encryption === fingerprint).reduce((n, c) => n + c.entries.length, 0);
+  if (resumed > 0) input.log.info(`🗂️ Resuming: ${resumed} file(s) stored by a run that did not finish are not fetched again`);
+  return new PreviousIndex(usable);
 }
 
 function entryOf(row: StorageObjectRow, size: number, sha256: string, blob: string, origin: FileEntry['origin']): FileEntry {

@@ -168,16 +168,20 @@ export interface PreviousCopy {
 
 /** Looks rows up in a previous index (built once; one Map entry per file). */
 export class PreviousIndex {
-  private readonly byKey: Map<string, IndexEntry>;
-  constructor(readonly index: FileIndex | null) {
-    this.byKey = new Map((index?.entries ?? []).map((entry) => [entry.k, entry]));
+  private readonly byKey = new Map<string, { entry: IndexEntry; sealed: boolean }>();
+  /** The last complete index, then the checkpoints of interrupted runs sealed the same way. */
+  constructor(indexes: readonly FileIndex[]) {
+    for (const index of indexes) {
+      for (const entry of index.entries) this.byKey.set(entry.k, { entry, sealed: index.encryption !== null });
+    }
   }
 
   find(row: StorageObjectRow): PreviousCopy | null {
-    if (!this.index) return null;
-    const entry = this.byKey.get(rowKey(row));
-    if (!entry || (row.size !== null && entry.s !== row.size)) return null;
-    const sha256 = this.index.encryption === null ? entry.d : openDigest(row, entry.d);
+    const found = this.byKey.get(rowKey(row));
+    if (!found) return null;
+    const { entry, sealed } = found;
+    if (row.size !== null && entry.s !== row.size) return null;
+    const sha256 = sealed ? openDigest(row, entry.d) : entry.d;
     return sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { blob: entry.b, sha256, size: entry.s } : null;
   }
 }

@@ -30,6 +30,10 @@ export async function pruneFileStore(store: FileStore, ownBackup: string, log: L
   for (const name of indexed.filter((n) => !gone.includes(n))) {
     for (const entry of (await store.readIndex(name)).entries) referenced.add(entry.b);
   }
+  // A run that failed (or runs now) keeps what it stored for the rerun that resumes it.
+  for (const checkpoint of await store.checkpoints()) {
+    for (const entry of (await store.readCheckpoint(checkpoint.key)).entries) referenced.add(entry.b);
+  }
   const blobPrefix = store.blobKey('');
   const unreferenced: string[] = [];
   for await (const blob of store.remote.list(store.bucket, blobPrefix)) {

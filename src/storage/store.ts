@@ -56,9 +56,34 @@ export class FileStore {
     const names: string[] = [];
     for await (const item of this.remote.list(this.bucket, prefix)) {
       const name = item.key.slice(prefix.length);
-      if (name.endsWith('.index.json')) names.push(name.slice(0, -'.index.json'.length));
+      if (name.endsWith('.index.json') && !name.includes('/')) names.push(name.slice(0, -'.index.json'.length));
     }
     return names.sort();
+  }
+
+  checkpointKey(backup: string): string {
+    return `${this.prefix}${ROOT}indexes/partial/${backup}.index.json`;
+  }
+
+  /** The checkpoints of runs that stopped before their index was written, with when they were written. */
+  async checkpoints(): Promise<{ key: string; lastModified: Date | undefined }[]> {
+    const found: { key: string; lastModified: Date | undefined }[] = [];
+    for await (const item of this.remote.list(this.bucket, `${this.prefix}${ROOT}indexes/partial/`)) {
+      if (item.key.endsWith('.index.json')) found.push({ key: item.key, lastModified: item.lastModified });
+    }
+    return found;
+  }
+
+  async readCheckpoint(key: string): Promise<FileIndex> {
+    return parseIndex(await this.remote.getText(this.bucket, key));
+  }
+
+  /** What a run has stored so far, so that a rerun after a failure does not fetch it again. */
+  async writeCheckpoint(manifest: FileManifest, dir: string): Promise<void> {
+    const { entries, ...head } = indexOf(manifest);
+    const file = path.join(dir, 'checkpoint.json');
+    await writeJsonFile(file, head, { entries }, null);
+    await this.putSmallFile(this.checkpointKey(manifest.backup), file, 'application/json');
   }
 
   async readIndex(backup: string): Promise<FileIndex> {
@@ -85,6 +110,7 @@ export class FileStore {
     const indexFile = path.join(dir, 'index.json');
     await writeJsonFile(indexFile, indexHead, { entries }, null);
     await this.putSmallFile(this.indexKey(manifest.backup), indexFile, 'application/json');
+    await this.remote.deleteKeys(this.bucket, [this.checkpointKey(manifest.backup)]);
   }
 
   private async putSmallFile(key: string, file: string, contentType: string): Promise<void> {

@@ -90,6 +90,7 @@ describe('Storage files: backup, incremental backup, restore', () => {
     store: FileStore,
     sealing: Awaited<ReturnType<typeof fileSealing>> = null,
     retry = RETRY,
+    checkpointEvery?: number,
   ): Promise<{ manifest: FileManifest; log: string[] }> {
     const snapshot = await openSnapshot(conn());
     let rows;
@@ -110,6 +111,7 @@ describe('Storage files: backup, incremental backup, restore', () => {
       work,
       log,
       retry,
+      ...(checkpointEvery ? { checkpointEvery } : {}),
     });
     return { manifest, log: log.lines };
   }
@@ -177,6 +179,36 @@ describe('Storage files: backup, incremental backup, restore', () => {
       server.clearFaults();
       bucket.server.clearFaults();
     }
+  });
+
+  it('a run that fails half-way is resumed: the next run does not fetch again what the first stored', async () => {
+    const resumeStore = new FileStore(bucket.remote, BACKUP_BUCKET, 'resume/');
+    const { server } = source.storage;
+    const gets = () => server.stats.calls.get('GetObject') ?? 0;
+    // After three answers, Storage cuts every connection: the run fails (a network that stays down is fatal).
+    server.fail({ operation: 'GetObject', after: 3, action: 'reset' });
+    try {
+      await expect(
+        backupNow('full_2026-12-02T13-00-00-000Z_acacacac.sql', resumeStore, null, { attempts: 2, baseDelayMs: 1 }, 1),
+      ).rejects.toThrow();
+    } finally {
+      server.clearFaults();
+    }
+    expect(await resumeStore.indexedBackups()).toEqual([]);
+    const [checkpoint] = await resumeStore.checkpoints();
+    const resumable = (await resumeStore.readCheckpoint(checkpoint!.key)).entries.length;
+    expect(resumable).toBeGreaterThan(0);
+    // Retention keeps what a checkpoint references.
+    await pruneFileStore(resumeStore, 'full_2026-12-09T00-00-00-000Z_eeeeeeee.sql', listLogger(), 0);
+    expect(await bucket.keys('resume/storage-files/blobs/')).toHaveLength(resumable);
+
+    const before = gets();
+    const { manifest, log } = await backupNow('full_2026-12-02T14-00-00-000Z_adadadad.sql', resumeStore);
+    expect(log.some((l) => l.includes('Resuming'))).toBe(true);
+    expect(manifest.counts).toMatchObject({ reused: resumable, stored: second.files.length + 1 - resumable, missing: 1 });
+    // Every readable file not in the checkpoint, plus the missing one's tries.
+    expect(gets() - before).toBe(second.files.length + 1 - resumable + RETRY.attempts);
+    expect(await resumeStore.checkpoints()).toEqual([]);
   });
 
   it('restores into a fresh project: bytes by PutObject with Content-Type and Cache-Control, user_metadata by SQL, bucket limits lifted and put back', async () => {
