@@ -13,6 +13,7 @@ const ON_POSTGRES_17 = [
   'test/backup/consistency.test.ts',
   'test/backup/verify-restore.test.ts',
   'test/cli/cli-restore.test.ts',
+  'test/storage/files-e2e.test.ts',
 ];
 
 export default defineConfig({

@@ -5,6 +5,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { parseS3Url, type S3Location } from './s3/url.js';
 import { checkS3Inputs, type S3Inputs } from './s3/settings.js';
+import { storageEndpointFor } from './storage/endpoint.js';
 
 /** The action's inputs (action.yml), which are also the CLI's `backup` flags. */
 export const INPUT_NAMES = [
@@ -36,6 +37,11 @@ export const INPUT_NAMES = [
   'verify',
   'verify-database-url',
   'stall-timeout',
+  'storage-files',
+  'storage-s3-endpoint',
+  'storage-s3-region',
+  'storage-s3-access-key-id',
+  'storage-s3-secret-access-key',
 ] as const;
 
 /** Destinations, combined with commas (`artifact,s3`), or `none`. */
@@ -91,6 +97,16 @@ export interface BackupConfig {
   verifyDatabaseUrl: string | undefined;
   /** Seconds without a byte from the dumps after which the run is stopped (stall-timeout). */
   stallTimeoutSeconds: number;
+  /** storage-files: the project's Storage files backed up beside the SQL file (undefined: off). */
+  storageFiles?: StorageFilesConfig;
+}
+
+/** How to reach the project's Storage through its S3 protocol (storage-s3-* inputs). */
+export interface StorageFilesConfig {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 /** stall-timeout's default: a dump that sends nothing for 5 minutes is taken as stuck. */
@@ -169,6 +185,7 @@ export function parseConfig(read: InputReader): BackupConfig {
     verify,
     verifyDatabaseUrl,
     stallTimeoutSeconds: parseOptionalInt('stall-timeout', get('stall-timeout'), 1, 86_400) ?? DEFAULT_STALL_TIMEOUT_SECONDS,
+    storageFiles: parseStorageFiles(read, databaseUrl, destinations),
   };
 }
 
@@ -229,6 +246,43 @@ function parseS3Config(read: InputReader, wanted: boolean): S3Config | undefined
   const problem = checkS3Inputs(inputs);
   if (problem) throw new ConfigError(problem);
   return { location, inputs };
+}
+
+/** storage-files: true — the Storage S3 endpoint (derived from the database URL when not given) and its keys. */
+function parseStorageFiles(read: InputReader, databaseUrl: string, destinations: Destinations): StorageFilesConfig | undefined {
+  const given = {
+    endpoint: read('storage-s3-endpoint').trim(),
+    region: read('storage-s3-region').trim(),
+    accessKeyId: read('storage-s3-access-key-id').trim(),
+    secretAccessKey: read('storage-s3-secret-access-key').trim(),
+  };
+  if (!parseBoolean('storage-files', read('storage-files').trim(), false)) return undefined;
+  if (!destinations.s3) {
+    throw new ConfigError(
+      "'storage-files: true' stores the files in an S3 bucket beside the backups: add s3 to 'destination' and set 's3-bucket-url'",
+    );
+  }
+  const derived = storageEndpointFor(databaseUrl);
+  const endpoint = given.endpoint || derived.endpoint;
+  if (!endpoint) {
+    throw new ConfigError(
+      "'storage-files: true' needs 'storage-s3-endpoint' (Project Settings > Storage > S3 Connection, " +
+        'https://<project-ref>.storage.supabase.co/storage/v1/s3): it cannot be derived from this database-url',
+    );
+  }
+  if (!/^https?:\/\/[^/\s]+/.test(endpoint)) throw new ConfigError(`'storage-s3-endpoint' is '${endpoint}'; give a URL such as https://<ref>.storage.supabase.co/storage/v1/s3`);
+  const region = given.region || derived.region;
+  if (!region) {
+    throw new ConfigError("'storage-files: true' needs 'storage-s3-region', the project's region (e.g. eu-central-1): it cannot be derived from this database-url");
+  }
+  const { accessKeyId, secretAccessKey } = given;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new ConfigError(
+      "'storage-files: true' needs 'storage-s3-access-key-id' and 'storage-s3-secret-access-key': S3 access keys made in " +
+        'Project Settings > Storage > S3 Access Keys, passed from secrets',
+    );
+  }
+  return { endpoint, region, accessKeyId, secretAccessKey };
 }
 
 function parseSchemas(value: string): 'auto' | string[] {

@@ -37,6 +37,8 @@ function secretInputs(): string[] {
     // S3 credentials, from the inputs or the standard AWS variables.
     ...s3SecretForms({ accessKeyId: core.getInput('s3-access-key-id'), secretAccessKey: core.getInput('s3-secret-access-key'), sessionToken: core.getInput('s3-session-token') }),
     ...s3SecretForms({ accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '', sessionToken: process.env.AWS_SESSION_TOKEN ?? '' }),
+    // The project's Storage S3 keys (storage-files).
+    ...s3SecretForms({ accessKeyId: core.getInput('storage-s3-access-key-id'), secretAccessKey: core.getInput('storage-s3-secret-access-key'), sessionToken: '' }),
   ];
 }
 
@@ -87,6 +89,8 @@ export async function run(): Promise<void> {
         await rm(result.path, { force: true });
         throw error;
       });
+    // storage-files: after the s3 destination's retention, the file manifests and blobs no kept backup needs.
+    if (result.storageFiles && config.s3) await (await import('../storage/run.js')).pruneStorageFiles(config.s3, result.file, actionLogger);
     const outputs = {
       ...backupOutputs(result),
       'artifact-id': published.artifactId ?? '',
@@ -96,6 +100,7 @@ export async function run(): Promise<void> {
       's3-key': published.s3?.key ?? '',
       's3-etag': published.s3?.etag ?? '',
       's3-version-id': published.s3?.versionId ?? '',
+      'storage-files-manifest': result.storageFiles?.manifest ?? '',
     };
     for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 

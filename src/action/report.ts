@@ -56,6 +56,7 @@ export function summaryMarkdown(result: BackupResult, destinations: Destination[
             `database; row counts and content checksums of all ${result.restoreCheck.tables} tables equal the snapshot.`,
         ]
       : []),
+    ...storageFilesSection(result),
     '',
     '### Where it went',
     where,
@@ -70,4 +71,38 @@ export function summaryMarkdown(result: BackupResult, destinations: Destination[
     ...(result.warnings.length > 0 ? ['', '### Warnings', ...result.warnings.map((w) => `- ⚠️ ${markdownText(w)}`)] : []),
     '',
   ].join('\n');
+}
+
+/** The Storage files of the backup: the manifest's counts, and every file not in the backup with why. */
+function storageFilesSection(result: BackupResult): string[] {
+  const files = result.storageFiles;
+  if (!files) return [];
+  const c = files.counts;
+  const skipped = files.skipped.map(
+    (s) => `| <code>${markdownText(s.bucket)}/${markdownText(s.name)}</code> | ${markdownText(s.reason)} | ${markdownText(s.detail)} |`,
+  );
+  const notIn = c.changed + c.missing + c.unreadableNames;
+  return [
+    '',
+    '### 🗂️ Storage files',
+    '',
+    '| Files in the backup | Stored now | Reused from earlier backups | Changed during the backup | Missing | Unreadable names |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${files.files} (${formatBytes(c.bytes)}) | ${c.stored} (${formatBytes(c.storedBytes)}) | ${c.reused} | ${c.changed} | ${c.missing} | ${c.unreadableNames} |`,
+    '',
+    `Manifest: \`${markdownText(files.manifest)}\``,
+    ...(notIn > 0
+      ? [
+          '',
+          `<details><summary>⚠️ ${notIn} file(s) not in the backup (their rows are; a restore brings them back without bytes)</summary>`,
+          '',
+          '| File | Why | Detail |',
+          '| --- | --- | --- |',
+          ...skipped,
+          ...(notIn > skipped.length ? [`| … | | ${notIn - skipped.length} more in the manifest |`] : []),
+          '',
+          '</details>',
+        ]
+      : []),
+  ];
 }

@@ -40,6 +40,8 @@ import { checkScratch } from './scratch.js';
 import { abortableStages, sealAndLog } from '../streams/seal.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
+import { readObjectRows } from '../storage/objects.js';
+import type { StorageFilesSummary } from '../storage/run.js';
 
 /** The databases of a backup, parsed once from their URLs at the edge (backupDatabases). */
 export interface BackupDatabases {
@@ -79,6 +81,8 @@ export interface BackupOptions {
   beforeRestoreCheck?: (sqlFile: string) => Promise<void>;
   /** How often a progress line is logged while the parts are dumped (default every 15 s). */
   progressEveryMs?: number;
+  /** Retries of the Storage file transfers (tests shorten the backoff). */
+  storageRetry?: { attempts: number; baseDelayMs: number };
 }
 
 export interface PartSummary {
@@ -108,6 +112,8 @@ export interface BackupResult {
   warnings: string[];
   /** Set with `verify: restore`: the backup was restored into the scratch database and compared. */
   restoreCheck?: RestoreCheckResult;
+  /** Set with `storage-files: true`: the project's Storage files, stored beside the backup. */
+  storageFiles?: StorageFilesSummary;
 }
 
 export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
@@ -164,6 +170,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
     plan.warnings.forEach((warning) => log.warning(warning));
+    // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start.
+    const fileRows = config.storageFiles ? await readObjectRows(snapshot.client) : undefined;
     log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
 
     const job: DumpJob = {
@@ -253,6 +261,20 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
 
     options.signal?.throwIfAborted();
     const file = backupFileName(generatedAt, merged.sha256, suffix);
+    // Before the file is final: a file backup that fails leaves no SQL backup behind either.
+    const storageFiles = fileRows
+      ? await (await import('../storage/run.js')).backupStorageFiles({
+          config,
+          rows: fileRows,
+          backup: file,
+          snapshotId: snapshot.id,
+          createdAt: generatedAt,
+          work,
+          log,
+          ...(options.storageRetry ? { retry: options.storageRetry } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : undefined;
     const finalPath = path.join(config.outputDir, file);
     await rename(partial, finalPath);
     await chmod(finalPath, 0o600);
@@ -278,6 +300,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       warnings: [...plan.warnings, ...outcome.warnings],
       ...(restored ? { restoreCheck: restored } : {}),
+      ...(storageFiles ? { storageFiles } : {}),
     };
   } catch (error) {
     if (error instanceof StallError) {

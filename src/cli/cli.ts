@@ -19,6 +19,7 @@ import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../res
 import { consoleLogger, formatBytes, terminalLogger } from '../log.js';
 import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
+import { restoreFilesAfterSql } from './files.js';
 import { checkRecordedSha256, FilePolicy, PolicyError, sha256OfFile } from '../sql/policy.js';
 import { checkSignatureFile, parsePublicKey, SIGNATURE_SUFFIX, SignatureError } from '../publish/signature.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
@@ -43,6 +44,10 @@ usage:
       Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
       (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
       $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
+      --storage-files [--files-from s3://BUCKET/PREFIX, default: the folder of --s3] [--storage-s3-endpoint URL
+      --storage-s3-region R]: then the
+      backup's Storage files into the target's Storage (keys in $STORAGE_S3_ACCESS_KEY_ID and
+      $STORAGE_S3_SECRET_ACCESS_KEY; the bucket read with the AWS_* variables), each read back and hashed.
 
   supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])
                                   [--identity KEYFILE | --passphrase P]
@@ -97,6 +102,14 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
+
+/** restore --storage-files: where the files are, and the target's Storage (keys from the environment only). */
+const FILES_FLAGS = {
+  'storage-files': { type: 'boolean' },
+  'files-from': { type: 'string' },
+  'storage-s3-endpoint': { type: 'string' },
+  'storage-s3-region': { type: 'string' },
+} as const;
 
 const SOURCE_FLAGS = {
   file: { type: 'string' },
@@ -242,7 +255,12 @@ async function keysFrom(values: { identity?: string; passphrase?: string }): Pro
 async function restoreCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...SOURCE_FLAGS, 'database-url': { type: 'string' }, force: { type: 'boolean' } },
+    options: {
+      ...SOURCE_FLAGS,
+      'database-url': { type: 'string' },
+      force: { type: 'boolean' },
+      ...FILES_FLAGS,
+    },
     strict: true,
   });
   if (values.help) {
@@ -277,9 +295,26 @@ async function restoreCommand(args: string[]): Promise<number> {
       console.log(`  ${count.table.padEnd(width)}  ${String(count.inBackup).padStart(8)}  ${String(count.inTarget).padStart(8)}`);
     }
     console.log(`\n  ${outcome.counts.length} tables, ${total} rows restored.`);
+    if (values['storage-files']) {
+      const files = await restoreFilesAfterSql({
+        backupFile: picked.file,
+        // The backups' bucket and prefix: --files-from, or the folder of --s3.
+        filesFrom: values['files-from'] ?? (values.s3 ? values.s3.replace(/\/full_[^/]*$/, '/') : undefined),
+        bucketFlags: s3Flags(values),
+        targetUrl: databaseUrl,
+        target,
+        endpoint: values['storage-s3-endpoint'],
+        region: values['storage-s3-region'],
+        identities: keys.identities,
+        passphrase: keys.passphrase,
+        log: terminalLogger(),
+      });
+      console.log(`  ${files.restored} Storage files restored (${formatBytes(files.bytes)}), each read back and checked against its sha256.`);
+    }
     console.log(
-      '\nNot in a backup, bring them back by hand: storage files, Auth settings and JWT secrets, passwords of your own\n' +
-        'login roles, cron jobs, database webhooks, Vault secrets (see docs/restore.md).',
+      `\nNot in a backup, bring them back by hand: ${values['storage-files'] ? '' : 'storage files, '}Auth settings and JWT secrets, passwords of your own\n` +
+        'login roles, cron jobs, database webhooks, Vault secrets (see docs/restore.md).' +
+        (values['storage-files'] ? '' : '\nStorage files are restored by --storage-files when the backup has them (storage-files: true; docs/storage-files.md).'),
     );
     return 0;
   } catch (error) {

@@ -74,6 +74,11 @@ const DESIGN_INPUTS = [
   'verify',
   'verify-database-url',
   'stall-timeout',
+  'storage-files',
+  'storage-s3-endpoint',
+  'storage-s3-region',
+  'storage-s3-access-key-id',
+  'storage-s3-secret-access-key',
 ];
 
 const DESIGN_OUTPUTS = [
@@ -93,6 +98,7 @@ const DESIGN_OUTPUTS = [
   's3-version-id',
   'duration-seconds',
   'pg-dump-version',
+  'storage-files-manifest',
 ];
 
 /** The same commands as .ci/run, in .github/workflows/ci.yml. */

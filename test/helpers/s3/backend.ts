@@ -22,6 +22,8 @@ export interface ObjectInfo {
   contentType: string;
   /** x-amz-meta-* headers, names lower-cased, without the prefix. */
   metadata: Record<string, string>;
+  /** The Cache-Control header of the upload, when it had one. */
+  cacheControl?: string;
 }
 
 export interface ObjectBackend {
@@ -35,6 +37,8 @@ export interface ObjectBackend {
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /** The bytes `start`..`end` inclusive. */
   read(bucket: string, key: string, start: number, end: number): Readable;
+  /** Called by GET before the answer starts: throwing an S3Fault here answers with its status (e.g. bytes gone). */
+  checkReadable?(bucket: string, key: string): Promise<void>;
   /** Returns false when there was no such object. */
   delete(bucket: string, key: string): Promise<boolean>;
   /** Every object whose key starts with `prefix`, in ascending key order (UTF-8 byte order, as S3). */

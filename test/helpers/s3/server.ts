@@ -126,7 +126,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const dir = await mkdtemp(join(tmpdir(), 's3-stand-in-'));
   const staging = join(dir, 'staging');
   await mkdir(staging);
-  const backend = options.backend ? options.backend(join(dir, 'data')) : new DiskBackend(join(dir, 'data'));
+  const backend: ObjectBackend = options.backend ? options.backend(join(dir, 'data')) : new DiskBackend(join(dir, 'data'));
   const region = options.region ?? 'us-east-1';
   const accessKeyId = options.accessKeyId ?? `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretAccessKey = options.secretAccessKey ?? randomBytes(30).toString('base64');
@@ -261,6 +261,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     },
     async GetObject(r) {
       const info = await existingObject(r.bucket, r.key);
+      await backend.checkReadable?.(r.bucket, r.key);
       const range = parseRange(r.req.headers.range, info.size);
       const headers = objectHeaders(info);
       if (info.size === 0) {
@@ -480,7 +481,8 @@ function objectInfo(req: IncomingMessage, key: string, size: number, etag: strin
     if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice('x-amz-meta-'.length)] = value;
   }
   const contentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : 'binary/octet-stream';
-  return { key, size, etag, lastModified: new Date(), contentType, metadata };
+  const cacheControl = req.headers['cache-control'];
+  return { key, size, etag, lastModified: new Date(), contentType, metadata, ...(cacheControl ? { cacheControl } : {}) };
 }
 
 function objectHeaders(info: ObjectInfo): Record<string, string> {
@@ -489,6 +491,7 @@ function objectHeaders(info: ObjectInfo): Record<string, string> {
     'Last-Modified': info.lastModified.toUTCString(),
     'Content-Type': info.contentType,
     'Accept-Ranges': 'bytes',
+    ...(info.cacheControl ? { 'Cache-Control': info.cacheControl } : {}),
   };
   for (const [name, value] of Object.entries(info.metadata)) headers[`x-amz-meta-${name}`] = value;
   return headers;

@@ -1,0 +1,260 @@
+/**
+ * The Storage files of one backup: every file row of the snapshot, fetched through Storage's S3 protocol
+ * (a few at a time, each streamed to a temporary file while its sha256 is computed), checked against the
+ * row (the ETag the GET returns against `metadata->>'eTag'`), and stored in the file store unless an
+ * earlier backup already holds that row version. Rows whose bytes cannot be had are reported one by one:
+ * changed during the backup, missing, or a name Storage's API cannot read. None of them fails the run.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { formatBytes, printable, type Logger } from '../log.js';
+import { countFiles, rowKey, MANIFEST_FORMAT, PreviousIndex, type FileEntry, type FileIndex, type FileManifest, type SkippedFile } from './manifest.js';
+import { isReadableBucket, isReadableName } from './names.js';
+import type { StorageObjectRow } from './objects.js';
+import type { Remote } from './remote.js';
+import { encryptFile, type FileSealing } from './sealing.js';
+import type { FileStore } from './store.js';
+import { DEFAULT_RETRY, forEachLimited, isRetryable, statusOf, withRetries, type RetryPolicy } from './transfer.js';
+
+/** Files in flight at once: each holds a socket and a stream buffer, never a whole file. */
+export const DEFAULT_CONCURRENCY = 4;
+/** A checkpoint of what is stored is written after this many stored files (a rerun after a failure resumes there). */
+export const CHECKPOINT_EVERY = 500;
+
+export interface FilesBackupInput {
+  rows: StorageObjectRow[];
+  /** Storage's S3 protocol of the project. */
+  source: Remote;
+  store: FileStore;
+  sealing: FileSealing | null;
+  /** The SQL backup file these files go with. */
+  backup: string;
+  snapshotId: string;
+  createdAt: Date;
+  /** A private temporary directory. */
+  work: string;
+  log: Logger;
+  concurrency?: number;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+  /** Stored files between checkpoints (default CHECKPOINT_EVERY). */
+  checkpointEvery?: number;
+}
+
+/** Why a row's bytes are not in the backup: thrown inside one file's transfer, turned into a SkippedFile. */
+class Skip extends Error {
+  constructor(
+    readonly reason: SkippedFile['reason'],
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export async function backupFiles(input: FilesBackupInput): Promise<FileManifest> {
+  const checkpointKeys = (await input.store.checkpoints()).map((c) => c.key);
+  const previous = await previousIndex(input, checkpointKeys);
+  const files: FileEntry[] = [];
+  const skipped: SkippedFile[] = [];
+  const dir = await mkdtemp(path.join(input.work, 'files-'));
+  const known = new Set<string>();
+  let done = 0;
+  let storedSinceCheckpoint = 0;
+  let checkpoint = Promise.resolve();
+  let manifest: FileManifest;
+  try {
+    await forEachLimited(input.rows, input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
+      try {
+        const entry = await backupOne(row, previous, known, dir, input);
+        files.push(entry);
+        if (entry.origin === 'stored' && ++storedSinceCheckpoint >= (input.checkpointEvery ?? CHECKPOINT_EVERY)) {
+          storedSinceCheckpoint = 0;
+          checkpoint = checkpoint.then(() => input.store.writeCheckpoint(manifestOf([...files], [], input), dir));
+          await checkpoint;
+        }
+      } catch (error) {
+        if (!(error instanceof Skip)) throw error;
+        skipped.push({ bucket: row.bucket, name: row.name, id: row.id, version: row.version, reason: error.reason, detail: error.message });
+        input.log.warning(`Storage file ${printable(row.bucket)}/${printable(row.name)}: ${error.message}`);
+      }
+      if (++done % 1000 === 0) input.log.info(`⏳ Storage files: ${done} of ${input.rows.length}`);
+    });
+    manifest = manifestOf(files, skipped, input);
+    await input.store.writeManifest(manifest, input.sealing, dir);
+    // What this run reused from the checkpoints of interrupted runs is in its own index now.
+    await input.store.remote.deleteKeys(input.store.bucket, checkpointKeys);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return manifest;
+}
+
+function manifestOf(files: FileEntry[], skipped: SkippedFile[], input: FilesBackupInput): FileManifest {
+  const order = (a: { bucket: string; name: string }, b: { bucket: string; name: string }): number =>
+    a.bucket === b.bucket ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.bucket < b.bucket ? -1 : 1;
+  files.sort(order);
+  skipped.sort(order);
+  return {
+    format: MANIFEST_FORMAT,
+    backup: input.backup,
+    snapshot: input.snapshotId,
+    createdAt: input.createdAt.toISOString(),
+    blobNaming: input.sealing ? 'row' : 'sha256',
+    encryption: input.sealing?.fingerprint ?? null,
+    counts: countFiles(files, skipped),
+    files,
+    skipped,
+  };
+}
+
+/**
+ * The last backup's index and the checkpoints of runs that failed since, when their blobs were sealed
+ * the way this run seals them (else those files are fetched again).
+ */
+async function previousIndex(input: FilesBackupInput, checkpointKeys: string[]): Promise<PreviousIndex> {
+  const fingerprint = input.sealing?.fingerprint ?? null;
+  const latest = await input.store.latestIndex();
+  const checkpoints = await Promise.all(checkpointKeys.map((key) => input.store.readCheckpoint(key)));
+  const usable = [latest, ...checkpoints].filter((index): index is FileIndex => index !== null && index.encryption === fingerprint);
+  if (latest && latest.encryption !== fingerprint) {
+    input.log.info('🗂️ The previous file backup was sealed with another key (or none): every file is stored again');
+  }
+  const resumed = checkpoints.filter((c) => c.encryption === fingerprint).reduce((n, c) => n + c.entries.length, 0);
+  if (resumed > 0) input.log.info(`🗂️ Resuming: ${resumed} file(s) stored by a run that did not finish are not fetched again`);
+  return new PreviousIndex(usable);
+}
+
+function entryOf(row: StorageObjectRow, size: number, sha256: string, blob: string, origin: FileEntry['origin']): FileEntry {
+  return {
+    bucket: row.bucket,
+    name: row.name,
+    id: row.id,
+    version: row.version,
+    size,
+    sha256,
+    eTag: row.eTag,
+    contentType: row.contentType,
+    cacheControl: row.cacheControl,
+    userMetadata: row.userMetadata,
+    blob,
+    origin,
+  };
+}
+
+async function backupOne(
+  row: StorageObjectRow,
+  previous: PreviousIndex,
+  known: Set<string>,
+  dir: string,
+  input: FilesBackupInput,
+): Promise<FileEntry> {
+  if (!isReadableBucket(row.bucket) || !isReadableName(row.name)) {
+    throw new Skip('unreadable-name', "its name holds characters Storage's API cannot read or write (unicode, %, #, ~, [], quotes, backslash)");
+  }
+  const reused = previous.find(row);
+  if (reused) return entryOf(row, reused.size, reused.sha256, reused.blob, 'reused');
+
+  const temp = path.join(dir, rowKey(row));
+  try {
+    const fetched = await download(row, temp, input);
+    const blob = input.sealing ? `${rowKey(row)}.age` : fetched.sha256;
+    if (!known.has(blob)) {
+      known.add(blob);
+      await storeBlob(temp, blob, input);
+    }
+    return entryOf(row, fetched.size, fetched.sha256, blob, 'stored');
+  } finally {
+    await rm(temp, { force: true });
+    await rm(`${temp}.age`, { force: true });
+  }
+}
+
+/** Quotes and case do not matter in an ETag comparison; a weak prefix neither. */
+function sameETag(a: string | undefined | null, b: string | undefined | null): boolean {
+  const norm = (tag: string): string => tag.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+  return typeof a === 'string' && typeof b === 'string' && norm(a) === norm(b);
+}
+
+/** GET into `file` with its sha256, retried on throttling and server errors; Skip when the row's bytes cannot be had. */
+async function download(row: StorageObjectRow, file: string, input: FilesBackupInput): Promise<{ size: number; sha256: string }> {
+  try {
+    return await withRetries(
+      async () => {
+        const answer = await input.source.get(row.bucket, row.name, input.signal);
+        if (row.eTag && !sameETag(answer.eTag, row.eTag)) {
+          answer.body.destroy();
+          throw new Skip(
+            'changed',
+            `changed during the backup (ETag ${answer.eTag ?? 'none'}, the snapshot's row has ${row.eTag}): ` +
+              'Storage keeps no old versions, so the bytes of the snapshot are gone; the next backup stores the new ones',
+          );
+        }
+        const hash = new HashStream();
+        await pipeline(answer.body, hash, createWriteStream(file, { mode: 0o600 }), { signal: input.signal });
+        if (row.size !== null && hash.size !== row.size) {
+          throw new Skip('changed', `changed during the backup (${hash.size} bytes read, the snapshot's row says ${row.size})`);
+        }
+        return { size: hash.size, sha256: hash.digest() };
+      },
+      input.retry ?? DEFAULT_RETRY,
+      input.signal,
+      (error) => !(error instanceof Skip) && isRetryable(error),
+    );
+  } catch (error) {
+    if (error instanceof Skip) throw error;
+    input.signal?.throwIfAborted();
+    const status = statusOf(error);
+    if (status === 400) throw new Skip('unreadable-name', `Storage refused its name (HTTP 400: ${(error as Error).name})`);
+    if (status !== undefined && (status === 404 || status >= 500 || status === 403)) {
+      throw new Skip('missing', `its bytes could not be read (HTTP ${status} after retries): the row has no file behind it`);
+    }
+    throw error;
+  }
+}
+
+/** Uploads a downloaded file to the store (encrypted first when the backup is), unless the blob is there already. */
+async function storeBlob(file: string, blob: string, input: FilesBackupInput): Promise<void> {
+  const key = input.store.blobKey(blob);
+  if (await input.store.remote.exists(input.store.bucket, key)) return;
+  let upload = file;
+  if (input.sealing) {
+    upload = `${file}.age`;
+    await encryptFile(file, upload, input.sealing);
+  }
+  const { size } = await stat(upload);
+  await withRetries(
+    () => input.store.remote.putFile(input.store.bucket, key, upload, size, {}, input.signal),
+    input.retry ?? DEFAULT_RETRY,
+    input.signal,
+  );
+}
+
+/** Passes bytes through while counting them and computing their sha256. */
+export class HashStream extends Transform {
+  private readonly hash = createHash('sha256');
+  size = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    done(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** One log line of a manifest's counts. */
+export function describeCounts(manifest: FileManifest): string {
+  const c = manifest.counts;
+  return (
+    `${manifest.files.length} files (${formatBytes(c.bytes)}): ${c.stored} stored (${formatBytes(c.storedBytes)}), ` +
+    `${c.reused} reused from earlier backups, ${c.changed} changed during the backup, ${c.missing} missing, ` +
+    `${c.unreadableNames} unreadable names`
+  );
+}

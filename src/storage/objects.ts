@@ -1,0 +1,84 @@
+/**
+ * The Storage files a backup holds, read from `storage.objects` inside the backup's own exported
+ * snapshot: the same rows the SQL file restores, never a live listing (which would already be newer).
+ */
+import type pg from 'pg';
+
+/** One `storage.objects` row as the snapshot shows it: what a file's bytes must match. */
+export interface StorageObjectRow {
+  bucket: string;
+  name: string;
+  id: string;
+  /** Storage's version of the bytes (a new uuid on every upload); NULL on rows inserted by hand. */
+  version: string | null;
+  /** `metadata->>'eTag'`, quoted as Storage writes it (`"<md5>"`, or `"<md5>-<parts>"`). */
+  eTag: string | null;
+  size: number | null;
+  contentType: string | null;
+  cacheControl: string | null;
+  /** `user_metadata` as JSON text (NULL when the row has none). */
+  userMetadata: string | null;
+}
+
+/** Rows fetched per round trip: a project with 100 000 files is read in pieces, not in one result. */
+const FETCH_ROWS = 5_000;
+
+interface RawRow {
+  bucket_id: string | null;
+  name: string | null;
+  id: string;
+  version: string | null;
+  etag: string | null;
+  size: string | null;
+  mimetype: string | null;
+  cache_control: string | null;
+  user_metadata: string | null;
+}
+
+/**
+ * Every file row of `storage.objects` in the snapshot held by `client` (its REPEATABLE READ transaction),
+ * in bucket and name order. Rows without a bucket or a name (folder placeholders never have bytes) are
+ * left out.
+ */
+export async function readObjectRows(client: pg.Client): Promise<StorageObjectRow[]> {
+  const exists = await client.query<{ found: boolean }>(
+    "SELECT pg_catalog.to_regclass('storage.objects') IS NOT NULL AS found",
+  );
+  if (!exists.rows[0]?.found) return [];
+  const cursor = 'supabase_backup_storage_objects';
+  await client.query(
+    `DECLARE ${cursor} NO SCROLL CURSOR FOR
+       SELECT bucket_id, name, id::text AS id, version,
+              metadata->>'eTag' AS etag, metadata->>'size' AS size, metadata->>'mimetype' AS mimetype,
+              metadata->>'cacheControl' AS cache_control, user_metadata::text AS user_metadata
+         FROM storage.objects
+        WHERE bucket_id IS NOT NULL AND name IS NOT NULL
+        ORDER BY bucket_id COLLATE "C", name COLLATE "C"`,
+  );
+  const rows: StorageObjectRow[] = [];
+  try {
+    for (;;) {
+      const batch = await client.query<RawRow>(`FETCH ${FETCH_ROWS} FROM ${cursor}`);
+      rows.push(...batch.rows.map(toObjectRow));
+      if (batch.rows.length < FETCH_ROWS) break;
+    }
+  } finally {
+    await client.query(`CLOSE ${cursor}`);
+  }
+  return rows;
+}
+
+function toObjectRow(raw: RawRow): StorageObjectRow {
+  const size = raw.size === null ? null : Number(raw.size);
+  return {
+    bucket: raw.bucket_id ?? '',
+    name: raw.name ?? '',
+    id: raw.id,
+    version: raw.version,
+    eTag: raw.etag,
+    size: size !== null && Number.isSafeInteger(size) && size >= 0 ? size : null,
+    contentType: raw.mimetype,
+    cacheControl: raw.cache_control,
+    userMetadata: raw.user_metadata,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The Storage-files stage as the pipeline and the CLI call it: clients built from the config, the file
+ * store under the s3 destination's prefix, the sealing that the backup's encryption asks for.
+ * Loaded on demand (the S3 SDK is large and most backups do not need it).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BackupConfig, S3Config, StorageFilesConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { createS3Client, s3Settings } from '../s3/index.js';
+import { backupFiles, describeCounts } from './backup.js';
+import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
+import type { StorageObjectRow } from './objects.js';
+import { Remote } from './remote.js';
+import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
+import { fileSealing, passphraseIdentity } from './sealing.js';
+import { FileStore } from './store.js';
+import type { RetryPolicy } from './transfer.js';
+import { pruneFileStore } from './retention.js';
+
+export interface StorageFilesSummary {
+  /** s3:// location of the manifest. */
+  manifest: string;
+  counts: FileCounts;
+  files: number;
+  /** The files not in the backup, with why (the first 100; counts has them all). */
+  skipped: SkippedFile[];
+}
+
+/** Storage's S3 protocol: the SDK does not retry here, the transfer's own retries (with reports) do. */
+export function storageClient(settings: StorageFilesConfig): S3Client {
+  return createS3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    regionGiven: true,
+    forcePathStyle: true,
+    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+    maxAttempts: 1,
+  });
+}
+
+export function fileStoreFor(s3: S3Config, env: NodeJS.ProcessEnv = process.env): FileStore {
+  return new FileStore(new Remote(createS3Client(s3Settings(s3.inputs, env))), s3.location.bucket, s3.location.prefix);
+}
+
+export interface StorageFilesBackupInput {
+  config: Pick<BackupConfig, 'encryption' | 's3' | 'storageFiles'>;
+  rows: StorageObjectRow[];
+  backup: string;
+  snapshotId: string;
+  createdAt: Date;
+  work: string;
+  log: Logger;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+export async function backupStorageFiles(input: StorageFilesBackupInput): Promise<StorageFilesSummary> {
+  const { config, log } = input;
+  if (!config.storageFiles || !config.s3) throw new Error('storage-files needs the s3 destination');
+  const source = storageClient(config.storageFiles);
+  const store = fileStoreFor(config.s3);
+  try {
+    const sealing = await fileSealing(config.encryption, () => store.passphraseSalt(true));
+    log.info(`🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}${sealing ? ' (stored encrypted)' : ''}`);
+    const manifest = await backupFiles({
+      rows: input.rows,
+      source: new Remote(source),
+      store,
+      sealing,
+      backup: input.backup,
+      snapshotId: input.snapshotId,
+      createdAt: input.createdAt,
+      work: input.work,
+      log,
+      ...(input.retry ? { retry: input.retry } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    log.info(`✅ Storage files: ${describeCounts(manifest)}`);
+    return summaryOf(manifest, store, sealing !== null);
+  } finally {
+    source.destroy();
+    store.remote.client.destroy();
+  }
+}
+
+function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean): StorageFilesSummary {
+  return {
+    manifest: `s3://${store.bucket}/${store.manifestKey(manifest.backup, sealed)}`,
+    counts: manifest.counts,
+    files: manifest.files.length,
+    skipped: manifest.skipped.slice(0, 100),
+  };
+}
+
+export interface StorageFilesRestoreInput {
+  /** The SQL backup file's name (its manifest is named after it). */
+  backup: string;
+  store: FileStore;
+  target: StorageFilesConfig;
+  db: import('pg').Client;
+  identities: string[];
+  passphrase?: string;
+  work: string;
+  log: Logger;
+  retry?: RetryPolicy;
+}
+
+/** The identities that open a store's files: the given ones, plus the one a passphrase stands for. */
+export async function identitiesFor(store: FileStore, identities: string[], passphrase: string | undefined): Promise<string[]> {
+  if (!passphrase) return identities;
+  return [...identities, passphraseIdentity(passphrase, await store.passphraseSalt(false))];
+}
+
+export async function restoreStorageFiles(input: StorageFilesRestoreInput): Promise<FilesRestoreOutcome> {
+  const identities = await identitiesFor(input.store, input.identities, input.passphrase);
+  const manifest = await input.store.readManifest(input.backup, identities);
+  input.log.info(`🗂️ Storage files of ${input.backup}: ${manifest.files.length} to restore into ${input.target.endpoint}`);
+  const target = storageClient(input.target);
+  try {
+    return await restoreFiles({
+      manifest,
+      store: input.store,
+      identities,
+      target: new Remote(target),
+      db: input.db,
+      work: input.work,
+      log: input.log,
+      ...(input.retry ? { retry: input.retry } : {}),
+    });
+  } finally {
+    target.destroy();
+  }
+}
+
+
+/** Retention of the file store after a backup; a failure is a warning (the backup itself is stored). */
+export async function pruneStorageFiles(s3: S3Config, ownBackup: string, log: Logger): Promise<void> {
+  const store = fileStoreFor(s3);
+  try {
+    await pruneFileStore(store, ownBackup, log);
+  } catch (error) {
+    log.warning(`The backup and its files are stored, but deleting files no kept backup needs failed: ${(error as Error).message}`);
+  } finally {
+    store.remote.client.destroy();
+  }
+}

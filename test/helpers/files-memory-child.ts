@@ -1,0 +1,63 @@
+/**
+ * Child process of test/storage/files-memory.test.ts (run compiled, from lib/): one Storage-files backup
+ * of the project database in FILES_DB_URL through the Storage stand-in, into the backup bucket, then
+ * prints its peak RSS and the manifest's counts as one JSON line. Settings come from the environment.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openSnapshot } from '../../src/backup/snapshot.js';
+import { parseDatabaseUrl } from '../../src/postgres/connection.js';
+import { createS3Client } from '../../src/s3/index.js';
+import { backupFiles } from '../../src/storage/backup.js';
+import { readObjectRows } from '../../src/storage/objects.js';
+import { Remote } from '../../src/storage/remote.js';
+import { FileStore } from '../../src/storage/store.js';
+
+function clientFor(prefix: string) {
+  const env = (name: string): string => process.env[`${prefix}_${name}`] ?? '';
+  return createS3Client({
+    endpoint: env('ENDPOINT'),
+    region: env('REGION'),
+    regionGiven: true,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env('KEY_ID'), secretAccessKey: env('SECRET') },
+    maxAttempts: 1,
+  });
+}
+
+async function main(): Promise<void> {
+  const snapshot = await openSnapshot(parseDatabaseUrl(process.env.FILES_DB_URL ?? ''));
+  let rows;
+  try {
+    rows = await readObjectRows(snapshot.client);
+  } finally {
+    await snapshot.release();
+  }
+  const work = await mkdtemp(path.join(tmpdir(), 'files-memory-'));
+  const source = clientFor('STORAGE');
+  const bucket = clientFor('BACKUP');
+  try {
+    const manifest = await backupFiles({
+      rows,
+      source: new Remote(source),
+      store: new FileStore(new Remote(bucket), process.env.BACKUP_BUCKET ?? '', process.env.BACKUP_PREFIX ?? ''),
+      sealing: null,
+      backup: `full_${new Date().toISOString().replace(/[:.]/g, '-')}_00000000.sql`,
+      snapshotId: snapshot.id,
+      createdAt: new Date(),
+      work,
+      log: { info: () => undefined, warning: () => undefined, secret: () => undefined },
+    });
+    // What stays reachable (the manifest is still alive here), apart from garbage V8 had not collected yet.
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapAfterGcKiB = Math.round(process.memoryUsage().heapUsed / 1024);
+    process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcKiB, files: manifest.files.length, counts: manifest.counts })}\n`);
+  } finally {
+    source.destroy();
+    bucket.destroy();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
