@@ -1,8 +1,8 @@
-export const id = 873;
-export const ids = [873];
+export const id = 961;
+export const ids = [961];
 export const modules = {
 
-/***/ 71873:
+/***/ 60961:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 
@@ -21,12 +21,8 @@ var src_log = __webpack_require__(40736);
 var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: ./node_modules/@actions/artifact/lib/artifact.js + 326 modules
 var artifact = __webpack_require__(20584);
-;// CONCATENATED MODULE: ./lib/src/publish/error.js
-/** A destination could not take the backup; the message says why and what to do. */
-class PublishError extends Error {
-    name = 'PublishError';
-}
-
+// EXTERNAL MODULE: ./lib/src/publish/error.js
+var publish_error = __webpack_require__(24620);
 ;// CONCATENATED MODULE: ./lib/src/publish/artifact.js
 /**
  * Destination `artifact`: the backup file uploaded as a workflow artifact with `@actions/artifact`.
@@ -50,7 +46,7 @@ function defaultArtifactName(file) {
 function checkArtifactName(name) {
     const bad = FORBIDDEN_IN_NAME.exec(name);
     if (!name || bad) {
-        throw new PublishError(`artifact name '${name}' is not allowed${bad ? `: it contains '${bad[0]}'` : ''}; ` +
+        throw new publish_error/* PublishError */.S(`artifact name '${name}' is not allowed${bad ? `: it contains '${bad[0]}'` : ''}; ` +
             'artifact names may not contain : / \\ " < > | * ?');
     }
     return name;
@@ -69,13 +65,13 @@ function isGhes(env) {
 /** Throws a clear error when the Actions runtime the artifact service needs is not there. */
 function checkArtifactRuntime(env) {
     if (isGhes(env)) {
-        throw new PublishError(`destination 'artifact' is not available on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): ` +
+        throw new publish_error/* PublishError */.S(`destination 'artifact' is not available on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): ` +
             'the current artifact service (upload-artifact v4+, @actions/artifact v2+) runs on github.com and ' +
             "ghe.com only; use 'destination: branch' there");
     }
     const missing = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL'].filter((name) => !env[name]);
     if (missing.length > 0) {
-        throw new PublishError(`destination 'artifact' needs the GitHub Actions runtime, and ${missing.join(' and ')} ` +
+        throw new publish_error/* PublishError */.S(`destination 'artifact' needs the GitHub Actions runtime, and ${missing.join(' and ')} ` +
             `${missing.length > 1 ? 'are' : 'is'} not set. The runner gives these only to an action step ` +
             "(`uses: …`) of a job on github.com: not to a `run:` step, not outside Actions, not on GHES. " +
             "Run the action with `uses:`, or use 'destination: branch' (or 'none' and store the file yourself)");
@@ -126,10 +122,10 @@ async function uploadBackupArtifact(request, log, env = process.env) {
         });
     }
     catch (error) {
-        throw new PublishError(explainFailure(name, error));
+        throw new publish_error/* PublishError */.S(explainFailure(name, error));
     }
     if (response.id === undefined) {
-        throw new PublishError(`artifact upload of '${name}' failed: the artifact service returned no artifact id`);
+        throw new publish_error/* PublishError */.S(`artifact upload of '${name}' failed: the artifact service returned no artifact id`);
     }
     const id = String(response.id);
     const url = artifactUrl(env, id);
@@ -145,8 +141,8 @@ async function deleteBackupArtifact(name) {
 var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:timers/promises"
 var external_node_timers_promises_ = __webpack_require__(58500);
-// EXTERNAL MODULE: ./node_modules/execa/index.js + 134 modules
-var execa = __webpack_require__(40013);
+// EXTERNAL MODULE: ./node_modules/execa/index.js + 133 modules
+var execa = __webpack_require__(88555);
 ;// CONCATENATED MODULE: ./lib/src/publish/branch.js
 /**
  * Destination `branch`: the backup file committed to a branch (default `backups`) of the repository.
@@ -192,7 +188,7 @@ const REPOSITORY_VARIABLES = [
 /** Refuses a file GitHub would refuse, before any commit is made. */
 function checkBranchFileSize(bytes, file) {
     if (bytes > GITHUB_FILE_LIMIT) {
-        throw new PublishError(`${file} is ${(0,src_log/* formatBytes */.z3)(bytes)}, over GitHub's limit of 100 MB for a file in a repository, so it cannot ` +
+        throw new publish_error/* PublishError */.S(`${file} is ${(0,src_log/* formatBytes */.z3)(bytes)}, over GitHub's limit of 100 MB for a file in a repository, so it cannot ` +
             "go on a branch. Use 'compression: gzip' (SQL shrinks several times), or 'destination: artifact', which " +
             'has no such limit');
     }
@@ -212,7 +208,7 @@ function resolveBranchRemote(config, env, explicitUrl) {
     else {
         const repository = env.GITHUB_REPOSITORY;
         if (!repository) {
-            throw new PublishError("destination 'branch' needs to know the repository: GITHUB_REPOSITORY is not set (it is in GitHub Actions). " +
+            throw new publish_error/* PublishError */.S("destination 'branch' needs to know the repository: GITHUB_REPOSITORY is not set (it is in GitHub Actions). " +
                 'Outside Actions, set BACKUP_REMOTE_URL to the git remote to push to');
         }
         const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
@@ -220,7 +216,7 @@ function resolveBranchRemote(config, env, explicitUrl) {
         label = repository;
         webUrl = `${server}/${repository}`;
         if (!token) {
-            throw new PublishError("destination 'branch' needs 'github-token' to push (the default is ${{ github.token }}), and the job needs " +
+            throw new publish_error/* PublishError */.S("destination 'branch' needs 'github-token' to push (the default is ${{ github.token }}), and the job needs " +
                 '`permissions: contents: write`');
         }
     }
@@ -287,7 +283,7 @@ function gitRunner(cwd, environment, redact) {
             stderr: redact(String(result.stderr ?? '') || result.message || ''),
         };
         if (out.exitCode !== 0 && !options.allowFailure) {
-            throw new PublishError(`git ${args[0]} failed: ${out.stderr.trim() || `exit code ${out.exitCode}`}`);
+            throw new publish_error/* PublishError */.S(`git ${args[0]} failed: ${out.stderr.trim() || `exit code ${out.exitCode}`}`);
         }
         return out;
     };
@@ -312,7 +308,7 @@ function explainGitFailure(what, stderr, remote, branch) {
         hints.push(`check that ${remote.label} exists and that the token has access to it`);
     }
     const detail = stderr.trim() || 'no message from git';
-    return new PublishError(`${what} failed for ${remote.label}: ${detail}${hints.length > 0 ? `\n→ ${hints.join('\n→ ')}` : ''}`);
+    return new publish_error/* PublishError */.S(`${what} failed for ${remote.label}: ${detail}${hints.length > 0 ? `\n→ ${hints.join('\n→ ')}` : ''}`);
 }
 const README = (branch) => `# Database backups
 
@@ -447,7 +443,7 @@ async function publishToBranch(backup, config, log, env = process.env, options =
             if (!raced)
                 throw explainGitFailure(`pushing to branch '${branch}'`, pushed.stderr, remote, branch);
             if (attempt >= attempts) {
-                throw new PublishError(`pushing to branch '${branch}' of ${remote.label} failed ${attempts} times because other pushes kept landing first; ` +
+                throw new publish_error/* PublishError */.S(`pushing to branch '${branch}' of ${remote.label} failed ${attempts} times because other pushes kept landing first; ` +
                     `nothing was pushed. Re-run the job, or keep backup workflows from running at the same time (a workflow \`concurrency:\` group). Last error: ${pushed.stderr.trim()}`);
             }
             const delay = Math.round(backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
@@ -465,18 +461,24 @@ function fileLink(remote, commitSha, pathOnBranch) {
 
 // EXTERNAL MODULE: ./lib/src/publish/local.js
 var local = __webpack_require__(14977);
+// EXTERNAL MODULE: ./lib/src/publish/s3.js
+var s3 = __webpack_require__(45118);
 ;// CONCATENATED MODULE: ./lib/src/publish/index.js
 /**
  * The publish stage: the verified backup file stored where `destination` asks (DESIGN.md §2, §4).
  *
  * - `artifact`: a workflow artifact (artifact.ts);
  * - `branch`: a commit on a branch of the repository (branch.ts);
- * - `artifact,branch`: both; `none`: the file stays in `output-dir` only.
+ * - `s3`: objects in an S3-compatible bucket (s3.ts);
+ * - any comma-separated combination of them; `none`: the file stays in `output-dir` only.
  *
  * A backup counts only once stored, and nothing is left half-done: what each destination needs is
- * checked before anything is stored, and when the branch push fails after the artifact was uploaded,
- * the artifact is deleted again. The local file is the caller's: the action removes it on failure.
+ * checked before anything is stored, and they store in the order artifact, s3, branch; when one fails,
+ * what the earlier ones stored is deleted again (a pushed commit is last, as it cannot be taken back).
+ * Bucket retention runs only once every destination has the backup. The local file is the caller's:
+ * the action removes it on failure.
  */
+
 
 
 
@@ -490,7 +492,7 @@ var local = __webpack_require__(14977);
  * from `process.env`.
  */
 async function publishBackup(result, config, log, env = process.env, options = {}) {
-    const { artifact: toArtifact, branch: toBranch } = config.destinations;
+    const { artifact: toArtifact, branch: toBranch, s3: toS3 } = config.destinations;
     // Everything a destination needs is checked before the first one stores anything.
     const artifactName = toArtifact ? checkArtifactName(config.artifactName ?? defaultArtifactName(result.file)) : '';
     if (toArtifact)
@@ -499,6 +501,9 @@ async function publishBackup(result, config, log, env = process.env, options = {
         checkBranchFileSize((await (0,promises_.stat)(result.path)).size, result.file);
         resolveBranchRemote(config, env, options.branch?.remoteUrl);
     }
+    const bucket = toS3 ? (0,s3.s3DestinationTarget)(config, env) : undefined;
+    if (bucket)
+        await (0,s3.preflightS3)(config, env, log, bucket);
     const published = { destinations: [] };
     let upload;
     if (toArtifact) {
@@ -512,13 +517,24 @@ async function publishBackup(result, config, log, env = process.env, options = {
             url: upload.url,
         });
     }
+    let stored;
+    if (bucket) {
+        try {
+            stored = await (0,s3.storeInS3)(result, config, bucket, log, options.signal);
+        }
+        catch (error) {
+            throw upload ? await withdrawArtifact(upload, error, log) : error;
+        }
+        published.s3 = { url: stored.url, key: stored.key, etag: stored.etag, ...(stored.versionId ? { versionId: stored.versionId } : {}) };
+    }
     if (toBranch) {
         let pushed;
         try {
             pushed = await publishToBranch(result, config, log, env, options.branch);
         }
         catch (error) {
-            throw upload ? await withdrawArtifact(upload, error, log) : error;
+            const failure = bucket && stored ? await (0,s3.withdrawFromS3)(bucket, stored, error, log) : error;
+            throw upload ? await withdrawArtifact(upload, failure, log) : failure;
         }
         published.commitSha = pushed.commitSha;
         published.destinations.push({
@@ -527,8 +543,28 @@ async function publishBackup(result, config, log, env = process.env, options = {
             url: pushed.fileUrl,
         });
     }
-    published.destinations.push((0,local/* localCopy */.l)(result.path, toArtifact || toBranch));
+    if (bucket && stored)
+        published.destinations.push(await bucketLine(bucket, stored, config, log, options.now));
+    published.destinations.push((0,local/* localCopy */.l)(result.path, toArtifact || toBranch || toS3));
     return published;
+}
+/** Retention in the bucket (now that every destination has the backup) and the summary line. */
+async function bucketLine(bucket, stored, config, log, now) {
+    let pruned = '';
+    try {
+        const removed = await (0,s3.pruneS3)(bucket, config, stored, log, now);
+        if (removed.length > 0)
+            pruned = `, ${removed.length} older backup(s) deleted (${(0,s3.retentionWords)(config)})`;
+    }
+    catch (error) {
+        // The backup is stored; a retention failure (e.g. no delete permission) must not withdraw it.
+        log.warning(`The backup is stored, but deleting older backups failed: ${error.message}`);
+        pruned = ', older backups not deleted (see the warning)';
+    }
+    return {
+        kind: 's3',
+        description: `\`${stored.url}\` (${(0,src_log/* formatBytes */.z3)(stored.bytes)}, ETag ${stored.etag}${stored.versionId ? `, version ${stored.versionId}` : ''}${pruned})`,
+    };
 }
 /** The branch failed after the artifact was stored: delete the artifact so the run leaves neither. */
 async function withdrawArtifact(upload, cause, log) {
@@ -536,11 +572,11 @@ async function withdrawArtifact(upload, cause, log) {
     try {
         await deleteBackupArtifact(upload.name);
         log.info(`🗑️ Deleted artifact '${upload.name}' again, because the branch push failed`);
-        return new PublishError(`${message}\n(the artifact '${upload.name}' uploaded before was deleted again, so the run stored nothing)`);
+        return new publish_error/* PublishError */.S(`${message}\n(the artifact '${upload.name}' uploaded before was deleted again, so the run stored nothing)`);
     }
     catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        return new PublishError(`${message}\n(the artifact '${upload.name}' was uploaded before the push failed and could not be deleted again: ` +
+        return new publish_error/* PublishError */.S(`${message}\n(the artifact '${upload.name}' was uploaded before the push failed and could not be deleted again: ` +
             `${reason}; delete it from the run's page${upload.url ? ` ${upload.url}` : ''})`);
     }
 }
