@@ -12,8 +12,16 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { describeEndpoint, type S3Settings } from './settings.js';
 
+const settingsOfClient = new WeakMap<S3Client, S3Settings>();
+
 export function createS3Client(settings: S3Settings): S3Client {
-  const config: S3ClientConfig = {
+  const client = new S3Client(clientConfig(settings));
+  settingsOfClient.set(client, settings);
+  return client;
+}
+
+function clientConfig(settings: S3Settings): S3ClientConfig {
+  return {
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -27,7 +35,32 @@ export function createS3Client(settings: S3Settings): S3Client {
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
   };
-  return new S3Client(config);
+}
+
+/** A client for requests whose body is a stream, and how often the caller should try each one. */
+export interface StreamingClient {
+  client: S3Client;
+  attempts: number;
+  /** Closes the client's connections (when it is not the client it was made from). */
+  close(): void;
+}
+
+const SILENT: NonNullable<S3ClientConfig['logger']> = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * For bodies streamed from a file: the SDK cannot send a stream twice, so it does not retry such a
+ * request (and warns on the console that it did not); the caller retries with a fresh stream instead.
+ * The client is like `client` but makes each request once and does not warn; `attempts` is what
+ * `client` would make. A client not made by createS3Client is used as it is.
+ */
+export async function streamingClient(client: S3Client): Promise<StreamingClient> {
+  const attempts = await client.config.maxAttempts();
+  const settings = settingsOfClient.get(client);
+  if (!settings) return { client, attempts, close: () => undefined };
+  // Without Expect: 100-continue, which the SDK sends with a connection (and an agent) of its own per
+  // request: hundreds of parts would each leave one for the garbage collector.
+  const once = new S3Client({ ...clientConfig({ ...settings, maxAttempts: 1 }), logger: SILENT, expectContinueHeader: false });
+  return { client: once, attempts, close: () => once.destroy() };
 }
 
 /** A client and the bucket it works on, with the endpoint's description for messages. */

@@ -24,6 +24,18 @@ export interface S3ErrorContext {
 
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError', 'RequestTimeout']);
 
+const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'RequestThrottled', 'RequestLimitExceeded']);
+
+/**
+ * Whether the same request may succeed when sent again: a server error (5xx, not 501), throttling (429,
+ * SlowDown), a cut, refused or timed-out connection. A cancellation (AbortError) is not.
+ */
+export function isTransientS3Error(error: unknown): boolean {
+  const { code, status, message } = facts(error);
+  if (status !== undefined && ((status >= 500 && status !== 501) || status === 429)) return true;
+  return THROTTLING.has(code) || NETWORK.has(code) || /socket hang up|ECONNRESET|EPIPE/.test(message);
+}
+
 /** An S3 SDK (or network) error as an S3Error naming the input to check. */
 export function explainS3Error(error: unknown, context: S3ErrorContext): S3Error {
   if (error instanceof S3Error) return error;

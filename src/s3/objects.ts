@@ -6,18 +6,23 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { explainS3Error, S3Error, type S3ErrorContext } from './errors.js';
+import { streamingClient, type StreamingClient } from './client.js';
+import { explainS3Error, isTransientS3Error, S3Error, type S3ErrorContext } from './errors.js';
 
 export interface ObjectSummary {
   key: string;
@@ -44,7 +49,7 @@ const MiB = 1024 * 1024;
 /** S3 allows 10,000 parts; the part size leaves room so any file up to ~5 TB fits. */
 const MAX_PARTS = 9_000;
 const MIN_PART_SIZE = 8 * MiB;
-/** Parts sent at once. Memory is about (queue + 1) × part size. */
+/** Parts sent at once (from a file each is streamed, so memory does not grow with the part size). */
 export const UPLOAD_QUEUE = 4;
 
 function context(target: S3Target, action: string): S3ErrorContext {
@@ -120,14 +125,187 @@ export interface UploadOptions {
 }
 
 /**
- * Uploads a complete file (or a stream of known length): one PutObject when it fits a part, else a multipart upload of parts in
- * parallel, each retried by the client. On failure or cancellation the multipart upload is aborted
- * (lib-storage does it; a sweep of the key's pending uploads catches what it could not), so no
- * object and no pending upload remains.
+ * Uploads a complete file (or a stream of known length): one PutObject when it fits a part, else a
+ * multipart upload of parts in parallel, each retried on transient errors. On failure or cancellation
+ * the multipart upload is aborted (and a sweep of the key's pending uploads catches what that could
+ * not), so no object and no pending upload remains.
  */
 export async function uploadFile(target: S3Target, options: UploadOptions): Promise<StoredObject> {
-  const partSize = options.partSize ?? partSizeFor(options.bytes);
-  const body = options.body ?? createReadStream(requireFile(options.file), { highWaterMark: MiB });
+  if (options.body) return uploadStream(target, options, options.body);
+  return uploadFromDisk(target, options, requireFile(options.file));
+}
+
+/** A file's bytes `start` to `end` (inclusive, as createReadStream takes them). */
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+interface FileUpload {
+  target: S3Target;
+  /** Sends the requests whose body is read from the file. */
+  sender: StreamingClient;
+  file: string;
+  partSize: number;
+  options: UploadOptions;
+}
+
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 20_000;
+
+/**
+ * A file is read from disk for each part (again for each retry), so memory does not grow with the part
+ * size or the file: a stream body is sent as it is read, signed as UNSIGNED-PAYLOAD (the SDK hashes
+ * only strings and buffers). lib-storage would hold every part in memory.
+ */
+async function uploadFromDisk(target: S3Target, options: UploadOptions, file: string): Promise<StoredObject> {
+  const sender = await streamingClient(target.client);
+  try {
+    options.signal?.throwIfAborted();
+    const upload: FileUpload = { target, sender, file, partSize: options.partSize ?? partSizeFor(options.bytes), options };
+    return options.bytes <= upload.partSize ? await putWholeFile(upload) : await uploadParts(upload);
+  } catch (error) {
+    await abortPendingUploads(target, options.key).catch(() => undefined);
+    if (options.signal?.aborted) throw cancelled(options.signal);
+    throw explainS3Error(error, context(target, `uploading '${options.key}'`));
+  } finally {
+    sender.close();
+  }
+}
+
+function objectParams(upload: FileUpload): { Bucket: string; Key: string; ContentType: string; Metadata?: Record<string, string> } {
+  const { options } = upload;
+  return {
+    Bucket: upload.target.bucket,
+    Key: options.key,
+    ContentType: options.contentType ?? 'application/octet-stream',
+    ...(options.metadata ? { Metadata: options.metadata } : {}),
+  };
+}
+
+function storedObject(key: string, result: { ETag?: string; VersionId?: string }): StoredObject {
+  return { key, etag: result.ETag ?? '', ...(result.VersionId ? { versionId: result.VersionId } : {}) };
+}
+
+async function putWholeFile(upload: FileUpload): Promise<StoredObject> {
+  const { options } = upload;
+  const result = await sendFromFile(upload, undefined, options.signal, (body, signal) =>
+    upload.sender.client.send(new PutObjectCommand({ ...objectParams(upload), Body: body, ContentLength: options.bytes }), { abortSignal: signal }),
+  );
+  options.onProgress?.(options.bytes);
+  return storedObject(options.key, result);
+}
+
+async function uploadParts(upload: FileUpload): Promise<StoredObject> {
+  const { target, options } = upload;
+  const signal = options.signal;
+  const created = await target.client.send(new CreateMultipartUploadCommand(objectParams(upload)), signal ? { abortSignal: signal } : {});
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new S3Error(`S3: uploading '${options.key}' failed: CreateMultipartUpload gave no upload id`, 'NoUploadId');
+  const id = { Bucket: target.bucket, Key: options.key, UploadId: uploadId };
+  try {
+    const parts = await sendParts(upload, uploadId);
+    const result = await target.client.send(new CompleteMultipartUploadCommand({ ...id, MultipartUpload: { Parts: parts } }));
+    return storedObject(options.key, result);
+  } catch (error) {
+    await target.client.send(new AbortMultipartUploadCommand(id)).catch(() => undefined);
+    throw error;
+  }
+}
+
+function partRange(index: number, partSize: number, bytes: number): ByteRange {
+  const start = index * partSize;
+  return { start, end: Math.min(start + partSize, bytes) - 1 };
+}
+
+/**
+ * Every part, `queueSize` at a time, in order of their numbers. The first part that fails for good
+ * stops the others (those in flight are cut off) and is the error; all have settled when it is thrown,
+ * so an abort of the upload comes after the last part request.
+ */
+async function sendParts(upload: FileUpload, uploadId: string): Promise<CompletedPart[]> {
+  const { options } = upload;
+  const count = Math.ceil(options.bytes / upload.partSize);
+  const parts: CompletedPart[] = [];
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let next = 0;
+  let loaded = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < count && !signal.aborted) {
+      const index = next++;
+      const range = partRange(index, upload.partSize, options.bytes);
+      try {
+        parts[index] = { PartNumber: index + 1, ETag: await sendPart(upload, uploadId, index + 1, range, signal) };
+      } catch (error) {
+        failures.push(error);
+        stop.abort();
+        return;
+      }
+      loaded += range.end - range.start + 1;
+      options.onProgress?.(loaded);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.queueSize ?? UPLOAD_QUEUE, count) }, () => worker()));
+  if (failures.length > 0) throw failures[0];
+  options.signal?.throwIfAborted();
+  return parts;
+}
+
+async function sendPart(upload: FileUpload, uploadId: string, partNumber: number, range: ByteRange, signal: AbortSignal): Promise<string> {
+  const { target, options } = upload;
+  const result = await sendFromFile(upload, range, signal, (body, attemptSignal) =>
+    upload.sender.client.send(
+      new UploadPartCommand({ Bucket: target.bucket, Key: options.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: range.end - range.start + 1 }),
+      { abortSignal: attemptSignal },
+    ),
+  );
+  if (!result.ETag) throw new S3Error(`S3: uploading '${options.key}' failed: part ${partNumber} was stored without an ETag`, 'NoETag');
+  return result.ETag;
+}
+
+/**
+ * Sends a request whose body is `range` of the file (all of it when undefined): a fresh stream for
+ * each attempt, transient failures tried again after a backoff, up to the client's attempts. `send`
+ * gets `signal` joined with one that fires when the file cannot be read.
+ */
+async function sendFromFile<T>(
+  upload: FileUpload,
+  range: ByteRange | undefined,
+  signal: AbortSignal | undefined,
+  send: (body: Readable, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const body = createReadStream(upload.file, range ?? {});
+    // The SDK pipes the body, and a pipe does not pass a read error on: the request would wait for
+    // bytes until it times out.
+    const unreadable = new AbortController();
+    body.once('error', (error) => unreadable.abort(error));
+    try {
+      return await send(body, signal ? AbortSignal.any([signal, unreadable.signal]) : unreadable.signal);
+    } catch (error) {
+      if (unreadable.signal.aborted) throw unreadable.signal.reason;
+      if (signal?.aborted || attempt >= upload.sender.attempts || !isTransientS3Error(error)) throw error;
+    } finally {
+      // A failed request leaves its stream paused, holding the file open.
+      body.destroy();
+    }
+    await sleep(backoff(attempt), undefined, signal ? { signal } : {});
+  }
+}
+
+/** Full jitter, as the SDK's standard retry: a random wait up to 100 ms × 2^attempt, at most 20 s. */
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
+}
+
+/**
+ * A stream that cannot be read again: lib-storage, which gathers each part in memory (so it can send
+ * it again) and aborts the upload itself when it fails.
+ */
+async function uploadStream(target: S3Target, options: UploadOptions, body: Readable): Promise<StoredObject> {
+  const { Upload } = await import('@aws-sdk/lib-storage');
   const upload = new Upload({
     client: target.client,
     params: {
@@ -138,7 +316,7 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
       ContentType: options.contentType ?? 'application/octet-stream',
       ...(options.metadata ? { Metadata: options.metadata } : {}),
     },
-    partSize,
+    partSize: options.partSize ?? partSizeFor(options.bytes),
     queueSize: options.queueSize ?? UPLOAD_QUEUE,
     leavePartsOnError: false,
   });
@@ -154,8 +332,7 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
   options.signal?.addEventListener('abort', cancel, { once: true });
   try {
     options.signal?.throwIfAborted();
-    const result = await upload.done();
-    return { key: options.key, etag: result.ETag ?? '', ...(result.VersionId ? { versionId: result.VersionId } : {}) };
+    return storedObject(options.key, await upload.done());
   } catch (error) {
     body.destroy();
     await abortPendingUploads(target, options.key).catch(() => undefined);

@@ -106,6 +106,8 @@ describe('destination s3', () => {
     const published = await publishBackup(backup, s3Config(), recordingLogger());
     expect(server.stats.calls.get('UploadPart')).toBe(5);
     expect(server.stats.maxInFlight.get('UploadPart')).toBeGreaterThan(1);
+    // Each part is streamed from the file and signed unhashed, so none is held in memory.
+    expect(server.requests.filter((r) => r.operation === 'UploadPart').map((r) => r.payloadHash)).toEqual(Array(5).fill('UNSIGNED-PAYLOAD'));
     expect(published.s3?.etag).toMatch(/^"[0-9a-f]{32}-5"$/);
     const bytes = await server.readObject(BUCKET, published.s3!.key);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(backup.sha256);
