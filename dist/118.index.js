@@ -34,12 +34,12 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(51455);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(40736);
-/* harmony import */ var _s3_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(81922);
-/* harmony import */ var _s3_objects_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(49777);
+/* harmony import */ var _s3_client_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(81922);
+/* harmony import */ var _s3_objects_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(49777);
 /* harmony import */ var _s3_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(27156);
 /* harmony import */ var _s3_url_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(75264);
 /* harmony import */ var _error_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(24620);
-/* harmony import */ var _signature_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(70640);
+/* harmony import */ var _signature_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(70640);
 /**
  * Destination s3: the verified backup file in any S3-compatible bucket, under the prefix of
  * `s3-bucket-url`, with its signature (`.sig`) and a manifest (`.manifest.json`) beside it.
@@ -72,7 +72,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The bucket of destination s3, reached with the inputs or the AWS variables of `env`. */
 function s3DestinationTarget(config, env) {
     const s3 = requireS3(config);
-    return (0,_s3_client_js__WEBPACK_IMPORTED_MODULE_4__/* .s3Target */ .Q)((0,_s3_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .s3Settings */ .os)(s3.inputs, env), s3.location.bucket);
+    return (0,_s3_client_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Target */ .Qe)((0,_s3_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .s3Settings */ .os)(s3.inputs, env), s3.location.bucket);
 }
 function requireS3(config) {
     if (!config.s3)
@@ -82,7 +82,7 @@ function requireS3(config) {
 /** Before the dump: the bucket is there and these credentials can read and list the prefix. */
 async function preflightS3(config, env, log, target = s3DestinationTarget(config, env)) {
     const { location } = requireS3(config);
-    await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .checkBucket */ .L$)(target, location.prefix);
+    await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .checkBucket */ .L$)(target, location.prefix);
     log.info(`🪣 Bucket ${(0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .formatS3Url */ .LL)(location.bucket, location.prefix)} at ${target.endpoint} is reachable`);
 }
 /** Uploads the backup, its signature and its manifest; on any failure deletes what it wrote. */
@@ -90,20 +90,20 @@ async function storeInS3(backup, config, target, log, signal) {
     const { location } = requireS3(config);
     const key = (0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .keyOf */ .TN)(location, backup.file);
     const bytes = (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat)(backup.path)).size;
-    const parts = Math.max(1, Math.ceil(bytes / (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .partSizeFor */ .oV)(bytes)));
+    const parts = Math.max(1, Math.ceil(bytes / (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .partSizeFor */ .oV)(bytes)));
     log.info(`☁️ Uploading ${backup.file} (${(0,_log_js__WEBPACK_IMPORTED_MODULE_1__/* .formatBytes */ .z3)(bytes)}) to ${(0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .formatS3Url */ .LL)(location.bucket, key)}` +
-        (parts > 1 ? ` in ${parts} parts, ${Math.min(parts, _s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .UPLOAD_QUEUE */ .kt)} at a time...` : '...'));
+        (parts > 1 ? ` in ${parts} parts, ${Math.min(parts, _s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .UPLOAD_QUEUE */ .kt)} at a time...` : '...'));
     const written = [];
     try {
-        const stored = await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .uploadFile */ .QM)(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal, onProgress: progressLog(bytes, parts, log) });
+        const stored = await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .uploadFile */ .QM)(target, { key, file: backup.path, bytes, metadata: { sha256: backup.sha256 }, signal, onProgress: progressLog(bytes, parts, log) });
         written.push(key);
         if (backup.signaturePath) {
-            await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .putSmallObject */ ._J)(target, `${key}${_signature_js__WEBPACK_IMPORTED_MODULE_3__/* .SIGNATURE_SUFFIX */ .VV}`, await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(backup.signaturePath), 'application/octet-stream');
-            written.push(`${key}${_signature_js__WEBPACK_IMPORTED_MODULE_3__/* .SIGNATURE_SUFFIX */ .VV}`);
+            await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .putSmallObject */ ._J)(target, `${key}${_signature_js__WEBPACK_IMPORTED_MODULE_4__/* .SIGNATURE_SUFFIX */ .VV}`, await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(backup.signaturePath), 'application/octet-stream');
+            written.push(`${key}${_signature_js__WEBPACK_IMPORTED_MODULE_4__/* .SIGNATURE_SUFFIX */ .VV}`);
         }
         signal?.throwIfAborted();
         const manifest = manifestOf(backup, bytes, config);
-        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .putSmallObject */ ._J)(target, `${key}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
+        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .putSmallObject */ ._J)(target, `${key}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
         written.push(`${key}${MANIFEST_SUFFIX}`);
         log.info(`✅ Stored in ${(0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .formatS3Url */ .LL)(location.bucket, key)} (ETag ${stored.etag}${stored.versionId ? `, version ${stored.versionId}` : ''})`);
         return { url: (0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .formatS3Url */ .LL)(location.bucket, key), bucket: location.bucket, key, etag: stored.etag, ...(stored.versionId ? { versionId: stored.versionId } : {}), bytes, keys: written };
@@ -111,7 +111,7 @@ async function storeInS3(backup, config, target, log, signal) {
     catch (error) {
         // The backup's key too: a single PutObject cut short by a cancellation may still complete on the
         // server. The name (time and sha256) is this run's alone.
-        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .deleteObjects */ .Uw)(target, [...new Set([key, ...written])]).catch(() => undefined);
+        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .deleteObjects */ .Uw)(target, [...new Set([key, ...written])]).catch(() => undefined);
         throw error;
     }
 }
@@ -151,7 +151,7 @@ function manifestOf(backup, bytes, config) {
 async function withdrawFromS3(target, stored, cause, log) {
     const message = cause instanceof Error ? cause.message : String(cause);
     try {
-        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .deleteObjects */ .Uw)(target, stored.keys);
+        await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .deleteObjects */ .Uw)(target, stored.keys);
         log.info(`🗑️ Deleted ${stored.url} again, because a later destination failed`);
         return new _error_js__WEBPACK_IMPORTED_MODULE_6__/* .PublishError */ .S(`${message}\n(${stored.url} uploaded before was deleted again)`);
     }
@@ -165,7 +165,7 @@ function backupTime(name) {
 }
 /** The backups directly under a prefix (not in its sub-folders), newest first. */
 async function listS3Backups(target, prefix) {
-    const objects = await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .listObjects */ .L)(target, prefix, '/');
+    const objects = await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .listObjects */ .L)(target, prefix, '/');
     const keys = new Set(objects.map((o) => o.key));
     const backups = [];
     for (const object of objects) {
@@ -185,7 +185,7 @@ function describeBackup(object, name, time, keys) {
         bytes: object.size,
         lastModified: object.lastModified,
         complete: keys.has(`${object.key}${MANIFEST_SUFFIX}`),
-        signed: keys.has(`${object.key}${_signature_js__WEBPACK_IMPORTED_MODULE_3__/* .SIGNATURE_SUFFIX */ .VV}`),
+        signed: keys.has(`${object.key}${_signature_js__WEBPACK_IMPORTED_MODULE_4__/* .SIGNATURE_SUFFIX */ .VV}`),
     };
 }
 /**
@@ -213,324 +213,13 @@ async function pruneS3(target, config, stored, log, now = new Date()) {
     const expired = expiredBackups(await listS3Backups(target, location.prefix), (0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .baseName */ .Fl)(stored.key), { keep: config.keep, keepDays: config.keepDays }, now);
     if (expired.length === 0)
         return [];
-    await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_2__/* .deleteObjects */ .Uw)(target, expired.flatMap((b) => [b.key, ...(b.signed ? [`${b.key}${_signature_js__WEBPACK_IMPORTED_MODULE_3__/* .SIGNATURE_SUFFIX */ .VV}`] : []), ...(b.complete ? [`${b.key}${MANIFEST_SUFFIX}`] : [])]));
+    await (0,_s3_objects_js__WEBPACK_IMPORTED_MODULE_3__/* .deleteObjects */ .Uw)(target, expired.flatMap((b) => [b.key, ...(b.signed ? [`${b.key}${_signature_js__WEBPACK_IMPORTED_MODULE_4__/* .SIGNATURE_SUFFIX */ .VV}`] : []), ...(b.complete ? [`${b.key}${MANIFEST_SUFFIX}`] : [])]));
     log.info(`🧹 Deleted ${expired.length} older backup(s) from ${(0,_s3_url_js__WEBPACK_IMPORTED_MODULE_7__/* .formatS3Url */ .LL)(location.bucket, location.prefix)} (${retentionWords(config)})`);
     return expired.map((b) => b.name);
 }
 function retentionWords(config) {
     const rules = [config.keep > 0 ? `keep ${config.keep}` : '', config.keepDays > 0 ? `keep-days ${config.keepDays}` : ''].filter(Boolean);
     return rules.length > 0 ? rules.join(', ') : 'no retention';
-}
-
-
-/***/ }),
-
-/***/ 81922:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ s3Target),
-/* harmony export */   q: () => (/* binding */ createS3Client)
-/* harmony export */ });
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(53711);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(27156);
-/**
- * An S3 client for any S3-compatible service (AWS, R2, B2, MinIO, Supabase Storage), built from the
- * action's inputs or the standard AWS variables. Used by the s3 destination, the CLI's list/restore
- * and the Storage-files backup alike, so it knows nothing about backups.
- *
- * Checksums: `WHEN_REQUIRED` for requests and responses. The SDK's newer default sends every body
- * aws-chunked with a CRC trailer, which several S3-compatible servers do not understand (some store
- * the chunk framing as the object's bytes); with WHEN_REQUIRED a body is sent plain and only the
- * operations S3 requires a checksum for (DeleteObjects) carry one. The backup's own sha256 (in its name
- * and its manifest) is what proves the bytes, and restore checks it.
- */
-
-
-function createS3Client(settings) {
-    const config = {
-        region: settings.region,
-        forcePathStyle: settings.forcePathStyle,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        // Transient errors (5xx, throttling, a reset connection) are retried with backoff.
-        maxAttempts: settings.maxAttempts ?? 5,
-        retryMode: 'standard',
-        // A dead endpoint fails in seconds; a stalled transfer after a minute without a byte.
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
-        followRegionRedirects: !settings.regionGiven && settings.endpoint === undefined,
-        ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-        ...(settings.credentials ? { credentials: settings.credentials } : {}),
-    };
-    return new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_0__.S3Client(config);
-}
-/** A client and the bucket it works on, with the endpoint's description for messages. */
-function s3Target(settings, bucket) {
-    return { client: createS3Client(settings), bucket, endpoint: (0,_settings_js__WEBPACK_IMPORTED_MODULE_1__/* .describeEndpoint */ .N2)(settings) };
-}
-
-
-/***/ }),
-
-/***/ 52254:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   D: () => (/* binding */ S3Error),
-/* harmony export */   y: () => (/* binding */ explainS3Error)
-/* harmony export */ });
-/**
- * S3 failures in words a user can act on: which input to check (credentials, bucket, endpoint,
- * region) and what the service said. Messages carry no secret: the SDK's errors hold none, and the
- * access key id (not a secret) is not repeated either.
- */
-class S3Error extends Error {
-    name = 'S3Error';
-    /** The S3 error code (NoSuchBucket, AccessDenied, …) or the network error code. */
-    code;
-    constructor(message, code) {
-        super(message);
-        this.code = code;
-    }
-}
-const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError', 'RequestTimeout']);
-/** An S3 SDK (or network) error as an S3Error naming the input to check. */
-function explainS3Error(error, context) {
-    if (error instanceof S3Error)
-        return error;
-    const { code, status, message } = facts(error);
-    const where = `bucket '${context.bucket}' at ${context.endpoint}`;
-    const failed = `S3: ${context.action} failed`;
-    switch (code) {
-        case 'InvalidAccessKeyId':
-            return new S3Error(`${failed}: ${context.endpoint} does not know the access key id; check 's3-access-key-id' (or AWS_ACCESS_KEY_ID)`, code);
-        case 'SignatureDoesNotMatch':
-            return new S3Error(`${failed}: the secret access key does not match the access key id; check 's3-secret-access-key' (or AWS_SECRET_ACCESS_KEY)`, code);
-        case 'ExpiredToken':
-        case 'InvalidToken':
-        case 'TokenRefreshRequired':
-            return new S3Error(`${failed}: the session token is expired or invalid; check 's3-session-token' (or AWS_SESSION_TOKEN)`, code);
-        case 'NoSuchBucket':
-            return new S3Error(`${failed}: ${where} does not exist; check 's3-bucket-url' (and 's3-endpoint'), or create the bucket first`, code);
-        case 'CredentialsProviderError':
-            return new S3Error(`${failed}: no S3 credentials; set 's3-access-key-id' and 's3-secret-access-key' from secrets, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, code);
-        case 'PermanentRedirect':
-        case 'AuthorizationHeaderMalformed':
-        case 'IllegalLocationConstraintException':
-            return new S3Error(`${failed}: ${where} is in another region, or 's3-region' is wrong: ${message}`, code);
-    }
-    if (NETWORK.has(code) || /socket hang up|getaddrinfo|connect /.test(message)) {
-        // Without path style the SDK asks for <bucket>.<endpoint host>, a name MinIO-like servers do not have.
-        const pathStyleHint = (code === 'ENOTFOUND' || code === 'EAI_AGAIN') && context.endpoint.startsWith('http')
-            ? ", or set 's3-force-path-style: true' when the server has no host name per bucket (MinIO)"
-            : '';
-        return new S3Error(`${failed}: cannot reach ${context.endpoint} (${code || message}); check 's3-endpoint' and the network${pathStyleHint}`, code || 'NetworkError');
-    }
-    // HEAD answers carry no error body: only the status says what went wrong.
-    if (status === 404 && (code === 'NotFound' || code === '')) {
-        return new S3Error(`${failed}: ${where} was not found; check 's3-bucket-url' (and 's3-endpoint'), or create the bucket first`, 'NoSuchBucket');
-    }
-    if (status === 403 || code === 'AccessDenied' || code === 'Forbidden') {
-        return new S3Error(`${failed}: access to ${where} was denied: the credentials are wrong, or they lack permission for it; check 's3-access-key-id', 's3-secret-access-key' and the key's permissions`, code || 'AccessDenied');
-    }
-    if (status === 301) {
-        return new S3Error(`${failed}: ${where} is in another region; set 's3-region'`, code || 'PermanentRedirect');
-    }
-    return new S3Error(`${failed} (${where}): ${code ? `${code}: ` : ''}${message}`, code || 'Unknown');
-}
-function facts(error) {
-    if (!(error instanceof Error))
-        return { code: '', status: undefined, message: String(error) };
-    const e = error;
-    const code = e.Code ?? (typeof e.code === 'string' ? e.code : undefined) ?? (e.name !== 'Error' && e.name !== 'S3ServiceException' ? e.name : '');
-    const unknownMessage = e.message === 'UnknownError' || e.message === '';
-    return { code, status: e.$metadata?.httpStatusCode, message: unknownMessage ? `HTTP ${e.$metadata?.httpStatusCode ?? '?'}` : e.message };
-}
-
-
-/***/ }),
-
-/***/ 49777:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   L: () => (/* binding */ listObjects),
-/* harmony export */   L$: () => (/* binding */ checkBucket),
-/* harmony export */   QM: () => (/* binding */ uploadFile),
-/* harmony export */   Uw: () => (/* binding */ deleteObjects),
-/* harmony export */   _J: () => (/* binding */ putSmallObject),
-/* harmony export */   kt: () => (/* binding */ UPLOAD_QUEUE),
-/* harmony export */   oV: () => (/* binding */ partSizeFor)
-/* harmony export */ });
-/* unused harmony exports abortPendingUploads, readObject, readSmallObject */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(57075);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(53711);
-/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(22358);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(52254);
-/**
- * The S3 operations the backup tools need, generic over what the objects are: a bucket check before
- * any work starts, listing a prefix, uploading a file (multipart, bounded memory, nothing left pending
- * when it fails or is cancelled), small objects, reading an object as a stream, deleting keys.
- * Every failure is an S3Error naming what to check (errors.ts).
- */
-
-
-
-
-
-const MiB = 1024 * 1024;
-/** S3 allows 10,000 parts; the part size leaves room so any file up to ~5 TB fits. */
-const MAX_PARTS = 9_000;
-const MIN_PART_SIZE = 8 * MiB;
-/** Parts sent at once. Memory is about (queue + 1) × part size. */
-const UPLOAD_QUEUE = 4;
-function context(target, action) {
-    return { action, bucket: target.bucket, endpoint: target.endpoint };
-}
-async function call(target, action, run) {
-    try {
-        return await run();
-    }
-    catch (error) {
-        throw (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .explainS3Error */ .y)(error, context(target, action));
-    }
-}
-/**
- * Before any work: the bucket exists and the credentials can read it (HeadBucket), and can list the
- * prefix (needed for retention and `list`). Writes nothing.
- */
-async function checkBucket(target, prefix) {
-    const list = () => target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, MaxKeys: 1 }));
-    try {
-        await target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.HeadBucketCommand({ Bucket: target.bucket }));
-    }
-    catch (error) {
-        // A HEAD answer has no body, so no error code: a GET of the same bucket says which (wrong key id,
-        // wrong secret, no such bucket).
-        const detail = await list().then(() => error, (listError) => listError);
-        throw (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .explainS3Error */ .y)(detail, context(target, 'checking the bucket'));
-    }
-    await call(target, `listing '${prefix || '/'}'`, list);
-}
-/** Every object under `prefix` (all pages), in key order. */
-async function listObjects(target, prefix, delimiter) {
-    const objects = [];
-    let token;
-    do {
-        const page = await call(target, `listing '${prefix || '/'}'`, () => target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ...(delimiter ? { Delimiter: delimiter } : {}), ...(token ? { ContinuationToken: token } : {}) })));
-        for (const item of page.Contents ?? []) {
-            if (item.Key === undefined)
-                continue;
-            objects.push({ key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0), etag: item.ETag ?? '' });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return objects;
-}
-/** The part size for a file of `bytes`: at least 8 MiB, larger so the file needs at most 9,000 parts. */
-function partSizeFor(bytes) {
-    return Math.max(MIN_PART_SIZE, Math.ceil(bytes / MAX_PARTS / MiB) * MiB);
-}
-/**
- * Uploads a complete file (or a stream of known length): one PutObject when it fits a part, else a multipart upload of parts in
- * parallel, each retried by the client. On failure or cancellation the multipart upload is aborted
- * (lib-storage does it; a sweep of the key's pending uploads catches what it could not), so no
- * object and no pending upload remains.
- */
-async function uploadFile(target, options) {
-    const partSize = options.partSize ?? partSizeFor(options.bytes);
-    const body = options.body ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createReadStream)(requireFile(options.file), { highWaterMark: MiB });
-    const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__/* .Upload */ ._({
-        client: target.client,
-        params: {
-            Bucket: target.bucket,
-            Key: options.key,
-            Body: body,
-            ContentLength: options.bytes,
-            ContentType: options.contentType ?? 'application/octet-stream',
-            ...(options.metadata ? { Metadata: options.metadata } : {}),
-        },
-        partSize,
-        queueSize: options.queueSize ?? UPLOAD_QUEUE,
-        leavePartsOnError: false,
-    });
-    if (options.onProgress) {
-        const report = options.onProgress;
-        upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
-    }
-    // Cancelling ends the body, so lib-storage stops, waits for the parts in flight and aborts the
-    // upload itself (its own abort() would return before the AbortMultipartUpload is sent).
-    const cancel = () => {
-        body.destroy(cancelled(options.signal));
-    };
-    options.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-        options.signal?.throwIfAborted();
-        const result = await upload.done();
-        return { key: options.key, etag: result.ETag ?? '', ...(result.VersionId ? { versionId: result.VersionId } : {}) };
-    }
-    catch (error) {
-        body.destroy();
-        await abortPendingUploads(target, options.key).catch(() => undefined);
-        if (options.signal?.aborted)
-            throw cancelled(options.signal);
-        throw (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .explainS3Error */ .y)(error, context(target, `uploading '${options.key}'`));
-    }
-    finally {
-        options.signal?.removeEventListener('abort', cancel);
-    }
-}
-function requireFile(file) {
-    if (file === undefined)
-        throw new Error('uploadFile needs a file or a body');
-    return file;
-}
-function cancelled(signal) {
-    const reason = signal?.reason;
-    return reason instanceof Error ? reason : new Error('cancelled');
-}
-/** Aborts every pending multipart upload of exactly `key` (a last line after a failed upload). */
-async function abortPendingUploads(target, key) {
-    const listed = await target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: key }));
-    let aborted = 0;
-    for (const pending of listed.Uploads ?? []) {
-        if (pending.Key !== key || !pending.UploadId)
-            continue;
-        await target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: pending.UploadId }));
-        aborted++;
-    }
-    return aborted;
-}
-/** Stores a small object (a manifest, a signature) in one PutObject. */
-async function putSmallObject(target, key, body, contentType) {
-    const result = await call(target, `uploading '${key}'`, () => target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: contentType })));
-    return { key, etag: result.ETag ?? '', ...(result.VersionId ? { versionId: result.VersionId } : {}) };
-}
-/** An object's bytes as a stream (errors while streaming are the stream's). */
-async function readObject(target, key, signal) {
-    const result = await call(target, `reading '${key}'`, () => target.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }), signal ? { abortSignal: signal } : {}));
-    if (!(result.Body instanceof Readable))
-        throw new S3Error(`S3: reading '${key}' gave no stream`, 'NoBody');
-    return { stream: result.Body, bytes: result.ContentLength ?? 0 };
-}
-/** A small object's bytes (a manifest). */
-async function readSmallObject(target, key) {
-    const { stream } = await readObject(target, key);
-    const chunks = [];
-    for await (const chunk of stream)
-        chunks.push(chunk);
-    return Buffer.concat(chunks);
-}
-/** Deletes keys, 1000 per request; a key S3 could not delete is an error naming it. */
-async function deleteObjects(target, keys) {
-    for (let at = 0; at < keys.length; at += 1000) {
-        const batch = keys.slice(at, at + 1000);
-        const result = await call(target, `deleting ${batch.length} object(s)`, () => target.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_4__.DeleteObjectsCommand({ Bucket: target.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
-        const failed = result.Errors?.[0];
-        if (failed)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .S3Error */ .D(`S3: deleting '${failed.Key}' failed: ${failed.Code ?? ''} ${failed.Message ?? ''}`.trim(), failed.Code ?? 'DeleteFailed');
-    }
 }
 
 

@@ -7465,6 +7465,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/
 
 /***/ }),
 
+/***/ 8500:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+
+/***/ }),
+
 /***/ 7975:
 /***/ ((module) => {
 
@@ -7748,7 +7755,7 @@ async function checkSignatureFile(file, sha256, key, sigPath = `${file}${SIGNATU
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var execa__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3708);
+/* harmony import */ var execa__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4852);
 /* harmony import */ var _sql_sqlscan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6724);
 /* harmony import */ var _streams_lines_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7947);
 /* harmony import */ var _unseal_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8193);
@@ -29407,7 +29414,7 @@ function dist_isCryptoKey(key) {
 
 /***/ }),
 
-/***/ 3708:
+/***/ 4852:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30760,8 +30767,8 @@ const npmRunPathEnv = ({env = external_node_process_.env, ...options} = {}) => {
 	return env;
 };
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __nccwpck_require__(8500);
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/return/final-error.js
 // When the subprocess fails, this is the error instance being returned.
 // If another error instance is being thrown, it is kept as `error.cause`.
@@ -31363,7 +31370,7 @@ const killOnTimeout = async ({kill, forceKillAfterDelay, context, controllerSign
 	}
 
 	try {
-		await (0,promises_namespaceObject.setTimeout)(forceKillAfterDelay, undefined, {signal: controllerSignal});
+		await (0,promises_.setTimeout)(forceKillAfterDelay, undefined, {signal: controllerSignal});
 		if (kill('SIGKILL')) {
 			context.isForcefullyTerminated ??= true;
 		}
@@ -31744,7 +31751,7 @@ const onMessage = async ({anyProcess, channel, isSubprocess, ipcEmitter}, wrappe
 		// eslint-disable-next-line no-await-in-loop
 		await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
 		// eslint-disable-next-line no-await-in-loop
-		await promises_namespaceObject.scheduler.yield();
+		await promises_.scheduler.yield();
 
 		// eslint-disable-next-line no-await-in-loop
 		const message = await handleStrictRequest({
@@ -32138,7 +32145,7 @@ const startIpc = async ({anyProcess, channel, isSubprocess, ipc}) => {
 	}
 
 	getIpcEmitter(anyProcess, channel, isSubprocess);
-	await promises_namespaceObject.scheduler.yield();
+	await promises_.scheduler.yield();
 };
 
 let cancelListening = false;
@@ -32253,7 +32260,7 @@ const throwOnTimeout = (subprocess, timeout, context, controller) => timeout ===
 	: [killAfterTimeout(subprocess, timeout, context, controller)];
 
 const killAfterTimeout = async (subprocess, timeout, context, {signal}) => {
-	await (0,promises_namespaceObject.setTimeout)(timeout, undefined, {signal});
+	await (0,promises_.setTimeout)(timeout, undefined, {signal});
 	context.terminationReason ??= 'timeout';
 	subprocess.kill();
 	throw new DiscardedError();
@@ -35954,7 +35961,7 @@ const addPropertiesAsync = {
 };
 
 // EXTERNAL MODULE: external "node:stream/promises"
-var promises_ = __nccwpck_require__(6466);
+var external_node_stream_promises_ = __nccwpck_require__(6466);
 ;// CONCATENATED MODULE: ./node_modules/@sindresorhus/merge-streams/index.js
 
 
@@ -36064,7 +36071,7 @@ const onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) =
 
 const onMergedStreamEnd = async (passThroughStream, {signal}) => {
 	try {
-		await (0,promises_.finished)(passThroughStream, {signal, cleanup: true});
+		await (0,external_node_stream_promises_.finished)(passThroughStream, {signal, cleanup: true});
 	} catch (error) {
 		errorOrAbortStream(passThroughStream, error);
 		throw error;
@@ -36138,7 +36145,7 @@ const afterMergedStreamFinished = async (onFinished, stream, {signal}) => {
 
 const onInputStreamEnd = async ({passThroughStream, stream, streams, ended, aborted, controller: {signal}}) => {
 	try {
-		await (0,promises_.finished)(stream, {
+		await (0,external_node_stream_promises_.finished)(stream, {
 			signal,
 			cleanup: true,
 			readable: true,
@@ -36241,7 +36248,7 @@ const onSourceFinish = async (source, destination) => {
 	}
 
 	try {
-		await (0,promises_.finished)(source, {cleanup: true, readable: true, writable: false});
+		await (0,external_node_stream_promises_.finished)(source, {cleanup: true, readable: true, writable: false});
 	} catch {}
 
 	endDestinationStream(destination);
@@ -36260,7 +36267,7 @@ const onDestinationFinish = async (source, destination) => {
 	}
 
 	try {
-		await (0,promises_.finished)(destination, {cleanup: true, readable: false, writable: true});
+		await (0,external_node_stream_promises_.finished)(destination, {cleanup: true, readable: false, writable: true});
 	} catch {}
 
 	abortSourceStream(source);
@@ -36905,7 +36912,7 @@ const pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
 
 const cleanupMergedStreamsMap = async destinationStream => {
 	try {
-		await (0,promises_.finished)(destinationStream, {cleanup: true, readable: false, writable: true});
+		await (0,external_node_stream_promises_.finished)(destinationStream, {cleanup: true, readable: false, writable: true});
 	} catch {}
 
 	MERGED_STREAMS.delete(destinationStream);
@@ -37372,7 +37379,7 @@ const logOutputAsync = async ({stream, onStreamEnd, fdNumber, encoding, allMixed
 // When using `buffer: false`, users need to read `subprocess.stdout|stderr|all` right away
 // See https://github.com/sindresorhus/execa/issues/730 and https://github.com/sindresorhus/execa/pull/729#discussion_r1465496310
 const resumeStream = async stream => {
-	await (0,promises_namespaceObject.setImmediate)();
+	await (0,promises_.setImmediate)();
 	if (stream.readableFlowing === null) {
 		stream.resume();
 	}
@@ -37429,7 +37436,7 @@ const waitForStream = async (stream, fdNumber, streamInfo, {isSameDirection, sto
 	try {
 		await Promise.race([
 			...(stopOnExit ? [streamInfo.exitPromise] : []),
-			(0,promises_.finished)(stream, {cleanup: true, signal: abortController.signal}),
+			(0,external_node_stream_promises_.finished)(stream, {cleanup: true, signal: abortController.signal}),
 		]);
 	} catch (error) {
 		if (!state.stdinCleanedUp) {
@@ -37886,11 +37893,11 @@ const safeWaitForSubprocessStdout = async subprocessStdout => {
 };
 
 const waitForSubprocessStdin = async subprocessStdin => {
-	await (0,promises_.finished)(subprocessStdin, {cleanup: true, readable: false, writable: true});
+	await (0,external_node_stream_promises_.finished)(subprocessStdin, {cleanup: true, readable: false, writable: true});
 };
 
 const waitForSubprocessStdout = async subprocessStdout => {
-	await (0,promises_.finished)(subprocessStdout, {cleanup: true, readable: true, writable: false});
+	await (0,external_node_stream_promises_.finished)(subprocessStdout, {cleanup: true, readable: true, writable: false});
 };
 
 // When `readable` or `writable` aborts/errors, awaits the subprocess, for the reason mentioned above
@@ -41255,8 +41262,8 @@ async function* ticking(chunks, watch) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/execa/index.js + 138 modules
-var node_modules_execa = __nccwpck_require__(3708);
+// EXTERNAL MODULE: ./node_modules/execa/index.js + 137 modules
+var node_modules_execa = __nccwpck_require__(4852);
 ;// CONCATENATED MODULE: ./lib/src/postgres/tools.js
 /**
  * Finding a pg_dump and psql whose major version is at least the server's. A client is always called by
@@ -42941,7 +42948,7 @@ async function runBackup(config, log, options = {}) {
         const file = backupFileName(generatedAt, merged.sha256, suffix);
         // Before the file is final: a file backup that fails leaves no SQL backup behind either.
         const storageFiles = fileRows
-            ? await (await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(161)]).then(__nccwpck_require__.bind(__nccwpck_require__, 161))).backupStorageFiles({
+            ? await (await Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(777), __nccwpck_require__.e(161)]).then(__nccwpck_require__.bind(__nccwpck_require__, 161))).backupStorageFiles({
                 config,
                 rows: fileRows,
                 backup: file,
@@ -43913,7 +43920,7 @@ async function restoreFilesAfterSql(request) {
     if (!accessKeyId || !secretAccessKey) {
         throw new FilesUsageError('--storage-files needs the target Storage S3 keys in STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY');
     }
-    const { fileStoreFor, restoreStorageFiles } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(161)]).then(__nccwpck_require__.bind(__nccwpck_require__, 161));
+    const { fileStoreFor, restoreStorageFiles } = await Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(777), __nccwpck_require__.e(161)]).then(__nccwpck_require__.bind(__nccwpck_require__, 161));
     const store = fileStoreFor({
         location,
         inputs: { endpoint: '', region: '', forcePathStyle: '', ...request.bucketFlags, accessKeyId: '', secretAccessKey: '', sessionToken: '' },
@@ -44162,7 +44169,7 @@ async function pickBackup(values, keys) {
         return { file: values.file, label: values.file, cleanup: none };
     if (values.s3) {
         // Loaded only here: the S3 client is large.
-        const { downloadS3Backup } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(877)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1877));
+        const { downloadS3Backup } = await Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(777), __nccwpck_require__.e(877)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1877));
         return downloadS3Backup(values.s3, s3Flags(values), process.env, (line) => console.log(line));
     }
     const listed = values.dir ? await (0,listing/* listDirectory */.KG)(values.dir, keys) : await (0,listing/* listBranch */.Lb)(values.repo ?? '.', values.branch, keys);
@@ -44344,7 +44351,7 @@ async function listCommand(args) {
     const entries = values.dir
         ? await (0,listing/* listDirectory */.KG)(values.dir, keys)
         : values.s3
-            ? await (await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(877)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1877))).listS3(values.s3, s3Flags(values))
+            ? await (await Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(777), __nccwpck_require__.e(877)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1877))).listS3(values.s3, s3Flags(values))
             : await (0,listing/* listBranch */.Lb)(values.repo ?? '.', values.branch, keys);
     if (values.json) {
         console.log(JSON.stringify(entries.map(toJson), null, 2));
