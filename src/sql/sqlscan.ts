@@ -101,6 +101,8 @@ const LONG_HEAD = 64 * 1024;
 const MAX_LEX_TAIL = 1 << 20;
 /** A long line's piece is joined with the lexer's kept bytes in at most this much (not copied whole). */
 const JOIN = 16 * 1024;
+/** A quoted value is searched byte by byte for its closing quote this far, then with Buffer.indexOf. */
+const SHORT_QUOTE = 64;
 /** lexBytes: the rest of the line is a comment or a meta-command, not SQL. */
 const REST_IS_NOT_SQL = -1;
 
@@ -765,6 +767,18 @@ export class SqlScanner {
   }
 
   /**
+   * Position of the next `quote` in buf[from..end), or at least `end` when the line has none. Most quoted
+   * values are short (an INSERT row holds dozens): a byte loop finds their end for less than a call
+   * into Buffer.indexOf costs, which is kept for the long ones.
+   */
+  private closingQuote(buf: Buffer, quote: number, from: number, end: number): number {
+    const stop = Math.min(end, from + SHORT_QUOTE);
+    let i = from;
+    while (i < stop && buf[i] !== quote) i++;
+    return i < stop || i >= end ? i : this.nextByte(buf, quote, i);
+  }
+
+  /**
    * Position of the next `byte` in buf from `from` (buf.length when there is none). A string that runs
    * over many lines is searched once, not once per line: the last answer is kept while it is ahead.
    */
@@ -867,7 +881,7 @@ export class SqlScanner {
         case 'squote':
         case 'dquote': {
           const quote = this.mode === 'squote' ? 0x27 : 0x22;
-          i = this.nextByte(buf, quote, i);
+          i = this.closingQuote(buf, quote, i, end);
           if (i >= end) return end;
           if (i + 1 < end && buf[i + 1] === quote) {
             i += 2;

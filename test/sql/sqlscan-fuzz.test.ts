@@ -32,6 +32,7 @@ const LINES = [
   "INSERT INTO storage.objects (id) VALUES (E'esc\\'aped \\\\');\n",
   'INSERT INTO "Mixed"."Case" (v) VALUES (1);\n',
   "INSERT INTO auth.users (id, raw_user_meta_data) VALUES ('3', NULL);\n",
+  `INSERT INTO auth.users (id, note) VALUES ('3b', '${'a long value; -- past the short search '.repeat(3)}it''s'' "q" $$');\n`,
   "INSERT INTO auth.users (id, raw_user_meta_data) VALUES (E'4\\'', 'x');\n",
   "INSERT INTO auth.users (id, note) VALUES (E'5', 'a');\n",
   "INSERT INTO auth.users (id, note) VALUES ('6', 'open string\n",
