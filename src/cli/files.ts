@@ -72,7 +72,7 @@ export async function restoreFilesAfterSql(request: FilesRestoreRequest): Promis
     });
   } finally {
     await closeClient(db);
-    store.remote.client.destroy();
+    store.remote.close();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,7 @@ import { createS3Client, s3Settings } from '../s3/index.js';
 import { backupFiles, describeCounts } from './backup.js';
 import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
 import type { StorageObjectRow } from './objects.js';
-import { Remote } from './remote.js';
+import { S3Remote } from './remote.js';
 import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
 import { fileSealing, passphraseIdentity } from './sealing.js';
 import { FileStore } from './store.js';
@@ -39,7 +39,7 @@ export function storageClient(settings: StorageFilesConfig): S3Client {
 }
 
 export function fileStoreFor(s3: S3Config, env: NodeJS.ProcessEnv = process.env): FileStore {
-  return new FileStore(new Remote(createS3Client(s3Settings(s3.inputs, env))), s3.location.bucket, s3.location.prefix);
+  return new FileStore(new S3Remote(createS3Client(s3Settings(s3.inputs, env))), s3.location.bucket, s3.location.prefix);
 }
 
 export interface StorageFilesBackupInput {
@@ -64,7 +64,7 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
     log.info(`🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}${sealing ? ' (stored encrypted)' : ''}`);
     const manifest = await backupFiles({
       rows: input.rows,
-      source: new Remote(source),
+      source: new S3Remote(source),
       store,
       sealing,
       backup: input.backup,
@@ -79,7 +79,7 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
     return summaryOf(manifest, store, sealing !== null);
   } finally {
     source.destroy();
-    store.remote.client.destroy();
+    store.remote.close();
   }
 }
 
@@ -121,7 +121,7 @@ export async function restoreStorageFiles(input: StorageFilesRestoreInput): Prom
       manifest,
       store: input.store,
       identities,
-      target: new Remote(target),
+      target: new S3Remote(target),
       db: input.db,
       work: input.work,
       log: input.log,
@@ -141,6 +141,6 @@ export async function pruneStorageFiles(s3: S3Config, ownBackup: string, log: Lo
   } catch (error) {
     log.warning(`The backup and its files are stored, but deleting files no kept backup needs failed: ${(error as Error).message}`);
   } finally {
-    store.remote.client.destroy();
+    store.remote.close();
   }
 }
