@@ -126,7 +126,7 @@ describe('action: storage-files in the artifact (no s3 destination)', () => {
     expect(again.stdout).toMatch(/✅ Storage files: 3 files .*3 stored .* 0 reused/);
     const second = await readZip(service.artifacts.get('plain-again')!.blob!);
     expect([...second.keys()].filter((k) => k.startsWith('storage-files/blobs/'))).toHaveLength(3);
-  });
+  }, 300_000);
 
   it('over storage-files-artifact-limit fails before the upload, says to use s3, and publishes nothing', async () => {
     const outputDir = path.join(dir, 'over');
@@ -159,5 +159,5 @@ describe('action: storage-files in the artifact (no s3 destination)', () => {
 
     // --dir without --files-from: the files come from the folder the backup is in.
     await restoreInto('artifact_files_sealed', ['--dir', folder], { BACKUP_PASSPHRASE: PASSPHRASE });
-  });
+  }, 300_000);
 });
