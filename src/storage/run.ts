@@ -6,11 +6,12 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BackupConfig, S3Config, StorageFilesConfig } from '../config.js';
-import { formatBytes, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import { createS3Client, s3Settings } from '../s3/index.js';
 import { backupFiles, describeCounts } from './backup.js';
 import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
 import type { StorageObjectRow } from './objects.js';
+import { checkArtifactLimit, checkRowsFitArtifact } from './artifactlimit.js';
 import { filesUnder, LocalRemote } from './localremote.js';
 import { S3Remote } from './remote.js';
 import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
@@ -65,7 +66,7 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
   const local = config.s3 ? undefined : input.artifactStore;
   if (!config.storageFiles || (!config.s3 && !local)) throw new Error('storage-files needs the s3 destination or the artifact');
   const limit = config.storageFiles.artifactLimitBytes;
-  if (local) checkArtifactLimit(input.rows.reduce((sum, row) => sum + (row.size ?? 0), 0), limit, 'the snapshot\'s file rows add up to');
+  if (local) checkRowsFitArtifact(input.rows, limit);
   const source = storageClient(config.storageFiles);
   const store = local ? new FileStore(new LocalRemote(local), '', '') : fileStoreFor(config.s3!);
   try {
@@ -94,16 +95,6 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
     source.destroy();
     store.remote.close();
   }
-}
-
-/** Over storage-files-artifact-limit the run fails before anything is published. */
-function checkArtifactLimit(bytes: number, limit: number, what: string): void {
-  if (bytes <= limit) return;
-  throw new Error(
-    `Storage files: ${what} ${formatBytes(bytes)}, over storage-files-artifact-limit (${formatBytes(limit)}). ` +
-      'An artifact carries every file of its backup, again in every run: for a project this size store the files in a bucket ' +
-      "(destination: s3, with s3-bucket-url; incremental there), or raise 'storage-files-artifact-limit'. Nothing was published",
-  );
 }
 
 function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean, inArtifact: boolean): StorageFilesSummary {
