@@ -42,6 +42,7 @@ export const INPUT_NAMES = [
   'storage-s3-region',
   'storage-s3-access-key-id',
   'storage-s3-secret-access-key',
+  'storage-files-artifact-limit',
 ] as const;
 
 /** Destinations, combined with commas (`artifact,s3`), or `none`. */
@@ -98,7 +99,7 @@ export interface BackupConfig {
   /** Seconds without a byte from the dumps after which the run is stopped (stall-timeout). */
   stallTimeoutSeconds: number;
   /** storage-files: the project's Storage files backed up beside the SQL file (undefined: off). */
-  storageFiles?: StorageFilesConfig;
+  storageFiles?: StorageFilesBackupConfig;
 }
 
 /** How to reach the project's Storage through its S3 protocol (storage-s3-* inputs). */
@@ -107,6 +108,28 @@ export interface StorageFilesConfig {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+}
+
+/** storage-files of a backup: where to read them, and the most bytes an artifact may carry. */
+export interface StorageFilesBackupConfig extends StorageFilesConfig {
+  /** storage-files-artifact-limit in bytes (used when the files go into the artifact: no s3 destination). */
+  artifactLimitBytes: number;
+}
+
+/**
+ * storage-files-artifact-limit's default, 1 GiB: every artifact holds every file of its backup (none is
+ * shared between runs), and artifacts count against the account's Actions storage (500 MB on Free,
+ * 2 GB on Team for private repositories), retention-days times over. Beyond that the bucket is the place.
+ */
+export const DEFAULT_ARTIFACT_FILES_LIMIT = 1024 ** 3;
+
+/**
+ * Without the s3 destination the Storage files go into the artifact, in a file store of their own that
+ * holds every file of the backup (artifacts expire, and each must restore on its own). With s3 they go
+ * into the bucket only.
+ */
+export function filesGoToArtifact(config: Pick<BackupConfig, 'destinations' | 's3' | 'storageFiles'>): boolean {
+  return config.storageFiles !== undefined && config.s3 === undefined && config.destinations.artifact;
 }
 
 /** stall-timeout's default: a dump that sends nothing for 5 minutes is taken as stuck. */
@@ -249,17 +272,19 @@ function parseS3Config(read: InputReader, wanted: boolean): S3Config | undefined
 }
 
 /** storage-files: true — the Storage S3 endpoint (derived from the database URL when not given) and its keys. */
-function parseStorageFiles(read: InputReader, databaseUrl: string, destinations: Destinations): StorageFilesConfig | undefined {
+function parseStorageFiles(read: InputReader, databaseUrl: string, destinations: Destinations): StorageFilesBackupConfig | undefined {
   const given = {
     endpoint: read('storage-s3-endpoint').trim(),
     region: read('storage-s3-region').trim(),
     accessKeyId: read('storage-s3-access-key-id').trim(),
     secretAccessKey: read('storage-s3-secret-access-key').trim(),
   };
+  const artifactLimitBytes = parseByteSize('storage-files-artifact-limit', read('storage-files-artifact-limit').trim()) ?? DEFAULT_ARTIFACT_FILES_LIMIT;
   if (!parseBoolean('storage-files', read('storage-files').trim(), false)) return undefined;
-  if (!destinations.s3) {
+  if (!destinations.s3 && !destinations.artifact) {
     throw new ConfigError(
-      "'storage-files: true' stores the files in an S3 bucket beside the backups: add s3 to 'destination' and set 's3-bucket-url'",
+      "'storage-files: true' stores the files beside the backup in the s3 destination (any size, incremental) or in the " +
+        "artifact (small projects, up to 'storage-files-artifact-limit'): add s3 or artifact to 'destination'",
     );
   }
   const derived = storageEndpointFor(databaseUrl);
@@ -282,7 +307,20 @@ function parseStorageFiles(read: InputReader, databaseUrl: string, destinations:
         'Project Settings > Storage > S3 Access Keys, passed from secrets',
     );
   }
-  return { endpoint, region, accessKeyId, secretAccessKey };
+  return { endpoint, region, accessKeyId, secretAccessKey, artifactLimitBytes };
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `500MB`, `2 GB`, `1.5GiB`, `1048576`: binary units (a GB is 1024³ bytes), at least 1 MB. */
+function parseByteSize(input: string, value: string): number | undefined {
+  if (value === '') return undefined;
+  const match = /^(\d{1,9}(?:\.\d{1,3})?)\s*([kmgt]?)(?:i?b)?$/i.exec(value);
+  const bytes = match ? Math.floor(Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]!) : NaN;
+  if (!(bytes >= 1024 ** 2) || bytes > 1024 ** 5) {
+    throw new ConfigError(`'${input}' must be a size such as 500MB or 2GB (from 1MB; KB, MB, GB, TB are 1024-based), not '${value}'`);
+  }
+  return bytes;
 }
 
 function parseSchemas(value: string): 'auto' | string[] {

@@ -28,7 +28,19 @@ describe('storage-files inputs', () => {
       region: 'eu-central-1',
       accessKeyId: 'key-id',
       secretAccessKey: 'secret',
+      artifactLimitBytes: 1024 ** 3,
     });
+  });
+
+  it('go into the artifact without s3, up to storage-files-artifact-limit (1 GB unless given, 1024-based units)', () => {
+    const artifact = { ...files, destination: 'artifact', 's3-bucket-url': '' };
+    expect(configWith(artifact).storageFiles?.artifactLimitBytes).toBe(1024 ** 3);
+    expect(configWith({ ...artifact, 'storage-files-artifact-limit': '500MB' }).storageFiles?.artifactLimitBytes).toBe(500 * 1024 ** 2);
+    expect(configWith({ ...artifact, 'storage-files-artifact-limit': '1.5 GiB' }).storageFiles?.artifactLimitBytes).toBe(1.5 * 1024 ** 3);
+    expect(configWith({ ...artifact, 'storage-files-artifact-limit': '2097152' }).storageFiles?.artifactLimitBytes).toBe(2 * 1024 ** 2);
+    for (const bad of ['lots', '-1GB', '1e9', '100KB', '2 PB']) {
+      expect(() => configWith({ ...artifact, 'storage-files-artifact-limit': bad }), bad).toThrow(/storage-files-artifact-limit/);
+    }
   });
 
   it('take the project ref from a direct host too, and given values over derived ones', () => {
@@ -39,7 +51,8 @@ describe('storage-files inputs', () => {
   });
 
   it('refuse what cannot work, naming the input', () => {
-    expect(() => configWith({ ...files, destination: 'artifact' })).toThrow(/add s3 to 'destination'/);
+    expect(() => configWith({ ...files, destination: 'branch' })).toThrow(/add s3 or artifact to 'destination'/);
+    expect(() => configWith({ ...files, destination: 'none' })).toThrow(/add s3 or artifact to 'destination'/);
     expect(() => configWith({ ...files, 'database-url': 'postgresql://postgres:pw@localhost:5432/postgres' })).toThrow(/storage-s3-endpoint/);
     expect(() => configWith({ ...files, 'storage-s3-secret-access-key': '' })).toThrow(/storage-s3-secret-access-key/);
     expect(() => configWith({ ...files, 'storage-files': 'maybe' })).toThrow(ConfigError);

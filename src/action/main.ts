@@ -87,6 +87,7 @@ export async function run(): Promise<void> {
       })
       .catch(async (error: unknown) => {
         await rm(result.path, { force: true });
+        if (result.storageFilesDir) await rm(result.storageFilesDir, { recursive: true, force: true });
         throw error;
       });
     // storage-files: after the s3 destination's retention, the file manifests and blobs no kept backup needs.

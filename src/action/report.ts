@@ -90,7 +90,7 @@ function storageFilesSection(result: BackupResult): string[] {
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
     `| ${files.files} (${formatBytes(c.bytes)}) | ${c.stored} (${formatBytes(c.storedBytes)}) | ${c.reused} | ${c.changed} | ${c.missing} | ${c.unreadableNames} |`,
     '',
-    `Manifest: \`${markdownText(files.manifest)}\``,
+    `Manifest: \`${markdownText(files.manifest)}\`${files.inArtifact ? ' in the artifact, which holds every file of this backup (restore: `--files-from` the unzipped artifact)' : ''}`,
     ...(notIn > 0
       ? [
           '',

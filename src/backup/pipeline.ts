@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Transform } from 'node:stream';
 import { countRows, readPlan, type BackupPlan } from './catalog.js';
 import { removeOnExit } from '../streams/cleanup.js';
-import type { BackupConfig } from '../config.js';
+import { filesGoToArtifact, type BackupConfig } from '../config.js';
 import {
   checkConnectionTarget,
   checkHostResolves,
@@ -40,6 +40,7 @@ import { checkScratch } from './scratch.js';
 import { abortableStages, sealAndLog } from '../streams/seal.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
+import { checkRowsFitArtifact } from '../storage/artifactlimit.js';
 import { readObjectRows } from '../storage/objects.js';
 import type { StorageFilesSummary } from '../storage/run.js';
 
@@ -114,6 +115,8 @@ export interface BackupResult {
   restoreCheck?: RestoreCheckResult;
   /** Set with `storage-files: true`: the project's Storage files, stored beside the backup. */
   storageFiles?: StorageFilesSummary;
+  /** `<path>.files`: the file store of the Storage files that the artifact carries (storage-files without s3). */
+  storageFilesDir?: string;
 }
 
 export async function runBackup(config: BackupConfig, log: Logger, options: BackupOptions = {}): Promise<BackupResult> {
@@ -157,8 +160,10 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   await removeLeftovers(config.outputDir, log);
   const suffix = `.sql${seal?.suffix ?? ''}`;
   const partial = path.join(config.outputDir, `.in-progress-${process.pid}-${Date.now()}${suffix}`);
+  // storage-files without s3: the file store the artifact carries, beside the file and named after it.
+  const partialFiles = filesGoToArtifact(config) ? `${partial}.files` : undefined;
   // Removed by the finally below; also on exits that skip it (cleanup.ts).
-  const forget = [removeOnExit(work), removeOnExit(partial)];
+  const forget = [removeOnExit(work), removeOnExit(partial), ...(partialFiles ? [removeOnExit(partialFiles)] : [])];
   const snapshot = await openSnapshot(conn).catch(async (error: unknown) => {
     await rm(work, { recursive: true, force: true });
     forget.forEach((f) => f());
@@ -172,6 +177,8 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     plan.warnings.forEach((warning) => log.warning(warning));
     // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start.
     const fileRows = config.storageFiles ? await readObjectRows(snapshot.client) : undefined;
+    // Files bound for the artifact: over its limit, fail now rather than after the dumps.
+    if (fileRows && partialFiles) checkRowsFitArtifact(fileRows, config.storageFiles!.artifactLimitBytes);
     log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
 
     const job: DumpJob = {
@@ -270,12 +277,15 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
           snapshotId: snapshot.id,
           createdAt: generatedAt,
           work,
+          ...(partialFiles ? { artifactStore: partialFiles } : {}),
           log,
           ...(options.storageRetry ? { retry: options.storageRetry } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         })
       : undefined;
     const finalPath = path.join(config.outputDir, file);
+    const storageFilesDir = partialFiles ? `${finalPath}.files` : undefined;
+    if (partialFiles && storageFilesDir) await rename(partialFiles, storageFilesDir);
     await rename(partial, finalPath);
     await chmod(finalPath, 0o600);
     const signaturePath = config.signingKey ? await writeSignature(finalPath, merged.sha256, parseSigningKey(config.signingKey)) : undefined;
@@ -301,6 +311,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       warnings: [...plan.warnings, ...outcome.warnings],
       ...(restored ? { restoreCheck: restored } : {}),
       ...(storageFiles ? { storageFiles } : {}),
+      ...(storageFilesDir ? { storageFilesDir } : {}),
     };
   } catch (error) {
     if (error instanceof StallError) {
@@ -323,6 +334,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
     await closeClient(snapshot.client);
     await snapshot.release();
     await rm(partial, { force: true });
+    if (partialFiles) await rm(partialFiles, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
     forget.forEach((f) => f());
   }

@@ -19,7 +19,7 @@ import { type BackupEntry, extractBlob, listBranch, listDirectory } from '../res
 import { consoleLogger, formatBytes, terminalLogger } from '../log.js';
 import { parseDatabase } from '../postgres/connection.js';
 import { RestoreRefusedError, restoreBackup } from '../restore/restore.js';
-import { restoreFilesAfterSql } from './files.js';
+import { filesBesideBackup, restoreFilesAfterSql } from './files.js';
 import { checkRecordedSha256, FilePolicy, PolicyError, sha256OfFile } from '../sql/policy.js';
 import { checkSignatureFile, parsePublicKey, SIGNATURE_SUFFIX, SignatureError } from '../publish/signature.js';
 import { type Keys, openPlain, readIdentityFile } from '../restore/unseal.js';
@@ -44,10 +44,11 @@ usage:
       Before anything runs, the file must match the sha256 in its name and hold nothing a backup does not
       (no psql meta-command but its own, no role or managed-schema statement). With --public-key FILE (or
       $BACKUP_PUBLIC_KEY), it must also carry a valid Ed25519 signature (<file>.sig) made with signing-key.
-      --storage-files [--files-from s3://BUCKET/PREFIX, default: the folder of --s3] [--storage-s3-endpoint URL
-      --storage-s3-region R]: then the
-      backup's Storage files into the target's Storage (keys in $STORAGE_S3_ACCESS_KEY_ID and
-      $STORAGE_S3_SECRET_ACCESS_KEY; the bucket read with the AWS_* variables), each read back and hashed.
+      --storage-files [--files-from s3://BUCKET/PREFIX | DIR] [--storage-s3-endpoint URL --storage-s3-region R]:
+      then the backup's Storage files into the target's Storage (keys in $STORAGE_S3_ACCESS_KEY_ID and
+      $STORAGE_S3_SECRET_ACCESS_KEY; a bucket read with the AWS_* variables), each read back and hashed.
+      DIR is an artifact downloaded and unzipped (it holds storage-files/). Default: the folder of --s3, or
+      the folder of the --file/--dir backup when it holds storage-files/ (else <file>.files beside it).
 
   supabase-complete-backup verify (--file FILE | --dir DIR | --branch BRANCH [--repo REPO] | --s3 URL [S3 flags])
                                   [--identity KEYFILE | --passphrase P]
@@ -298,8 +299,10 @@ async function restoreCommand(args: string[]): Promise<number> {
     if (values['storage-files']) {
       const files = await restoreFilesAfterSql({
         backupFile: picked.file,
-        // The backups' bucket and prefix: --files-from, or the folder of --s3.
-        filesFrom: values['files-from'] ?? (values.s3 ? values.s3.replace(/\/full_[^/]*$/, '/') : undefined),
+        // --files-from; else the folder of --s3, or the unzipped artifact (or `<file>.files`) a local file is in.
+        filesFrom:
+          values['files-from'] ??
+          (values.s3 ? values.s3.replace(/\/full_[^/]*$/, '/') : values.file || values.dir ? await filesBesideBackup(picked.file) : undefined),
         bucketFlags: s3Flags(values),
         targetUrl: databaseUrl,
         target,

@@ -6,6 +6,7 @@
  * We check for them first so a user who runs this outside Actions, on GHES or from a `run:` step is
  * told what to do instead of seeing the client's internal error.
  */
+import { copyFile, link, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { formatBytes, type Logger } from '../log.js';
@@ -104,6 +105,11 @@ export interface ArtifactRequest {
   signature?: string;
   name: string;
   retentionDays: number | undefined;
+  /**
+   * storage-files without s3: the directory holding the file store (`storage-files/…`). The artifact then
+   * holds the file, its signature and that store side by side, as a bucket prefix would.
+   */
+  fileStore?: string;
 }
 
 /**
@@ -124,14 +130,21 @@ export async function uploadBackupArtifact(
   log.info(`📦 Uploading workflow artifact '${name}'${retention}...`);
 
   let response: { id?: number; size?: number };
+  const own = [file, ...(request.signature ? [path.resolve(request.signature)] : [])];
+  const root = request.fileStore ? path.resolve(request.fileStore) : path.dirname(file);
+  // The client zips files under one root: the file and its signature are linked into the store's folder.
+  const linked = request.fileStore ? await linkInto(own, root) : [];
   try {
-    const files = request.signature ? [file, path.resolve(request.signature)] : [file];
-    response = await new DefaultArtifactClient().uploadArtifact(name, files, path.dirname(file), {
+    const files = request.fileStore ? [...linked, ...(await filesIn(root, linked))] : own;
+    if (request.fileStore) log.info(`🗂️ The artifact carries the Storage files too: ${files.length - linked.length} file(s) of the file store`);
+    response = await new DefaultArtifactClient().uploadArtifact(name, files, root, {
       retentionDays: request.retentionDays,
       compressionLevel,
     });
   } catch (error) {
     throw new PublishError(explainFailure(name, error));
+  } finally {
+    await Promise.all(linked.map((target) => rm(target, { force: true })));
   }
   if (response.id === undefined) {
     throw new PublishError(`artifact upload of '${name}' failed: the artifact service returned no artifact id`);
@@ -140,6 +153,28 @@ export async function uploadBackupArtifact(
   const url = artifactUrl(env, id);
   log.info(`✅ Artifact '${name}' uploaded (id ${id}, ${formatBytes(response.size ?? 0)})${url ? `: ${url}` : ''}`);
   return { id, name, url, size: response.size, retentionDays: request.retentionDays };
+}
+
+/** Hard links (a copy where the file system has none) of `files` in `dir`; returns their paths. */
+async function linkInto(files: string[], dir: string): Promise<string[]> {
+  const made: string[] = [];
+  for (const file of files) {
+    const target = path.join(dir, path.basename(file));
+    await rm(target, { force: true });
+    await link(file, target).catch(() => copyFile(file, target));
+    made.push(target);
+  }
+  return made;
+}
+
+/** Every file under `dir` (the store), but for the links just made there. */
+async function filesIn(dir: string, except: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (entry.isFile() && !except.includes(file)) found.push(file);
+  }
+  return found.sort();
 }
 
 /** Removes an artifact this run uploaded (used when a later destination fails). */

@@ -38,6 +38,8 @@ export interface PublishInput extends S3BackupFacts {
   file: string;
   /** `<path>.sig` when the backup is signed: every destination stores it beside the file. */
   signaturePath?: string;
+  /** storage-files without s3: the file store (`<path>.files`) the artifact carries beside the file. */
+  storageFilesDir?: string;
   bytes: number;
   sha256: string;
   authUsers: number;
@@ -90,7 +92,13 @@ export async function publishBackup(
   let upload: ArtifactUpload | undefined;
   if (toArtifact) {
     upload = await uploadBackupArtifact(
-      { file: result.path, ...(result.signaturePath ? { signature: result.signaturePath } : {}), name: artifactName, retentionDays: config.retentionDays },
+      {
+        file: result.path,
+        ...(result.signaturePath ? { signature: result.signaturePath } : {}),
+        ...(result.storageFilesDir ? { fileStore: result.storageFilesDir } : {}),
+        name: artifactName,
+        retentionDays: config.retentionDays,
+      },
       log,
       env,
     );

@@ -1,6 +1,7 @@
 /**
- * The few S3 calls Storage files need, over an S3Client (src/s3/ makes the clients): Storage's S3
- * protocol on one side, the backup's bucket on the other. Errors keep their HTTP status (statusOf).
+ * The few S3 calls Storage files need: Storage's S3 protocol on one side, the file store on the other.
+ * S3Remote speaks S3 over an S3Client (src/s3/ makes the clients); localremote.ts keeps the same keys
+ * as files in a directory (the file store of the artifact). Errors keep their HTTP status (statusOf).
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -32,8 +33,27 @@ export interface ListedObject {
   lastModified: Date | undefined;
 }
 
-export class Remote {
+/** What FileStore, the backup and the restore of files use; `bucket` means nothing to a local directory. */
+export interface Remote {
+  get(bucket: string, key: string, signal?: AbortSignal): Promise<RemoteObject>;
+  getText(bucket: string, key: string): Promise<string>;
+  getBytes(bucket: string, key: string): Promise<Buffer>;
+  putFile(bucket: string, key: string, file: string, size: number, options?: PutOptions, signal?: AbortSignal): Promise<void>;
+  putBytes(bucket: string, key: string, bytes: Buffer, contentType?: string): Promise<void>;
+  exists(bucket: string, key: string): Promise<boolean>;
+  /** Every object under `prefix` in key order; with `delimiter`, only those with none after the prefix. */
+  list(bucket: string, prefix: string, delimiter?: string): AsyncGenerator<ListedObject>;
+  deleteKeys(bucket: string, keys: string[]): Promise<void>;
+  /** Releases the connections (nothing for a directory). */
+  close(): void;
+}
+
+export class S3Remote implements Remote {
   constructor(readonly client: S3Client) {}
+
+  close(): void {
+    this.client.destroy();
+  }
 
   async get(bucket: string, key: string, signal?: AbortSignal): Promise<RemoteObject> {
     const answer = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });

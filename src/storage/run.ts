@@ -1,6 +1,7 @@
 /**
  * The Storage-files stage as the pipeline and the CLI call it: clients built from the config, the file
- * store under the s3 destination's prefix, the sealing that the backup's encryption asks for.
+ * store under the s3 destination's prefix (or, without s3, in a directory the artifact carries), the
+ * sealing that the backup's encryption asks for.
  * Loaded on demand (the S3 SDK is large and most backups do not need it).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -10,7 +11,9 @@ import { createS3Client, s3Settings } from '../s3/index.js';
 import { backupFiles, describeCounts } from './backup.js';
 import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
 import type { StorageObjectRow } from './objects.js';
-import { Remote } from './remote.js';
+import { checkArtifactLimit, checkRowsFitArtifact } from './artifactlimit.js';
+import { filesUnder, LocalRemote } from './localremote.js';
+import { S3Remote } from './remote.js';
 import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
 import { fileSealing, passphraseIdentity } from './sealing.js';
 import { FileStore } from './store.js';
@@ -18,8 +21,10 @@ import type { RetryPolicy } from './transfer.js';
 import { pruneFileStore } from './retention.js';
 
 export interface StorageFilesSummary {
-  /** s3:// location of the manifest. */
+  /** s3:// location of the manifest, or its path in the artifact (`storage-files/manifests/…`). */
   manifest: string;
+  /** The files are in the artifact (the directory the pipeline hands the artifact upload), not in a bucket. */
+  inArtifact: boolean;
   counts: FileCounts;
   files: number;
   /** The files not in the backup, with why (the first 100; counts has them all). */
@@ -39,11 +44,13 @@ export function storageClient(settings: StorageFilesConfig): S3Client {
 }
 
 export function fileStoreFor(s3: S3Config, env: NodeJS.ProcessEnv = process.env): FileStore {
-  return new FileStore(new Remote(createS3Client(s3Settings(s3.inputs, env))), s3.location.bucket, s3.location.prefix);
+  return new FileStore(new S3Remote(createS3Client(s3Settings(s3.inputs, env))), s3.location.bucket, s3.location.prefix);
 }
 
 export interface StorageFilesBackupInput {
   config: Pick<BackupConfig, 'encryption' | 's3' | 'storageFiles'>;
+  /** A new directory (made here) that holds the file store when the files go into the artifact. */
+  artifactStore?: string;
   rows: StorageObjectRow[];
   backup: string;
   snapshotId: string;
@@ -56,15 +63,21 @@ export interface StorageFilesBackupInput {
 
 export async function backupStorageFiles(input: StorageFilesBackupInput): Promise<StorageFilesSummary> {
   const { config, log } = input;
-  if (!config.storageFiles || !config.s3) throw new Error('storage-files needs the s3 destination');
+  const local = config.s3 ? undefined : input.artifactStore;
+  if (!config.storageFiles || (!config.s3 && !local)) throw new Error('storage-files needs the s3 destination or the artifact');
+  const limit = config.storageFiles.artifactLimitBytes;
+  if (local) checkRowsFitArtifact(input.rows, limit);
   const source = storageClient(config.storageFiles);
-  const store = fileStoreFor(config.s3);
+  const store = local ? new FileStore(new LocalRemote(local), '', '') : fileStoreFor(config.s3!);
   try {
     const sealing = await fileSealing(config.encryption, () => store.passphraseSalt(true));
-    log.info(`🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}${sealing ? ' (stored encrypted)' : ''}`);
+    log.info(
+      `🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}` +
+        `${local ? ', every one into the artifact' : ''}${sealing ? ' (stored encrypted)' : ''}`,
+    );
     const manifest = await backupFiles({
       rows: input.rows,
-      source: new Remote(source),
+      source: new S3Remote(source),
       store,
       sealing,
       backup: input.backup,
@@ -75,17 +88,20 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
       ...(input.retry ? { retry: input.retry } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
     });
+    if (local) checkArtifactLimit((await filesUnder(local)).reduce((sum, f) => sum + f.size, 0), limit, 'the file store for the artifact holds');
     log.info(`✅ Storage files: ${describeCounts(manifest)}`);
-    return summaryOf(manifest, store, sealing !== null);
+    return summaryOf(manifest, store, sealing !== null, local !== undefined);
   } finally {
     source.destroy();
-    store.remote.client.destroy();
+    store.remote.close();
   }
 }
 
-function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean): StorageFilesSummary {
+function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean, inArtifact: boolean): StorageFilesSummary {
+  const key = store.manifestKey(manifest.backup, sealed);
   return {
-    manifest: `s3://${store.bucket}/${store.manifestKey(manifest.backup, sealed)}`,
+    manifest: inArtifact ? key : `s3://${store.bucket}/${key}`,
+    inArtifact,
     counts: manifest.counts,
     files: manifest.files.length,
     skipped: manifest.skipped.slice(0, 100),
@@ -121,7 +137,7 @@ export async function restoreStorageFiles(input: StorageFilesRestoreInput): Prom
       manifest,
       store: input.store,
       identities,
-      target: new Remote(target),
+      target: new S3Remote(target),
       db: input.db,
       work: input.work,
       log: input.log,
@@ -141,6 +157,6 @@ export async function pruneStorageFiles(s3: S3Config, ownBackup: string, log: Lo
   } catch (error) {
     log.warning(`The backup and its files are stored, but deleting files no kept backup needs failed: ${(error as Error).message}`);
   } finally {
-    store.remote.client.destroy();
+    store.remote.close();
   }
 }

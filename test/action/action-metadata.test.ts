@@ -79,6 +79,7 @@ const DESIGN_INPUTS = [
   'storage-s3-region',
   'storage-s3-access-key-id',
   'storage-s3-secret-access-key',
+  'storage-files-artifact-limit',
 ];
 
 const DESIGN_OUTPUTS = [

@@ -11,7 +11,7 @@ import { parseDatabaseUrl } from '../../src/postgres/connection.js';
 import { createS3Client } from '../../src/s3/index.js';
 import { backupFiles } from '../../src/storage/backup.js';
 import { readObjectRows } from '../../src/storage/objects.js';
-import { Remote } from '../../src/storage/remote.js';
+import { S3Remote } from '../../src/storage/remote.js';
 import { FileStore } from '../../src/storage/store.js';
 
 function clientFor(prefix: string) {
@@ -40,8 +40,8 @@ async function main(): Promise<void> {
   try {
     const manifest = await backupFiles({
       rows,
-      source: new Remote(source),
-      store: new FileStore(new Remote(bucket), process.env.BACKUP_BUCKET ?? '', process.env.BACKUP_PREFIX ?? ''),
+      source: new S3Remote(source),
+      store: new FileStore(new S3Remote(bucket), process.env.BACKUP_BUCKET ?? '', process.env.BACKUP_PREFIX ?? ''),
       sealing: null,
       backup: `full_${new Date().toISOString().replace(/[:.]/g, '-')}_00000000.sql`,
       snapshotId: snapshot.id,

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/s3/index.js';
-import { Remote } from '../../src/storage/remote.js';
+import { S3Remote, type Remote } from '../../src/storage/remote.js';
 import { startS3Server, type S3Server } from './s3/server.js';
 import { startStorageServer, type StorageServer } from './storage-s3.js';
 import type { SupabaseCluster } from './supabase.js';
@@ -50,7 +50,7 @@ export async function startProject(supabase: SupabaseCluster, db: string, kind: 
     db,
     storage,
     client,
-    remote: new Remote(client),
+    remote: new S3Remote(client),
     async put(bucket, name, body, options = {}) {
       await client.send(
         new PutObjectCommand({
@@ -89,7 +89,7 @@ export async function startBackupBucket(): Promise<BackupBucket> {
   return {
     server,
     client,
-    remote: new Remote(client),
+    remote: new S3Remote(client),
     keys: async (prefix = '') => (await server.objects(BACKUP_BUCKET)).map((o) => o.key).filter((k) => k.startsWith(prefix)),
     async stop() {
       client.destroy();

@@ -3,7 +3,7 @@
  * `@actions/artifact` client makes its Twirp calls and its Azure block-blob upload to it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -63,6 +63,29 @@ describe('artifact upload', () => {
     const entries = await readZip(service.artifacts.get('signed-db')!.blob!);
     expect([...entries.keys()].sort()).toEqual([backup.file, `${backup.file}.sig`]);
     expect(entries.get(`${backup.file}.sig`)!.toString()).toBe('supabase-complete-backup signature 1\n');
+  });
+
+  it('carries the file store of Storage files beside the file and its signature, as a bucket prefix holds them', async () => {
+    const backup = await writeBackup(dir);
+    const signature = `${backup.path}.sig`;
+    await writeFile(signature, 'signature\n');
+    const store = `${backup.path}.files`;
+    const blob = randomBytes(3000);
+    await mkdir(path.join(store, 'storage-files/blobs'), { recursive: true });
+    await mkdir(path.join(store, 'storage-files/manifests'), { recursive: true });
+    await writeFile(path.join(store, 'storage-files/blobs/abc'), blob);
+    await writeFile(path.join(store, 'storage-files/manifests', `${backup.file}.files.json`), '{}\n');
+    await uploadBackupArtifact({ file: backup.path, signature, fileStore: store, name: 'with-files', retentionDays: 1 }, recordingLogger());
+
+    const entries = await readZip(service.artifacts.get('with-files')!.blob!);
+    expect([...entries.keys()].sort()).toEqual(
+      [backup.file, `${backup.file}.sig`, 'storage-files/blobs/abc', `storage-files/manifests/${backup.file}.files.json`].sort(),
+    );
+    expect(entries.get(backup.file)!.equals(await readFile(backup.path))).toBe(true);
+    expect(entries.get('storage-files/blobs/abc')!.equals(blob)).toBe(true);
+    // The links made for the upload are gone; the file and the store stay where they were.
+    expect((await readdir(store)).sort()).toEqual(['storage-files']);
+    expect((await readdir(dir)).sort()).toEqual([backup.file, `${backup.file}.files`, `${backup.file}.sig`].sort());
   });
 
   it('sends no expiry when retention-days is unset (the repository default applies)', async () => {
