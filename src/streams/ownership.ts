@@ -43,7 +43,13 @@ export function release(buffer: Buffer): void {
 
 /** Frees an ArrayBuffer's memory now (every view of it is empty afterwards): its owner's call alone. */
 export function detach(memory: ArrayBufferLike): void {
-  if (canDetach && memory instanceof ArrayBuffer) (memory as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  if (!canDetach || !(memory instanceof ArrayBuffer)) return;
+  try {
+    (memory as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  } catch {
+    // Not detachable (node keeps some of its own buffers so, its shared pool among them): the
+    // collector frees it, as before.
+  }
 }
 
 /**

@@ -34,6 +34,9 @@ export function frameRoom(blockSize: number): number {
   return blockSize + (blockSize >> 7) + 4096;
 }
 
+/** zlib's output buffers at least this large are its own (node's pool only serves allocations under 4 KiB). */
+const OWN_OUTPUT_BUFFER = 64 * 1024;
+
 /** A node:zlib stream that ends a member or frame at every write; the output of a write is read back when it completes. */
 class ZlibFrameEncoder implements FrameEncoder {
   constructor(
@@ -67,8 +70,9 @@ class ZlibFrameEncoder implements FrameEncoder {
    */
   private ownCopy(output: Buffer): Buffer {
     const member = handOver(Buffer.from(output));
-    // No output (there always is some: a frame's header) says nothing about zlib's output buffer.
-    if (output.length === 0) return member;
+    // No output (there always is some: a frame's header) says nothing about zlib's output buffer. A
+    // small output buffer may be a slice of node's shared pool: never freed here.
+    if (output.length === 0 || output.buffer.byteLength < OWN_OUTPUT_BUFFER) return member;
     const under = output.buffer;
     if (this.outputBuffer && under !== this.outputBuffer) detach(this.outputBuffer);
     // A member that ran into a fresh output buffer comes joined (a buffer of its own): zlib writes on in
