@@ -11,6 +11,7 @@
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BATCH_BYTES, BatchWriter, OutputFile } from './filewrite.js';
+import { handOver } from './ownership.js';
 
 /**
  * The consumer gets the spill file in pieces of this size, read one ahead. Small: at 4x the bench's
@@ -135,13 +136,14 @@ export class Spool implements AsyncIterable<Buffer> {
   }
 
   private async readExactly(position: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+    // A buffer of its own (never a slice of node's pool), handed over to the consumer (ownership.ts).
+    const buffer = Buffer.allocUnsafeSlow(length);
     for (let got = 0; got < length; ) {
       const { bytesRead } = await this.file!.handle.read(buffer, got, length - got, position + got);
       if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
       got += bytesRead;
     }
-    return buffer;
+    return handOver(buffer);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
