@@ -9,7 +9,7 @@
  * their peak. The 3 GiB upload's extra ~24 MiB is V8's heap, not buffers: the young generation grows
  * to its maximum (16 MB semi-spaces, +16 MiB) once enough has survived its collections, and the old
  * one gathers ~5 MiB of requests promoted while in flight before a full collection. Both are bounded
- * by V8's limits, so a larger file stays there. With fs.createReadStream bodies it was 135 and 166
+ * by V8's limits, so a larger file stays there (6 GiB: 135 MiB). With fs.createReadStream bodies it was 135 and 166
  * MiB (Buffers 36 and 60 MiB: 64 KiB reads awaiting collection); lib-storage 187 and 284–305. The
  * files are sparse (a few random blocks, holes between), so they cost no disk; the object that
  * arrives is compared by sha256.
