@@ -4,7 +4,6 @@
  * when it fails or is cancelled), small objects, reading an object as a stream, deleting keys.
  * Every failure is an S3Error naming what to check (errors.ts).
  */
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -22,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { streamingClient, type StreamingClient } from './client.js';
+import { BUFFERS_PER_BODY, ChunkPool, FileRangeBody, type ByteRange } from './filebody.js';
 import { explainS3Error, isTransientS3Error, S3Error, type S3ErrorContext } from './errors.js';
 
 export interface ObjectSummary {
@@ -135,18 +135,14 @@ export async function uploadFile(target: S3Target, options: UploadOptions): Prom
   return uploadFromDisk(target, options, requireFile(options.file));
 }
 
-/** A file's bytes `start` to `end` (inclusive, as createReadStream takes them). */
-interface ByteRange {
-  start: number;
-  end: number;
-}
-
 interface FileUpload {
   target: S3Target;
   /** Sends the requests whose body is read from the file. */
   sender: StreamingClient;
   file: string;
   partSize: number;
+  /** The read buffers of the request bodies, used again from part to part. */
+  chunks: ChunkPool;
   options: UploadOptions;
 }
 
@@ -162,7 +158,8 @@ async function uploadFromDisk(target: S3Target, options: UploadOptions, file: st
   const sender = await streamingClient(target.client);
   try {
     options.signal?.throwIfAborted();
-    const upload: FileUpload = { target, sender, file, partSize: options.partSize ?? partSizeFor(options.bytes), options };
+    const chunks = new ChunkPool((options.queueSize ?? UPLOAD_QUEUE) * BUFFERS_PER_BODY);
+    const upload: FileUpload = { target, sender, file, partSize: options.partSize ?? partSizeFor(options.bytes), chunks, options };
     return options.bytes <= upload.partSize ? await putWholeFile(upload) : await uploadParts(upload);
   } catch (error) {
     await abortPendingUploads(target, options.key).catch(() => undefined);
@@ -189,7 +186,7 @@ function storedObject(key: string, result: { ETag?: string; VersionId?: string }
 
 async function putWholeFile(upload: FileUpload): Promise<StoredObject> {
   const { options } = upload;
-  const result = await sendFromFile(upload, undefined, options.signal, (body, signal) =>
+  const result = await sendFromFile(upload, { start: 0, end: options.bytes - 1 }, options.signal, (body, signal) =>
     upload.sender.client.send(new PutObjectCommand({ ...objectParams(upload), Body: body, ContentLength: options.bytes }), { abortSignal: signal }),
   );
   options.onProgress?.(options.bytes);
@@ -266,18 +263,18 @@ async function sendPart(upload: FileUpload, uploadId: string, partNumber: number
 }
 
 /**
- * Sends a request whose body is `range` of the file (all of it when undefined): a fresh stream for
- * each attempt, transient failures tried again after a backoff, up to the client's attempts. `send`
- * gets `signal` joined with one that fires when the file cannot be read.
+ * Sends a request whose body is `range` of the file (FileRangeBody): a fresh stream for each attempt,
+ * transient failures tried again after a backoff, up to the client's attempts. `send` gets `signal`
+ * joined with one that fires when the file cannot be read.
  */
 async function sendFromFile<T>(
   upload: FileUpload,
-  range: ByteRange | undefined,
+  range: ByteRange,
   signal: AbortSignal | undefined,
   send: (body: Readable, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const body = createReadStream(upload.file, range ?? {});
+    const body = new FileRangeBody(upload.file, range, upload.chunks);
     // The SDK pipes the body, and a pipe does not pass a read error on: the request would wait for
     // bytes until it times out.
     const unreadable = new AbortController();

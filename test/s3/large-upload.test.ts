@@ -1,9 +1,18 @@
 /**
  * A large upload keeps memory flat: a file of BYTES (3 GiB by default, S3_LARGE_TEST_BYTES to change
- * it) goes through src/s3's multipart upload in a child process, whose peak RSS must stay within
- * 48 MiB of a 64 MiB file's and under CEILING. (The action's 150 MB budget is not met yet by this
- * phase: 135 and 166 MiB measured under the test's loader; lib-storage peaked at 187 and 284–305.) The files are sparse (a few random
- * blocks, holes between), so they cost no disk; the object that arrives is compared by sha256.
+ * it) goes through src/s3's multipart upload in a child process (Node 24, the test's loader), whose
+ * peak RSS must stay under the action's budget (issue #18: 150 MiB) and within MARGIN of a 64 MiB
+ * file's, and whose Buffers must never hold more than BUFFERS_CEILING (the read buffers are pooled,
+ * src/s3/filebody.ts).
+ *
+ * Measured (child, Node 24): 64 MiB file 107–108 MiB, 3 GiB file 131–133 MiB; Buffers 1–4 MiB at
+ * their peak. The 3 GiB upload's extra ~24 MiB is V8's heap, not buffers: the young generation grows
+ * to its maximum (16 MB semi-spaces, +16 MiB) once enough has survived its collections, and the old
+ * one gathers ~5 MiB of requests promoted while in flight before a full collection. Both are bounded
+ * by V8's limits, so a larger file stays there (6 GiB: 135 MiB). With fs.createReadStream bodies it was 135 and 166
+ * MiB (Buffers 36 and 60 MiB: 64 KiB reads awaiting collection); lib-storage 187 and 284–305. The
+ * files are sparse (a few random blocks, holes between), so they cost no disk; the object that
+ * arrives is compared by sha256.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -21,7 +30,10 @@ const MiB = 1024 * 1024;
 const PART = 8 * MiB;
 const BLOCK = 64 * 1024;
 const LARGE = Number(process.env.S3_LARGE_TEST_BYTES ?? 3 * 1024 * MiB);
-const CEILING = 200 * MiB;
+const CEILING = 150 * MiB;
+/** The young generation's growth (16 MiB) and the old one's garbage (~5 MiB), and a few MiB of noise. */
+const MARGIN = 32 * MiB;
+const BUFFERS_CEILING = 16 * MiB;
 
 let server: S3Server;
 let dir: string;
@@ -29,6 +41,7 @@ let dir: string;
 interface ChildReport {
   etag: string;
   maxRssBytes: number;
+  maxArrayBuffersBytes: number;
 }
 
 /**
@@ -98,11 +111,16 @@ describe('a large upload', () => {
   it(`sends a ${Math.round(LARGE / MiB)} MiB file with about the peak RSS of a 64 MiB one`, { timeout: 900_000 }, async () => {
     const small = await uploadChecked('small.bin', 64 * MiB);
     const large = await uploadChecked('large.bin', LARGE);
-    console.log(`peak RSS: 64 MiB file ${Math.round(small.maxRssBytes / MiB)} MiB, ${Math.round(LARGE / MiB)} MiB file ${Math.round(large.maxRssBytes / MiB)} MiB`);
+    const mib = (bytes: number): number => Math.round(bytes / MiB);
+    console.log(
+      `peak RSS: 64 MiB file ${mib(small.maxRssBytes)} MiB, ${mib(LARGE)} MiB file ${mib(large.maxRssBytes)} MiB; ` +
+        `Buffers ${mib(small.maxArrayBuffersBytes)} and ${mib(large.maxArrayBuffersBytes)} MiB`,
+    );
     // Each part is streamed from the file: the SDK signs it unhashed, so no part is held in memory.
     const partHashes = server.requests.filter((r) => r.operation === 'UploadPart').map((r) => r.payloadHash);
     expect(new Set(partHashes)).toEqual(new Set(['UNSIGNED-PAYLOAD']));
-    expect(large.maxRssBytes).toBeLessThanOrEqual(small.maxRssBytes + 48 * MiB);
+    expect(large.maxArrayBuffersBytes).toBeLessThanOrEqual(BUFFERS_CEILING);
+    expect(large.maxRssBytes).toBeLessThanOrEqual(small.maxRssBytes + MARGIN);
     expect(large.maxRssBytes).toBeLessThanOrEqual(CEILING);
   });
 });
