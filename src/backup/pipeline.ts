@@ -170,8 +170,9 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
     plan.warnings.forEach((warning) => log.warning(warning));
-    // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start.
-    const fileRows = config.storageFiles ? await readObjectRows(snapshot.client) : undefined;
+    // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start
+    // into a file of the work directory (the downloads come after the snapshot is released).
+    const fileRows = config.storageFiles ? await readObjectRows(snapshot.client, work) : undefined;
     log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
 
     const job: DumpJob = {

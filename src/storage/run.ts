@@ -4,12 +4,14 @@
  * Loaded on demand (the S3 SDK is large and most backups do not need it).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { BackupConfig, S3Config, StorageFilesConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createS3Client, s3Settings } from '../s3/index.js';
-import { backupFiles, describeCounts } from './backup.js';
-import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
-import type { StorageObjectRow } from './objects.js';
+import { backupFiles, describeCounts, type FilesBackupOutcome } from './backup.js';
+import type { FileCounts, SkippedFile } from './manifest.js';
+import type { ObjectList } from './objects.js';
 import { Remote } from './remote.js';
 import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
 import { fileSealing, passphraseIdentity } from './sealing.js';
@@ -44,7 +46,8 @@ export function fileStoreFor(s3: S3Config, env: NodeJS.ProcessEnv = process.env)
 
 export interface StorageFilesBackupInput {
   config: Pick<BackupConfig, 'encryption' | 's3' | 'storageFiles'>;
-  rows: StorageObjectRow[];
+  /** The snapshot's file list, on disk in the run's work directory. */
+  rows: ObjectList;
   backup: string;
   snapshotId: string;
   createdAt: Date;
@@ -61,8 +64,8 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
   const store = fileStoreFor(config.s3);
   try {
     const sealing = await fileSealing(config.encryption, () => store.passphraseSalt(true));
-    log.info(`🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}${sealing ? ' (stored encrypted)' : ''}`);
-    const manifest = await backupFiles({
+    log.info(`🗂️ Storage files: ${input.rows.count} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}${sealing ? ' (stored encrypted)' : ''}`);
+    const outcome = await backupFiles({
       rows: input.rows,
       source: new Remote(source),
       store,
@@ -75,20 +78,20 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
       ...(input.retry ? { retry: input.retry } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
     });
-    log.info(`✅ Storage files: ${describeCounts(manifest)}`);
-    return summaryOf(manifest, store, sealing !== null);
+    log.info(`✅ Storage files: ${describeCounts(outcome.manifest.counts)}`);
+    return summaryOf(outcome, store, sealing !== null);
   } finally {
     source.destroy();
     store.remote.client.destroy();
   }
 }
 
-function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean): StorageFilesSummary {
+function summaryOf({ manifest, skipped }: FilesBackupOutcome, store: FileStore, sealed: boolean): StorageFilesSummary {
   return {
     manifest: `s3://${store.bucket}/${store.manifestKey(manifest.backup, sealed)}`,
     counts: manifest.counts,
-    files: manifest.files.length,
-    skipped: manifest.skipped.slice(0, 100),
+    files: manifest.counts.stored + manifest.counts.reused,
+    skipped,
   };
 }
 
@@ -113,10 +116,11 @@ export async function identitiesFor(store: FileStore, identities: string[], pass
 
 export async function restoreStorageFiles(input: StorageFilesRestoreInput): Promise<FilesRestoreOutcome> {
   const identities = await identitiesFor(input.store, input.identities, input.passphrase);
-  const manifest = await input.store.readManifest(input.backup, identities);
-  input.log.info(`🗂️ Storage files of ${input.backup}: ${manifest.files.length} to restore into ${input.target.endpoint}`);
+  const dir = await mkdtemp(path.join(input.work, 'files-manifest-'));
   const target = storageClient(input.target);
   try {
+    const manifest = await input.store.openManifest(input.backup, identities, dir);
+    input.log.info(`🗂️ Storage files of ${input.backup}: ${manifest.fileCount} to restore into ${input.target.endpoint}`);
     return await restoreFiles({
       manifest,
       store: input.store,
@@ -129,6 +133,7 @@ export async function restoreStorageFiles(input: StorageFilesRestoreInput): Prom
     });
   } finally {
     target.destroy();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
