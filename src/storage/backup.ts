@@ -93,6 +93,7 @@ export async function backupFiles(input: FilesBackupInput): Promise<FilesBackupO
     const every = input.checkpointEvery ?? CHECKPOINT_EVERY;
     let done = 0;
     let storedSinceCheckpoint = 0;
+    let checkpointed = { part: 0, bytes: 0 };
     let checkpoint = Promise.resolve();
     await forEachLimited(objectRows(input.rows), input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
       try {
@@ -102,7 +103,10 @@ export async function backupFiles(input: FilesBackupInput): Promise<FilesBackupO
         tally.file(entry);
         if (entry.origin === 'stored' && ++storedSinceCheckpoint >= every) {
           storedSinceCheckpoint = 0;
-          checkpoint = checkpoint.then(() => input.store.writeCheckpoint(indexHeadOf(input), lists.index, dir));
+          checkpoint = checkpoint.then(async () => {
+            const part = checkpointed.part + 1;
+            checkpointed = { part, bytes: await input.store.writeCheckpoint(indexHeadOf(input), lists.index, checkpointed.bytes, part, dir) };
+          });
           await checkpoint;
         }
       } catch (error) {

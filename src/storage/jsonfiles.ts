@@ -186,9 +186,9 @@ export async function readJsonParts(bytes: AsyncIterable<Buffer | string>, onPar
 /** A line longer than this is no list item of ours (a user_metadata is at most a few MB). */
 const MAX_LINE = 256 * 1024 * 1024;
 
-/** The lines of a local file (its first `end` bytes when given), without their newlines, one at a time. */
-export async function* fileLines(file: string, end?: number): AsyncGenerator<string> {
-  if (end === 0) return;
+/** The lines of a local file (bytes `start` to `end` when given), without their newlines, one at a time. */
+export async function* fileLines(file: string, end?: number, start = 0): AsyncGenerator<string> {
+  if (end !== undefined && end <= start) return;
   let lines: Buffer[] = [];
   const splitter = new LineSplitter(
     (line) => lines.push(line),
@@ -197,7 +197,7 @@ export async function* fileLines(file: string, end?: number): AsyncGenerator<str
       throw new Error(`${file}: a line longer than ${MAX_LINE} bytes`);
     },
   );
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024, ...(end === undefined ? {} : { end: end - 1 }) })) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024, start, ...(end === undefined ? {} : { end: end - 1 }) })) {
     splitter.push(chunk as Buffer);
     const ready = lines;
     lines = [];
@@ -213,7 +213,10 @@ export async function* fileLines(file: string, end?: number): AsyncGenerator<str
 /** The lines a JSON-lines file held when it was flushed (appends after that are not read). */
 export interface FlushedLines {
   count: number;
-  lines(): AsyncGenerator<string>;
+  /** Bytes of the file up to the flush. */
+  bytes: number;
+  /** The lines up to the flush, from byte `from` (the `bytes` of an earlier flush). */
+  lines(from?: number): AsyncGenerator<string>;
 }
 
 /** Writes buffered this much at a time. */
@@ -253,7 +256,7 @@ export class JsonLinesFile {
     const { count, appendedBytes } = this;
     this.startWrite();
     await this.writing;
-    return { count, lines: () => fileLines(this.path, appendedBytes) };
+    return { count, bytes: appendedBytes, lines: (from = 0) => fileLines(this.path, appendedBytes, from) };
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  *   <prefix>storage-files/blobs/<row key>.age       encrypted: named by row version, never by content
  *   <prefix>storage-files/manifests/<backup>.files.json[.age]   everything a restore needs
  *   <prefix>storage-files/indexes/<backup>.index.json           plain: what the next run and retention need
+ *   <prefix>storage-files/indexes/partial/<backup>.<part>.index.json   checkpoints of a run not finished
  *   <prefix>storage-files/passphrase-salt                        the salt a passphrase is stretched with
  */
 import { randomBytes } from 'node:crypto';
@@ -62,8 +63,16 @@ export class FileStore {
     return names.sort();
   }
 
-  checkpointKey(backup: string): string {
-    return `${this.prefix}${ROOT}indexes/partial/${backup}.index.json`;
+  /** The checkpoints of a run: part 1, 2, … each holds the index lines since the one before. */
+  checkpointKey(backup: string, part: number): string {
+    return `${this.prefix}${ROOT}indexes/partial/${backup}.${String(part).padStart(6, '0')}.index.json`;
+  }
+
+  /** Every checkpoint part a run wrote (and the single checkpoint an earlier version wrote). */
+  private async checkpointKeysOf(backup: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const item of this.remote.list(this.bucket, `${this.prefix}${ROOT}indexes/partial/${backup}.`)) keys.push(item.key);
+    return keys;
   }
 
   /** The checkpoints of runs that stopped before their index was written, with when they were written. */
@@ -92,11 +101,17 @@ export class FileStore {
     return head as unknown as IndexHead;
   }
 
-  /** What a run has stored so far (`entries`: its index lines), so that a rerun after a failure does not fetch it again. */
-  async writeCheckpoint(head: IndexHead, entries: JsonLinesFile, dir: string): Promise<void> {
+  /**
+   * What a run has stored since its last checkpoint (`entries`: its index lines, from byte `from`), so
+   * that a rerun after a failure does not fetch it again. Returns where the next part starts.
+   */
+  async writeCheckpoint(head: IndexHead, entries: JsonLinesFile, from: number, part: number, dir: string): Promise<number> {
+    const flushed = await entries.flush();
+    if (flushed.bytes === from) return from;
     const file = path.join(dir, 'checkpoint.json');
-    await writeJsonFile(file, head, { entries: await entries.flush() }, null);
-    await this.putSmallFile(this.checkpointKey(head.backup), file, 'application/json');
+    await writeJsonFile(file, head, { entries: { lines: () => flushed.lines(from) } }, null);
+    await this.putSmallFile(this.checkpointKey(head.backup, part), file, 'application/json');
+    return flushed.bytes;
   }
 
   /**
@@ -112,7 +127,7 @@ export class FileStore {
     const indexFile = path.join(dir, 'index.json');
     await writeJsonFile(indexFile, indexHead, { entries: await lists.index.flush() }, null);
     await this.putSmallFile(this.indexKey(head.backup), indexFile, 'application/json');
-    await this.remote.deleteKeys(this.bucket, [this.checkpointKey(head.backup)]);
+    await this.remote.deleteKeys(this.bucket, await this.checkpointKeysOf(head.backup));
   }
 
   private async putSmallFile(key: string, file: string, contentType: string): Promise<void> {
@@ -188,7 +203,7 @@ export class ManifestFile {
 }
 
 /** `{...head, "<list>": [line, line, …], …}` from JSON-lines files (each line a JSON text), through age when sealed. */
-async function writeJsonFile(file: string, head: object, lists: Record<string, FlushedLines>, sealing: FileSealing | null): Promise<void> {
+async function writeJsonFile(file: string, head: object, lists: Record<string, Pick<FlushedLines, 'lines'>>, sealing: FileSealing | null): Promise<void> {
   async function* json(): AsyncGenerator<string> {
     yield JSON.stringify(head).slice(0, -1);
     for (const [name, list] of Object.entries(lists)) {
