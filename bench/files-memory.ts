@@ -7,12 +7,20 @@
  *
  *   npm run build && node lib/bench/files-memory.js --counts 1000,10000,100000 --large-gib 3
  *
+ * With --reused N (e.g. 100000), a project of N rows only (no bytes) and a previous index naming every one
+ * of them, written here: the child's run reuses every file, so it goes through what is kept per file (the
+ * file list, the previous index, the manifest and index written) without N downloads and uploads, which
+ * take an hour on a shared 2-core machine. The digests in that index are placeholders (a reused file's
+ * bytes are not read).
+ *
  * FILES_MEMORY_CHILD names another compiled child (e.g. an older build, for a before/after comparison).
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { MANIFEST_FORMAT, rowKey } from '../src/storage/manifest.js';
 import { startSupabaseCluster } from '../test/helpers/supabase.js';
 import { BACKUP_BUCKET, startBackupBucket, startProject, type BackupBucket, type Project } from '../test/helpers/storage-files.js';
 
@@ -24,7 +32,7 @@ const MiB = 1024 * 1024;
 interface ChildReport {
   maxRssKiB: number;
   heapAfterGcKiB: number;
-  maxLiveHeapKiB?: number;
+  liveSamplesKiB?: number[];
   cpuUs?: number;
   counts: { stored: number; reused: number; missing: number; bytes: number };
 }
@@ -53,7 +61,9 @@ async function backupInChild(project: Project, bucket: BackupBucket, urlFor: (db
 
 function describe(label: string, report: ChildReport): string {
   const cpu = report.cpuUs === undefined ? '' : `, CPU ${(report.cpuUs / 1e6).toFixed(1)} s`;
-  const live = report.maxLiveHeapKiB === undefined ? '' : `, largest live heap ${(report.maxLiveHeapKiB / 1024).toFixed(1)} MiB`;
+  const samples = report.liveSamplesKiB ?? [];
+  const live = samples.length === 0 ? '' : `, live heap+Buffers at each 1 000 files ${(samples[0]! / 1024).toFixed(1)} → ${(samples.at(-1)! / 1024).toFixed(1)} MiB (largest ${(Math.max(...samples) / 1024).toFixed(1)})`;
+  if (samples.length > 0) console.log(`${label}: live KiB at each 1 000 files: ${samples.join(", ")}`);
   return `${label}: peak RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB${live}, heap kept after GC ${(report.heapAfterGcKiB / 1024).toFixed(1)} MiB${cpu} (${JSON.stringify(report.counts)})`;
 }
 
@@ -67,8 +77,31 @@ async function seedSmallFiles(project: Project, count: number): Promise<void> {
   }
 }
 
+/** N rows of 1 000-byte files without bytes, and an index in the bucket that names each of them as stored. */
+async function seedReusedFiles(project: Project, bucket: BackupBucket, prefix: string, count: number): Promise<void> {
+  await project.query(
+    `INSERT INTO storage.objects (bucket_id, name, version, metadata, user_metadata)
+     SELECT 'media', 'small/' || lpad(i::text, 7, '0') || '.txt', gen_random_uuid()::text,
+            jsonb_build_object('eTag', '"' || md5(i::text) || '"', 'size', 1000, 'mimetype', 'text/plain', 'cacheControl', 'no-cache'), '{}'
+       FROM generate_series(0, $1::int - 1) AS i`,
+    [count],
+  );
+  const rows = await project.query<{ bucket: string; name: string; id: string; version: string | null; etag: string | null }>(
+    `SELECT bucket_id AS bucket, name, id::text AS id, version, metadata->>'eTag' AS etag FROM storage.objects WHERE bucket_id = 'media'`,
+  );
+  const lines = rows.map((row) => {
+    const digest = createHash('sha256').update(row.name).digest('hex');
+    return JSON.stringify({ k: rowKey({ bucket: row.bucket, name: row.name, id: row.id, version: row.version, eTag: row.etag, size: 1000 }), b: digest, d: digest, s: 1000 });
+  });
+  const head = { format: MANIFEST_FORMAT, backup: 'full_2000-01-01T00-00-00-000Z_00000000.sql', createdAt: new Date(0).toISOString(), blobNaming: 'sha256', encryption: null };
+  const text = `${JSON.stringify(head).slice(0, -1)},"entries":[\n${lines.join(',\n')}]}\n`;
+  await bucket.remote.putBytes(BACKUP_BUCKET, `${prefix}storage-files/indexes/${head.backup}.index.json`, Buffer.from(text), 'application/json');
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { counts: { type: 'string', default: '1000,10000,100000' }, 'large-gib': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { counts: { type: 'string', default: '1000,10000,100000' }, 'large-gib': { type: 'string' }, reused: { type: 'string', default: '' } },
+  });
   const counts = values.counts.split(',').filter(Boolean).map(Number);
   const supabase = await startSupabaseCluster();
   const bucket = await startBackupBucket();
@@ -84,6 +117,18 @@ async function main(): Promise<void> {
           results[`${count}-${round}`] = report;
           console.log(describe(`${count} files, ${round}`, report));
         }
+      } finally {
+        await project.stop();
+      }
+    }
+    for (const count of values.reused.split(',').filter(Boolean).map(Number)) {
+      const project = await startProject(supabase, `bench_reused_${count}`, 'target');
+      try {
+        await project.query("INSERT INTO storage.buckets (id, name) VALUES ('media', 'media')");
+        await seedReusedFiles(project, bucket, `r${count}/`, count);
+        const report = await backupInChild(project, bucket, (db) => supabase.urlFor(db), `r${count}/`);
+        results[`${count}-reused`] = report;
+        console.log(describe(`${count} files, all reused from an index`, report));
       } finally {
         await project.stop();
       }

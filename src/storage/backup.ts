@@ -98,8 +98,8 @@ export async function backupFiles(input: FilesBackupInput): Promise<FilesBackupO
     await forEachLimited(objectRows(input.rows), input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
       try {
         const entry = await backupOne(row, previous, storing, dir, input);
-        lists.files.append(entry);
-        lists.index.append(indexEntryOf(entry, input.sealing !== null));
+        await lists.files.append(entry);
+        await lists.index.append(indexEntryOf(entry, input.sealing !== null));
         tally.file(entry);
         if (entry.origin === 'stored' && ++storedSinceCheckpoint >= every) {
           storedSinceCheckpoint = 0;
@@ -112,7 +112,7 @@ export async function backupFiles(input: FilesBackupInput): Promise<FilesBackupO
       } catch (error) {
         if (!(error instanceof Skip)) throw error;
         const skip: SkippedFile = { bucket: row.bucket, name: row.name, id: row.id, version: row.version, reason: error.reason, detail: error.message };
-        lists.skipped.append(skip);
+        await lists.skipped.append(skip);
         tally.skip(skip);
         if (skipped.length < SKIPPED_LISTED) skipped.push(skip);
         input.log.warning(`Storage file ${printable(row.bucket)}/${printable(row.name)}: ${error.message}`);

@@ -242,13 +242,18 @@ export class JsonLinesFile {
     return new JsonLinesFile(path, await open(path, 'w', 0o600));
   }
 
-  /** Appends one value (or a JSON text already made) as a line. */
-  append(value: unknown, json = JSON.stringify(value)): void {
+  /**
+   * Appends one value (or a JSON text already made) as a line. When that started a write, returns it: a
+   * writer faster than the disk (a list read from the network) awaits it, so unwritten lines stay few.
+   */
+  append(value: unknown, json = JSON.stringify(value)): Promise<void> | undefined {
     this.buffered.push(json, '\n');
     this.bufferedBytes += json.length + 1;
     this.appendedBytes += Buffer.byteLength(json) + 1;
     this.count++;
-    if (this.bufferedBytes >= FLUSH_BYTES) this.startWrite();
+    if (this.bufferedBytes < FLUSH_BYTES) return undefined;
+    this.startWrite();
+    return this.writing;
   }
 
   /** Everything appended so far is written: the lines up to here can be read while appends go on. */

@@ -78,7 +78,7 @@ async function fetchRowsInto(client: pg.Client, list: JsonLinesFile): Promise<vo
   try {
     for (;;) {
       const batch = await client.query<RawRow>(`FETCH ${FETCH_ROWS} FROM ${cursor}`);
-      for (const raw of batch.rows) list.append(toObjectRow(raw));
+      for (const raw of batch.rows) void list.append(toObjectRow(raw));
       await list.flush();
       if (batch.rows.length < FETCH_ROWS) break;
     }

@@ -88,14 +88,16 @@ export class FileStore {
    * The entries of a stored index or checkpoint (`key`), handed to `onEntry` one at a time as they are
    * read from the bucket; returns the index's other fields.
    */
-  async readIndexEntries(key: string, onEntry: (entry: IndexEntry) => void): Promise<IndexHead> {
+  async readIndexEntries(key: string, onEntry: (entry: IndexEntry) => void | Promise<void>): Promise<IndexHead> {
     const answer = await this.remote.get(this.bucket, key);
     const head: Record<string, unknown> = {};
     await readJsonParts(answer.body as AsyncIterable<Buffer>, (part) => {
       if (part.kind === 'field') {
         head[part.key] = part.value;
         if (part.key === 'format') checkFormat(part.value, 'index');
-      } else if (part.list === 'entries') onEntry(part.value as IndexEntry);
+        return undefined;
+      }
+      return part.list === 'entries' ? onEntry(part.value as IndexEntry) : undefined;
     });
     checkFormat(head.format, 'index');
     return head as unknown as IndexHead;
@@ -148,12 +150,14 @@ export class FileStore {
     const files = await JsonLinesFile.create(path.join(dir, 'manifest-files.jsonl'));
     const skipped = await JsonLinesFile.create(path.join(dir, 'manifest-skipped.jsonl'));
     const head: Record<string, unknown> = {};
-    const onPart = (part: JsonPart): void => {
+    const onPart = (part: JsonPart): Promise<void> | undefined => {
       if (part.kind === 'field') {
         head[part.key] = part.value;
         if (part.key === 'format') checkFormat(part.value, 'manifest');
-      } else if (part.list === 'files') files.append(part.value);
-      else if (part.list === 'skipped') skipped.append(part.value);
+        return undefined;
+      }
+      if (part.list === 'files') return files.append(part.value);
+      return part.list === 'skipped' ? skipped.append(part.value) : undefined;
     };
     try {
       if (sealed) {

@@ -26,14 +26,14 @@ function clientFor(prefix: string) {
   });
 }
 
-let maxLiveHeapKiB = 0;
+/** At every progress line (each 1 000 files), the memory in use: it grows only if something is kept per file. */
+const liveSamplesKiB: number[] = [];
 
-/** The heap in use right after a full collection (run with --expose-gc), in KiB; the largest is kept. */
-function sampleLiveHeap(): number {
+/** The memory in use right after a full collection (run with --expose-gc): JS heap and Buffers, in KiB. */
+function liveKiB(): number {
   (globalThis as { gc?: () => void }).gc?.();
-  const kib = Math.round(process.memoryUsage().heapUsed / 1024);
-  maxLiveHeapKiB = Math.max(maxLiveHeapKiB, kib);
-  return kib;
+  const { heapUsed, external } = process.memoryUsage();
+  return Math.round((heapUsed + external) / 1024);
 }
 
 async function main(): Promise<void> {
@@ -57,14 +57,13 @@ async function main(): Promise<void> {
       snapshotId: snapshot.id,
       createdAt: new Date(),
       work,
-      // Every progress line (each 1 000 files), the live heap: what per-file memory would grow.
-      log: { info: (line) => void (line.startsWith('⏳') && sampleLiveHeap()), warning: () => undefined, secret: () => undefined },
+      log: { info: (line) => void (line.startsWith('⏳') && liveSamplesKiB.push(liveKiB())), warning: () => undefined, secret: () => undefined },
     });
     // What stays reachable, apart from garbage V8 had not collected yet.
-    const heapAfterGcKiB = sampleLiveHeap();
+    const heapAfterGcKiB = liveKiB();
     const usage = process.resourceUsage();
     const cpuUs = usage.userCPUTime + usage.systemCPUTime;
-    process.stdout.write(`${JSON.stringify({ maxRssKiB: usage.maxRSS, heapAfterGcKiB, maxLiveHeapKiB, cpuUs, counts: manifest.counts })}\n`);
+    process.stdout.write(`${JSON.stringify({ maxRssKiB: usage.maxRSS, heapAfterGcKiB, liveSamplesKiB, cpuUs, counts: manifest.counts })}\n`);
   } finally {
     source.destroy();
     bucket.destroy();
