@@ -61,9 +61,11 @@ async function main(): Promise<void> {
     });
     // What stays reachable, apart from garbage V8 had not collected yet.
     const heapAfterGcKiB = liveKiB();
+    const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+    const endKiB = { heap: Math.round(heapUsed / 1024), external: Math.round(external / 1024), arrayBuffers: Math.round(arrayBuffers / 1024) };
     const usage = process.resourceUsage();
     const cpuUs = usage.userCPUTime + usage.systemCPUTime;
-    process.stdout.write(`${JSON.stringify({ maxRssKiB: usage.maxRSS, heapAfterGcKiB, liveSamplesKiB, cpuUs, counts: manifest.counts })}\n`);
+    process.stdout.write(`${JSON.stringify({ maxRssKiB: usage.maxRSS, heapAfterGcKiB, endKiB, liveSamplesKiB, cpuUs, counts: manifest.counts })}\n`);
   } finally {
     source.destroy();
     bucket.destroy();

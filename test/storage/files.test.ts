@@ -55,7 +55,7 @@ async function readWholeManifest(store: FileStore, backup: string, identities: s
 /** The blob names of a stored index or checkpoint. */
 async function indexBlobs(store: FileStore, key: string): Promise<string[]> {
   const blobs: string[] = [];
-  await store.readIndexEntries(key, (entry) => blobs.push(entry.b));
+  await store.readIndexEntries(key, (entry) => void blobs.push(entry.b));
   return blobs;
 }
 
