@@ -145,7 +145,9 @@ export class FileStore {
   async openManifest(backup: string, identities: string[], dir: string): Promise<ManifestFile> {
     const plainKey = this.manifestKey(backup, false);
     const sealed = !(await this.remote.exists(this.bucket, plainKey));
-    if (sealed && identities.length === 0) throw new Error(`the file manifest of ${backup} is encrypted: give the age identity or the passphrase`);
+    if (sealed && identities.length === 0 && (await this.remote.exists(this.bucket, this.manifestKey(backup, true)))) {
+      throw new Error(`the file manifest of ${backup} is encrypted: give the age identity or the passphrase`);
+    }
     const answer = await this.remote.get(this.bucket, sealed ? this.manifestKey(backup, true) : plainKey);
     const files = await JsonLinesFile.create(path.join(dir, 'manifest-files.jsonl'));
     const skipped = await JsonLinesFile.create(path.join(dir, 'manifest-skipped.jsonl'));
