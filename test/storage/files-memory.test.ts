@@ -24,7 +24,7 @@ const LARGE_FILE = 256 * MiB;
 interface ChildReport {
   maxRssKiB: number;
   heapAfterGcKiB: number;
-  /** JS heap + Buffers after a full collection, at every 1 000 files done. */
+  /** JS heap after a full collection, at every 1 000 files done. */
   liveSamplesKiB: number[];
   counts: { stored: number; reused: number; missing: number; bytes: number };
 }
@@ -74,7 +74,7 @@ describe('Storage files: memory', () => {
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildReport;
   }
 
-  // Long names and 1 KiB of user_metadata: anything kept per file (a row, a manifest entry) costs 1.5 KB or more.
+  // Long names and 1 KiB of user_metadata: anything kept per file (a row, a manifest entry) costs 2 KB or more.
   const smallFiles = (from: number, count: number) =>
     Array.from({ length: count }, (_, i) => ({
       name: `small/${'n'.repeat(200)}-${String(from + i).padStart(6, '0')}.txt`,
@@ -115,10 +115,12 @@ describe('Storage files: memory', () => {
         `${kept(incremental) >= 0 ? '+' : ''}${kept(incremental).toFixed(2)} MiB, peak ${growth(incremental).toFixed(1)}); one 256 MiB file +${growth(large).toFixed(1)} MiB`,
     );
     expect(manyReport.liveSamplesKiB).toHaveLength(SMALL_FILES / 1000);
-    // Flat in count: less than 2 MiB over 3 000 files (700 bytes a file), where keeping each file's row or
-    // manifest entry costs about 2 KB a file here, 6 MB (the previous index's compact record is 44 bytes).
-    expect(kept(manyReport)).toBeLessThan(2);
-    expect(kept(incremental)).toBeLessThan(2);
+    // Flat in count: less than 3 MiB over 3 000 files, where keeping each file's manifest entry costs
+    // about 2 KB a file here, 6 MB (measured). The samples differ by up to ~1 MiB without any growth (the
+    // lists' write buffers), so this catches what is kept per file above ~1 KB; the previous index's
+    // compact record (44 bytes) is measured by the bench.
+    expect(kept(manyReport)).toBeLessThan(3);
+    expect(kept(incremental)).toBeLessThan(3);
     // The peak: what V8 lets garbage grow to, not ten times more with ten times the files.
     expect(growth(manyReport)).toBeLessThan(48);
     expect(growth(incremental)).toBeLessThan(48);
