@@ -40,7 +40,7 @@ import { checkScratch } from './scratch.js';
 import { abortableStages, sealAndLog } from '../streams/seal.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
-import { checkRowsFitArtifact } from '../storage/artifactlimit.js';
+import { checkListFitsArtifact } from '../storage/artifactlimit.js';
 import { readObjectRows } from '../storage/objects.js';
 import type { StorageFilesSummary } from '../storage/run.js';
 
@@ -175,10 +175,11 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
   try {
     const plan = await readPlan(snapshot.client, config, server.major);
     plan.warnings.forEach((warning) => log.warning(warning));
-    // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start.
-    const fileRows = config.storageFiles ? await readObjectRows(snapshot.client) : undefined;
+    // storage-files: the file list is the snapshot's own storage.objects rows, read before the dumps start
+    // into a file of the work directory (the downloads come after the snapshot is released).
+    const fileRows = config.storageFiles ? await readObjectRows(snapshot.client, work) : undefined;
     // Files bound for the artifact: over its limit, fail now rather than after the dumps.
-    if (fileRows && partialFiles) checkRowsFitArtifact(fileRows, config.storageFiles!.artifactLimitBytes);
+    if (fileRows && partialFiles) checkListFitsArtifact(fileRows, config.storageFiles!.artifactLimitBytes);
     log.info(`📸 Snapshot ${snapshot.id}: ${plan.managedTables.length} auth/storage tables, schemas ${plan.userSchemas.map(displayName).join(', ') || '(none)'}`);
 
     const job: DumpJob = {

@@ -4,7 +4,7 @@
  * dumped or downloaded, and the file store once written (sealed files are a little larger).
  */
 import { formatBytes } from '../log.js';
-import type { StorageObjectRow } from './objects.js';
+import type { ObjectList } from './objects.js';
 
 export class ArtifactLimitError extends Error {
   override name = 'ArtifactLimitError';
@@ -21,6 +21,6 @@ export function checkArtifactLimit(bytes: number, limit: number, what: string): 
 }
 
 /** The sizes the snapshot's rows give (a row without one counts 0: the file store's own check catches it). */
-export function checkRowsFitArtifact(rows: readonly Pick<StorageObjectRow, 'size'>[], limit: number): void {
-  checkArtifactLimit(rows.reduce((sum, row) => sum + (row.size ?? 0), 0), limit, "the snapshot's file rows add up to");
+export function checkListFitsArtifact(list: Pick<ObjectList, 'bytes'>, limit: number): void {
+  checkArtifactLimit(list.bytes, limit, "the snapshot's file rows add up to");
 }

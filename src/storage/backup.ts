@@ -12,12 +12,14 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes, printable, type Logger } from '../log.js';
-import { countFiles, rowKey, MANIFEST_FORMAT, PreviousIndex, type FileEntry, type FileIndex, type FileManifest, type SkippedFile } from './manifest.js';
+import { JsonLinesFile } from './jsonfiles.js';
+import { FileTally, indexEntryOf, rowKey, MANIFEST_FORMAT, type FileCounts, type FileEntry, type IndexHead, type ManifestHead, type SkippedFile } from './manifest.js';
 import { isReadableBucket, isReadableName } from './names.js';
-import type { StorageObjectRow } from './objects.js';
+import { objectRows, type ObjectList, type StorageObjectRow } from './objects.js';
+import { PreviousIndex } from './previous.js';
 import type { Remote } from './remote.js';
 import { encryptFile, type FileSealing } from './sealing.js';
-import type { FileStore } from './store.js';
+import type { FileStore, ManifestLists } from './store.js';
 import { DEFAULT_RETRY, forEachLimited, isRetryable, statusOf, withRetries, type RetryPolicy } from './transfer.js';
 
 /** Files in flight at once: each holds a socket and a stream buffer, never a whole file. */
@@ -25,8 +27,12 @@ export const DEFAULT_CONCURRENCY = 4;
 /** A checkpoint of what is stored is written after this many stored files (a rerun after a failure resumes there). */
 export const CHECKPOINT_EVERY = 500;
 
+/** Skipped rows a summary lists (the counts have them all; the manifest lists every one). */
+const SKIPPED_LISTED = 100;
+
 export interface FilesBackupInput {
-  rows: StorageObjectRow[];
+  /** The snapshot's file list (read back one row at a time). */
+  rows: ObjectList;
   /** Storage's S3 protocol of the project. */
   source: Remote;
   store: FileStore;
@@ -55,77 +61,118 @@ class Skip extends Error {
   }
 }
 
-export async function backupFiles(input: FilesBackupInput): Promise<FileManifest> {
+export interface FilesBackupOutcome {
+  /** The stored manifest's head: the backup, the sealing, the counts. */
+  manifest: ManifestHead;
+  /** The first skipped rows (SKIPPED_LISTED); the manifest lists every one. */
+  skipped: SkippedFile[];
+}
+
+/**
+ * Every row of the file list, a few at a time; each file's manifest entry, index line or skipped row is
+ * appended to a JSON-lines file in a private directory as it is done (in that order, not the list's),
+ * and the manifest and index are composed from those files at the end: memory holds the files in
+ * flight and one compact record a file of the previous index (previous.ts), whatever the count.
+ */
+export async function backupFiles(input: FilesBackupInput): Promise<FilesBackupOutcome> {
   const checkpointKeys = (await input.store.checkpoints()).map((c) => c.key);
-  const previous = await previousIndex(input, checkpointKeys);
-  const files: FileEntry[] = [];
-  const skipped: SkippedFile[] = [];
   const dir = await mkdtemp(path.join(input.work, 'files-'));
-  const known = new Set<string>();
-  let done = 0;
-  let storedSinceCheckpoint = 0;
-  let checkpoint = Promise.resolve();
-  let manifest: FileManifest;
+  const previous = new PreviousIndex(input.sealing !== null);
+  const opened: JsonLinesFile[] = [];
+  const create = async (name: string): Promise<JsonLinesFile> => {
+    const file = await JsonLinesFile.create(path.join(dir, name));
+    opened.push(file);
+    return file;
+  };
   try {
-    await forEachLimited(input.rows, input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
+    await readPreviousIndexes(input, checkpointKeys, previous, create);
+    const lists: ManifestLists = { files: await create('files.jsonl'), skipped: await create('skipped.jsonl'), index: await create('index.jsonl') };
+    const tally = new FileTally();
+    const skipped: SkippedFile[] = [];
+    const storing = new Map<string, Promise<void>>();
+    const every = input.checkpointEvery ?? CHECKPOINT_EVERY;
+    let done = 0;
+    let storedSinceCheckpoint = 0;
+    let checkpointed = { part: 0, bytes: 0 };
+    let checkpoint = Promise.resolve();
+    await forEachLimited(objectRows(input.rows), input.concurrency ?? DEFAULT_CONCURRENCY, async (row) => {
       try {
-        const entry = await backupOne(row, previous, known, dir, input);
-        files.push(entry);
-        if (entry.origin === 'stored' && ++storedSinceCheckpoint >= (input.checkpointEvery ?? CHECKPOINT_EVERY)) {
+        const entry = await backupOne(row, previous, storing, dir, input);
+        await lists.files.append(entry);
+        await lists.index.append(indexEntryOf(entry, input.sealing !== null));
+        tally.file(entry);
+        if (entry.origin === 'stored' && ++storedSinceCheckpoint >= every) {
           storedSinceCheckpoint = 0;
-          checkpoint = checkpoint.then(() => input.store.writeCheckpoint(manifestOf([...files], [], input), dir));
+          checkpoint = checkpoint.then(async () => {
+            const part = checkpointed.part + 1;
+            checkpointed = { part, bytes: await input.store.writeCheckpoint(indexHeadOf(input), lists.index, checkpointed.bytes, part, dir) };
+          });
           await checkpoint;
         }
       } catch (error) {
         if (!(error instanceof Skip)) throw error;
-        skipped.push({ bucket: row.bucket, name: row.name, id: row.id, version: row.version, reason: error.reason, detail: error.message });
+        const skip: SkippedFile = { bucket: row.bucket, name: row.name, id: row.id, version: row.version, reason: error.reason, detail: error.message };
+        await lists.skipped.append(skip);
+        tally.skip(skip);
+        if (skipped.length < SKIPPED_LISTED) skipped.push(skip);
         input.log.warning(`Storage file ${printable(row.bucket)}/${printable(row.name)}: ${error.message}`);
       }
-      if (++done % 1000 === 0) input.log.info(`⏳ Storage files: ${done} of ${input.rows.length}`);
+      if (++done % 1000 === 0) input.log.info(`⏳ Storage files: ${done} of ${input.rows.count}`);
     });
-    manifest = manifestOf(files, skipped, input);
-    await input.store.writeManifest(manifest, input.sealing, dir);
+    await checkpoint;
+    const manifest = manifestHeadOf(input, tally.counts);
+    await input.store.writeManifest(manifest, lists, input.sealing, dir);
     // What this run reused from the checkpoints of interrupted runs is in its own index now.
     await input.store.remote.deleteKeys(input.store.bucket, checkpointKeys);
+    return { manifest, skipped };
   } finally {
+    await previous.close();
+    await Promise.all(opened.map((file) => file.close().catch(() => undefined)));
     await rm(dir, { recursive: true, force: true });
   }
-  return manifest;
 }
 
-function manifestOf(files: FileEntry[], skipped: SkippedFile[], input: FilesBackupInput): FileManifest {
-  const order = (a: { bucket: string; name: string }, b: { bucket: string; name: string }): number =>
-    a.bucket === b.bucket ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.bucket < b.bucket ? -1 : 1;
-  files.sort(order);
-  skipped.sort(order);
+function indexHeadOf(input: FilesBackupInput): IndexHead {
   return {
     format: MANIFEST_FORMAT,
     backup: input.backup,
-    snapshot: input.snapshotId,
     createdAt: input.createdAt.toISOString(),
     blobNaming: input.sealing ? 'row' : 'sha256',
     encryption: input.sealing?.fingerprint ?? null,
-    counts: countFiles(files, skipped),
-    files,
-    skipped,
   };
+}
+
+function manifestHeadOf(input: FilesBackupInput, counts: FileCounts): ManifestHead {
+  const { format, backup, createdAt, blobNaming, encryption } = indexHeadOf(input);
+  return { format, backup, snapshot: input.snapshotId, createdAt, blobNaming, encryption, counts };
 }
 
 /**
  * The last backup's index and the checkpoints of runs that failed since, when their blobs were sealed
- * the way this run seals them (else those files are fetched again).
+ * the way this run seals them (else those files are fetched again): each read from the bucket into a
+ * local JSON-lines file, then taken into `previous`.
  */
-async function previousIndex(input: FilesBackupInput, checkpointKeys: string[]): Promise<PreviousIndex> {
+async function readPreviousIndexes(
+  input: FilesBackupInput,
+  checkpointKeys: string[],
+  previous: PreviousIndex,
+  create: (name: string) => Promise<JsonLinesFile>,
+): Promise<void> {
   const fingerprint = input.sealing?.fingerprint ?? null;
-  const latest = await input.store.latestIndex();
-  const checkpoints = await Promise.all(checkpointKeys.map((key) => input.store.readCheckpoint(key)));
-  const usable = [latest, ...checkpoints].filter((index): index is FileIndex => index !== null && index.encryption === fingerprint);
-  if (latest && latest.encryption !== fingerprint) {
-    input.log.info('🗂️ The previous file backup was sealed with another key (or none): every file is stored again');
+  const latest = (await input.store.indexedBackups()).at(-1);
+  const keys = [...(latest ? [input.store.indexKey(latest)] : []), ...checkpointKeys];
+  let resumed = 0;
+  for (const [n, key] of keys.entries()) {
+    const entries = await create(`previous-${n}.jsonl`);
+    const head = await input.store.readIndexEntries(key, (entry) => entries.append(entry));
+    if (head.encryption === fingerprint) {
+      await previous.add(entries);
+      if (n > 0 || !latest) resumed += entries.count;
+    } else if (n === 0 && latest) {
+      input.log.info('🗂️ The previous file backup was sealed with another key (or none): every file is stored again');
+    }
   }
-  const resumed = checkpoints.filter((c) => c.encryption === fingerprint).reduce((n, c) => n + c.entries.length, 0);
   if (resumed > 0) input.log.info(`🗂️ Resuming: ${resumed} file(s) stored by a run that did not finish are not fetched again`);
-  return new PreviousIndex(usable);
 }
 
 function entryOf(row: StorageObjectRow, size: number, sha256: string, blob: string, origin: FileEntry['origin']): FileEntry {
@@ -148,24 +195,27 @@ function entryOf(row: StorageObjectRow, size: number, sha256: string, blob: stri
 async function backupOne(
   row: StorageObjectRow,
   previous: PreviousIndex,
-  known: Set<string>,
+  storing: Map<string, Promise<void>>,
   dir: string,
   input: FilesBackupInput,
 ): Promise<FileEntry> {
   if (!isReadableBucket(row.bucket) || !isReadableName(row.name)) {
     throw new Skip('unreadable-name', "its name holds characters Storage's API cannot read or write (unicode, %, #, ~, [], quotes, backslash)");
   }
-  const reused = previous.find(row);
+  const reused = await previous.find(row);
   if (reused) return entryOf(row, reused.size, reused.sha256, reused.blob, 'reused');
 
   const temp = path.join(dir, rowKey(row));
   try {
     const fetched = await download(row, temp, input);
     const blob = input.sealing ? `${rowKey(row)}.age` : fetched.sha256;
-    if (!known.has(blob)) {
-      known.add(blob);
-      await storeBlob(temp, blob, input);
+    // The same content in two files in flight at once is uploaded once (later ones find it by HEAD).
+    let stored = storing.get(blob);
+    if (!stored) {
+      stored = storeBlob(temp, blob, input).finally(() => storing.delete(blob));
+      storing.set(blob, stored);
     }
+    await stored;
     return entryOf(row, fetched.size, fetched.sha256, blob, 'stored');
   } finally {
     await rm(temp, { force: true });
@@ -250,10 +300,9 @@ export class HashStream extends Transform {
 }
 
 /** One log line of a manifest's counts. */
-export function describeCounts(manifest: FileManifest): string {
-  const c = manifest.counts;
+export function describeCounts(c: FileCounts): string {
   return (
-    `${manifest.files.length} files (${formatBytes(c.bytes)}): ${c.stored} stored (${formatBytes(c.storedBytes)}), ` +
+    `${c.stored + c.reused} files (${formatBytes(c.bytes)}): ${c.stored} stored (${formatBytes(c.storedBytes)}), ` +
     `${c.reused} reused from earlier backups, ${c.changed} changed during the backup, ${c.missing} missing, ` +
     `${c.unreadableNames} unreadable names`
   );

@@ -54,7 +54,12 @@ export interface FileCounts {
   storedBytes: number;
 }
 
-export interface FileManifest {
+/**
+ * A manifest's fields besides its lists. In the store, the document is this head followed by the lists
+ * `files` (FileEntry, in the order the files were done) and `skipped` (SkippedFile); it is written and
+ * read an entry at a time (jsonfiles.ts), never held whole.
+ */
+export interface ManifestHead {
   format: typeof MANIFEST_FORMAT;
   /** The SQL backup file these files go with. */
   backup: string;
@@ -64,8 +69,6 @@ export interface FileManifest {
   /** Which key the blobs are sealed for (fingerprint), or null when plain. */
   encryption: string | null;
   counts: FileCounts;
-  files: FileEntry[];
-  skipped: SkippedFile[];
 }
 
 /** One line of the plain index: a row version's key, its blob, and its content digest (sealed when encrypted). */
@@ -78,26 +81,36 @@ export interface IndexEntry {
   s: number;
 }
 
-export interface FileIndex {
+/** An index's fields besides its list `entries` (IndexEntry). */
+export interface IndexHead {
   format: typeof MANIFEST_FORMAT;
   backup: string;
   createdAt: string;
   blobNaming: BlobNaming;
   encryption: string | null;
-  entries: IndexEntry[];
 }
 
-export function countFiles(files: FileEntry[], skipped: SkippedFile[]): FileCounts {
-  const stored = files.filter((f) => f.origin === 'stored');
-  return {
-    stored: stored.length,
-    reused: files.length - stored.length,
-    changed: skipped.filter((s) => s.reason === 'changed').length,
-    missing: skipped.filter((s) => s.reason === 'missing').length,
-    unreadableNames: skipped.filter((s) => s.reason === 'unreadable-name').length,
-    bytes: files.reduce((sum, f) => sum + f.size, 0),
-    storedBytes: stored.reduce((sum, f) => sum + f.size, 0),
-  };
+/** The counts of a manifest, kept as its entries are written. */
+export class FileTally {
+  readonly counts: FileCounts = { stored: 0, reused: 0, changed: 0, missing: 0, unreadableNames: 0, bytes: 0, storedBytes: 0 };
+
+  file(entry: FileEntry): void {
+    this.counts.bytes += entry.size;
+    if (entry.origin === 'stored') {
+      this.counts.stored++;
+      this.counts.storedBytes += entry.size;
+    } else this.counts.reused++;
+  }
+
+  skip(skipped: SkippedFile): void {
+    if (skipped.reason === 'changed') this.counts.changed++;
+    else if (skipped.reason === 'missing') this.counts.missing++;
+    else this.counts.unreadableNames++;
+  }
+
+  get files(): number {
+    return this.counts.stored + this.counts.reused;
+  }
 }
 
 /** The identity of one version of one file: the same bytes for as long as these stay the same. */
@@ -141,22 +154,9 @@ export function openDigest(row: Pick<StorageObjectRow, 'bucket' | 'name' | 'id' 
   }
 }
 
-/** The index lines of a manifest: what the next run looks files up in, and what retention keeps. */
-export function indexOf(manifest: FileManifest): FileIndex {
-  const sealed = manifest.encryption !== null;
-  return {
-    format: MANIFEST_FORMAT,
-    backup: manifest.backup,
-    createdAt: manifest.createdAt,
-    blobNaming: manifest.blobNaming,
-    encryption: manifest.encryption,
-    entries: manifest.files.map((file) => ({
-      k: rowKey(file),
-      b: file.blob,
-      d: sealed ? sealDigest(file, file.sha256) : file.sha256,
-      s: file.size,
-    })),
-  };
+/** A file's line in the index: what the next run looks it up by, and what retention keeps. */
+export function indexEntryOf(file: FileEntry, sealed: boolean): IndexEntry {
+  return { k: rowKey(file), b: file.blob, d: sealed ? sealDigest(file, file.sha256) : file.sha256, s: file.size };
 }
 
 /** A file's index entry from a previous backup, when this snapshot's row is the same version: its blob and sha256. */
@@ -166,38 +166,7 @@ export interface PreviousCopy {
   size: number;
 }
 
-/** Looks rows up in a previous index (built once; one Map entry per file). */
-export class PreviousIndex {
-  private readonly byKey = new Map<string, { entry: IndexEntry; sealed: boolean }>();
-  /** The last complete index, then the checkpoints of interrupted runs sealed the same way. */
-  constructor(indexes: readonly FileIndex[]) {
-    for (const index of indexes) {
-      for (const entry of index.entries) this.byKey.set(entry.k, { entry, sealed: index.encryption !== null });
-    }
-  }
-
-  find(row: StorageObjectRow): PreviousCopy | null {
-    const found = this.byKey.get(rowKey(row));
-    if (!found) return null;
-    const { entry, sealed } = found;
-    if (row.size !== null && entry.s !== row.size) return null;
-    const sha256 = sealed ? openDigest(row, entry.d) : entry.d;
-    return sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { blob: entry.b, sha256, size: entry.s } : null;
-  }
-}
-
-export function parseIndex(text: string): FileIndex {
-  const parsed = JSON.parse(text) as FileIndex;
-  if (parsed.format !== MANIFEST_FORMAT || !Array.isArray(parsed.entries)) {
-    throw new Error(`not a storage files index of this tool (format ${String(parsed.format)})`);
-  }
-  return parsed;
-}
-
-export function parseManifest(text: string): FileManifest {
-  const parsed = JSON.parse(text) as FileManifest;
-  if (parsed.format !== MANIFEST_FORMAT || !Array.isArray(parsed.files)) {
-    throw new Error(`not a storage files manifest of this tool (format ${String(parsed.format)})`);
-  }
-  return parsed;
+/** Throws unless a document read from the store is one of this tool's (its `format` field). */
+export function checkFormat(format: unknown, what: 'manifest' | 'index'): void {
+  if (format !== MANIFEST_FORMAT) throw new Error(`not a storage files ${what} of this tool (format ${String(format)})`);
 }

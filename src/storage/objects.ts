@@ -2,7 +2,9 @@
  * The Storage files a backup holds, read from `storage.objects` inside the backup's own exported
  * snapshot: the same rows the SQL file restores, never a live listing (which would already be newer).
  */
+import path from 'node:path';
 import type pg from 'pg';
+import { JsonLinesFile, fileLines } from './jsonfiles.js';
 
 /** One `storage.objects` row as the snapshot shows it: what a file's bytes must match. */
 export interface StorageObjectRow {
@@ -18,6 +20,17 @@ export interface StorageObjectRow {
   cacheControl: string | null;
   /** `user_metadata` as JSON text (NULL when the row has none). */
   userMetadata: string | null;
+}
+
+/**
+ * The file list of a snapshot, on disk: one row a line (JSON) in the run's private work directory, so
+ * that a project with 100 000 files costs disk, not memory, until the downloads read it back.
+ */
+export interface ObjectList {
+  file: string;
+  count: number;
+  /** The bytes the rows' sizes add up to (a row without a size counts 0). */
+  bytes: number;
 }
 
 /** Rows fetched per round trip: a project with 100 000 files is read in pieces, not in one result. */
@@ -37,14 +50,26 @@ interface RawRow {
 
 /**
  * Every file row of `storage.objects` in the snapshot held by `client` (its REPEATABLE READ transaction),
- * in bucket and name order. Rows without a bucket or a name (folder placeholders never have bytes) are
- * left out.
+ * in bucket and name order, written to `<dir>/objects.jsonl` a batch at a time. Rows without a bucket or
+ * a name (folder placeholders never have bytes) are left out.
  */
-export async function readObjectRows(client: pg.Client): Promise<StorageObjectRow[]> {
-  const exists = await client.query<{ found: boolean }>(
-    "SELECT pg_catalog.to_regclass('storage.objects') IS NOT NULL AS found",
-  );
-  if (!exists.rows[0]?.found) return [];
+export async function readObjectRows(client: pg.Client, dir: string): Promise<ObjectList> {
+  const list = await JsonLinesFile.create(path.join(dir, 'objects.jsonl'));
+  let bytes = 0;
+  try {
+    const exists = await client.query<{ found: boolean }>(
+      "SELECT pg_catalog.to_regclass('storage.objects') IS NOT NULL AS found",
+    );
+    if (exists.rows[0]?.found) bytes = await fetchRowsInto(client, list);
+  } finally {
+    await list.close();
+  }
+  return { file: list.path, count: list.count, bytes };
+}
+
+/** Writes the rows into `list`; returns the bytes their sizes add up to. */
+async function fetchRowsInto(client: pg.Client, list: JsonLinesFile): Promise<number> {
+  let bytes = 0;
   const cursor = 'supabase_backup_storage_objects';
   await client.query(
     `DECLARE ${cursor} NO SCROLL CURSOR FOR
@@ -55,17 +80,26 @@ export async function readObjectRows(client: pg.Client): Promise<StorageObjectRo
         WHERE bucket_id IS NOT NULL AND name IS NOT NULL
         ORDER BY bucket_id COLLATE "C", name COLLATE "C"`,
   );
-  const rows: StorageObjectRow[] = [];
   try {
     for (;;) {
       const batch = await client.query<RawRow>(`FETCH ${FETCH_ROWS} FROM ${cursor}`);
-      rows.push(...batch.rows.map(toObjectRow));
+      for (const raw of batch.rows) {
+        const row = toObjectRow(raw);
+        bytes += row.size ?? 0;
+        void list.append(row);
+      }
+      await list.flush();
       if (batch.rows.length < FETCH_ROWS) break;
     }
   } finally {
     await client.query(`CLOSE ${cursor}`);
   }
-  return rows;
+  return bytes;
+}
+
+/** The rows of a file list, read back one at a time. */
+export async function* objectRows(list: ObjectList): AsyncGenerator<StorageObjectRow> {
+  for await (const line of fileLines(list.file)) yield JSON.parse(line) as StorageObjectRow;
 }
 
 function toObjectRow(raw: RawRow): StorageObjectRow {

@@ -18,13 +18,14 @@ import type pg from 'pg';
 import { AgeDecryptStream } from '../streams/agestream.js';
 import { formatBytes, printable, type Logger } from '../log.js';
 import { HashStream, DEFAULT_CONCURRENCY } from './backup.js';
-import type { FileEntry, FileManifest } from './manifest.js';
+import type { FileEntry } from './manifest.js';
 import type { Remote } from './remote.js';
-import type { FileStore } from './store.js';
+import type { FileStore, ManifestFile } from './store.js';
 import { DEFAULT_RETRY, forEachLimited, withRetries, type RetryPolicy } from './transfer.js';
 
 export interface FilesRestoreInput {
-  manifest: FileManifest;
+  /** The backup's manifest, brought to local disk (FileStore.openManifest): read an entry at a time. */
+  manifest: ManifestFile;
   store: FileStore;
   /** age identities that open the blobs (from --identity, or derived from the passphrase). */
   identities: string[];
@@ -60,11 +61,11 @@ interface BucketLimits {
 
 export async function restoreFiles(input: FilesRestoreInput): Promise<FilesRestoreOutcome> {
   const { manifest, log } = input;
-  const buckets = [...new Set(manifest.files.map((f) => f.bucket))];
+  const buckets = await bucketsOf(manifest);
   const missingBuckets = await bucketsNotInTarget(input.db, buckets);
   if (missingBuckets.length > 0) {
     throw new FilesRestoreError(
-      `the target has no bucket ${missingBuckets.map(printable).join(', ')}: restore the SQL backup ${manifest.backup} first (it brings the buckets and the rows back)`,
+      `the target has no bucket ${missingBuckets.map(printable).join(', ')}: restore the SQL backup ${manifest.head.backup} first (it brings the buckets and the rows back)`,
     );
   }
   const dir = await mkdtemp(path.join(input.work, 'files-restore-'));
@@ -72,26 +73,33 @@ export async function restoreFiles(input: FilesRestoreInput): Promise<FilesResto
   let restored = 0;
   let bytes = 0;
   try {
-    await forEachLimited(manifest.files, input.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
+    await forEachLimited(manifest.files(), input.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
       await uploadOne(file, dir, input);
       bytes += file.size;
-      if (++restored % 500 === 0) log.info(`⏳ Storage files restored: ${restored} of ${manifest.files.length} (${formatBytes(bytes)})`);
+      if (++restored % 500 === 0) log.info(`⏳ Storage files restored: ${restored} of ${manifest.fileCount} (${formatBytes(bytes)})`);
     });
   } finally {
     await putBackBucketLimits(input.db, limits);
     await rm(dir, { recursive: true, force: true });
   }
-  for (const skipped of manifest.skipped) {
+  for await (const skipped of manifest.skipped()) {
     log.warning(`Storage file ${printable(skipped.bucket)}/${printable(skipped.name)} is not in the backup (${skipped.reason}): its row is restored without bytes`);
   }
   log.info(`✅ ${restored} Storage files uploaded (${formatBytes(bytes)}); bucket limits put back as they were`);
-  await putBackUserMetadata(input.db, manifest.files);
+  await putBackUserMetadata(input.db, manifest.files());
   const mismatches = await checkRestoredFiles(input);
   if (mismatches.length > 0) {
     throw new FilesRestoreError(`${mismatches.length} restored file(s) do not hash to the manifest's sha256: ${mismatches.slice(0, 10).join(', ')}`);
   }
   log.info(`🔍 Every restored file read back from Storage hashes to the manifest's sha256 (${restored} files)`);
-  return { restored, bytes, notInBackup: manifest.skipped.length, mismatches };
+  return { restored, bytes, notInBackup: manifest.skippedCount, mismatches };
+}
+
+/** The buckets the files are in (a project has a handful). */
+async function bucketsOf(manifest: ManifestFile): Promise<string[]> {
+  const buckets = new Set<string>();
+  for await (const file of manifest.files()) buckets.add(file.bucket);
+  return [...buckets];
 }
 
 async function bucketsNotInTarget(db: pg.Client, buckets: string[]): Promise<string[]> {
@@ -165,23 +173,29 @@ async function fetchBlob(file: FileEntry, temp: string, input: FilesRestoreInput
   }
 }
 
-/** user_metadata exactly as the source row had it (PutObject replaced it with what x-amz-meta could carry). */
-async function putBackUserMetadata(db: pg.Client, files: FileEntry[]): Promise<void> {
-  for (let at = 0; at < files.length; at += 1000) {
-    const batch = files.slice(at, at + 1000);
+/** user_metadata exactly as the source row had it (PutObject replaced it with what x-amz-meta could carry), 1 000 rows a statement. */
+async function putBackUserMetadata(db: pg.Client, files: AsyncIterable<FileEntry>): Promise<void> {
+  let batch: FileEntry[] = [];
+  const write = async (): Promise<void> => {
     await db.query(
       `UPDATE storage.objects o SET user_metadata = u.meta::jsonb
          FROM unnest($1::text[], $2::text[], $3::text[]) AS u(bucket, name, meta)
         WHERE o.bucket_id = u.bucket AND o.name = u.name`,
       [batch.map((f) => f.bucket), batch.map((f) => f.name), batch.map((f) => f.userMetadata)],
     );
+    batch = [];
+  };
+  for await (const file of files) {
+    batch.push(file);
+    if (batch.length >= 1000) await write();
   }
+  if (batch.length > 0) await write();
 }
 
 /** Every restored file read back through Storage and hashed; returns the ones that differ. */
 async function checkRestoredFiles(input: FilesRestoreInput): Promise<string[]> {
   const mismatches: string[] = [];
-  await forEachLimited(input.manifest.files, input.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
+  await forEachLimited(input.manifest.files(), input.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
     const sha256 = await withRetries(
       async () => {
         const answer = await input.target.get(file.bucket, file.name, input.signal);

@@ -5,13 +5,15 @@
  * Loaded on demand (the S3 SDK is large and most backups do not need it).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { BackupConfig, S3Config, StorageFilesConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createS3Client, s3Settings } from '../s3/index.js';
-import { backupFiles, describeCounts } from './backup.js';
-import type { FileCounts, FileManifest, SkippedFile } from './manifest.js';
-import type { StorageObjectRow } from './objects.js';
-import { checkArtifactLimit, checkRowsFitArtifact } from './artifactlimit.js';
+import { backupFiles, describeCounts, type FilesBackupOutcome } from './backup.js';
+import type { FileCounts, SkippedFile } from './manifest.js';
+import type { ObjectList } from './objects.js';
+import { checkArtifactLimit, checkListFitsArtifact } from './artifactlimit.js';
 import { filesUnder, LocalRemote } from './localremote.js';
 import { S3Remote } from './remote.js';
 import { restoreFiles, type FilesRestoreOutcome } from './restore.js';
@@ -51,7 +53,8 @@ export interface StorageFilesBackupInput {
   config: Pick<BackupConfig, 'encryption' | 's3' | 'storageFiles'>;
   /** A new directory (made here) that holds the file store when the files go into the artifact. */
   artifactStore?: string;
-  rows: StorageObjectRow[];
+  /** The snapshot's file list, on disk in the run's work directory. */
+  rows: ObjectList;
   backup: string;
   snapshotId: string;
   createdAt: Date;
@@ -66,16 +69,16 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
   const local = config.s3 ? undefined : input.artifactStore;
   if (!config.storageFiles || (!config.s3 && !local)) throw new Error('storage-files needs the s3 destination or the artifact');
   const limit = config.storageFiles.artifactLimitBytes;
-  if (local) checkRowsFitArtifact(input.rows, limit);
+  if (local) checkListFitsArtifact(input.rows, limit);
   const source = storageClient(config.storageFiles);
   const store = local ? new FileStore(new LocalRemote(local), '', '') : fileStoreFor(config.s3!);
   try {
     const sealing = await fileSealing(config.encryption, () => store.passphraseSalt(true));
     log.info(
-      `🗂️ Storage files: ${input.rows.length} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}` +
+      `🗂️ Storage files: ${input.rows.count} file rows in the snapshot, fetched from ${config.storageFiles.endpoint}` +
         `${local ? ', every one into the artifact' : ''}${sealing ? ' (stored encrypted)' : ''}`,
     );
-    const manifest = await backupFiles({
+    const outcome = await backupFiles({
       rows: input.rows,
       source: new S3Remote(source),
       store,
@@ -89,22 +92,22 @@ export async function backupStorageFiles(input: StorageFilesBackupInput): Promis
       ...(input.signal ? { signal: input.signal } : {}),
     });
     if (local) checkArtifactLimit((await filesUnder(local)).reduce((sum, f) => sum + f.size, 0), limit, 'the file store for the artifact holds');
-    log.info(`✅ Storage files: ${describeCounts(manifest)}`);
-    return summaryOf(manifest, store, sealing !== null, local !== undefined);
+    log.info(`✅ Storage files: ${describeCounts(outcome.manifest.counts)}`);
+    return summaryOf(outcome, store, sealing !== null, local !== undefined);
   } finally {
     source.destroy();
     store.remote.close();
   }
 }
 
-function summaryOf(manifest: FileManifest, store: FileStore, sealed: boolean, inArtifact: boolean): StorageFilesSummary {
+function summaryOf({ manifest, skipped }: FilesBackupOutcome, store: FileStore, sealed: boolean, inArtifact: boolean): StorageFilesSummary {
   const key = store.manifestKey(manifest.backup, sealed);
   return {
     manifest: inArtifact ? key : `s3://${store.bucket}/${key}`,
     inArtifact,
     counts: manifest.counts,
-    files: manifest.files.length,
-    skipped: manifest.skipped.slice(0, 100),
+    files: manifest.counts.stored + manifest.counts.reused,
+    skipped,
   };
 }
 
@@ -129,10 +132,11 @@ export async function identitiesFor(store: FileStore, identities: string[], pass
 
 export async function restoreStorageFiles(input: StorageFilesRestoreInput): Promise<FilesRestoreOutcome> {
   const identities = await identitiesFor(input.store, input.identities, input.passphrase);
-  const manifest = await input.store.readManifest(input.backup, identities);
-  input.log.info(`🗂️ Storage files of ${input.backup}: ${manifest.files.length} to restore into ${input.target.endpoint}`);
+  const dir = await mkdtemp(path.join(input.work, 'files-manifest-'));
   const target = storageClient(input.target);
   try {
+    const manifest = await input.store.openManifest(input.backup, identities, dir);
+    input.log.info(`🗂️ Storage files of ${input.backup}: ${manifest.fileCount} to restore into ${input.target.endpoint}`);
     return await restoreFiles({
       manifest,
       store: input.store,
@@ -145,6 +149,7 @@ export async function restoreStorageFiles(input: StorageFilesRestoreInput): Prom
     });
   } finally {
     target.destroy();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

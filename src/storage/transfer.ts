@@ -59,24 +59,27 @@ export async function withRetries<T>(
 
 /**
  * Calls `work` for every item with at most `limit` calls in flight: memory holds `limit` transfers,
- * whatever the number of files. The first error that `work` throws stops the rest and is thrown.
+ * whatever the number of files (an async iterable, such as a file list read from disk, is read as the
+ * calls go). The first error that `work` throws stops the rest and is thrown.
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+export async function forEachLimited<T>(items: Iterable<T> | AsyncIterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
   let failed = false;
   async function worker(): Promise<void> {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
+    while (!failed) {
       try {
-        await work(item);
+        const next = await iterator.next();
+        if (next.done) return;
+        await work(next.value);
       } catch (error) {
         failed = true;
         throw error;
       }
     }
   }
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
+  const workers = Array.from({ length: Math.max(1, limit) }, () => worker());
   const results = await Promise.allSettled(workers);
+  if (failed) await iterator.return?.();
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected) throw rejected.reason;
 }

@@ -1,7 +1,7 @@
 /**
  * Child process of test/storage/files-memory.test.ts (run compiled, from lib/): one Storage-files backup
  * of the project database in FILES_DB_URL through the Storage stand-in, into the backup bucket, then
- * prints its peak RSS and the manifest's counts as one JSON line. Settings come from the environment.
+ * prints its peak RSS, CPU time and the manifest's counts as one JSON line. Settings come from the environment.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,19 +26,32 @@ function clientFor(prefix: string) {
   });
 }
 
+/** At every progress line (each 1 000 files), the memory in use: it grows only if something is kept per file. */
+const liveSamplesKiB: number[] = [];
+
+/**
+ * The JS heap in use right after a full collection (run with --expose-gc), in KiB: what a row or a
+ * manifest entry kept per file would grow. Buffers are left out: those of the transfers in flight make
+ * the samples differ by a MiB or two whatever the count.
+ */
+function liveKiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Math.round(process.memoryUsage().heapUsed / 1024);
+}
+
 async function main(): Promise<void> {
-  const snapshot = await openSnapshot(parseDatabaseUrl(process.env.FILES_DB_URL ?? ''));
-  let rows;
-  try {
-    rows = await readObjectRows(snapshot.client);
-  } finally {
-    await snapshot.release();
-  }
   const work = await mkdtemp(path.join(tmpdir(), 'files-memory-'));
   const source = clientFor('STORAGE');
   const bucket = clientFor('BACKUP');
   try {
-    const manifest = await backupFiles({
+    const snapshot = await openSnapshot(parseDatabaseUrl(process.env.FILES_DB_URL ?? ''));
+    let rows;
+    try {
+      rows = await readObjectRows(snapshot.client, work);
+    } finally {
+      await snapshot.release();
+    }
+    const { manifest } = await backupFiles({
       rows,
       source: new S3Remote(source),
       store: new FileStore(new S3Remote(bucket), process.env.BACKUP_BUCKET ?? '', process.env.BACKUP_PREFIX ?? ''),
@@ -47,12 +60,15 @@ async function main(): Promise<void> {
       snapshotId: snapshot.id,
       createdAt: new Date(),
       work,
-      log: { info: () => undefined, warning: () => undefined, secret: () => undefined },
+      log: { info: (line) => void (line.startsWith('⏳') && liveSamplesKiB.push(liveKiB())), warning: () => undefined, secret: () => undefined },
     });
-    // What stays reachable (the manifest is still alive here), apart from garbage V8 had not collected yet.
-    (globalThis as { gc?: () => void }).gc?.();
-    const heapAfterGcKiB = Math.round(process.memoryUsage().heapUsed / 1024);
-    process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcKiB, files: manifest.files.length, counts: manifest.counts })}\n`);
+    // What stays reachable, apart from garbage V8 had not collected yet.
+    const heapAfterGcKiB = liveKiB();
+    const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+    const endKiB = { heap: Math.round(heapUsed / 1024), external: Math.round(external / 1024), arrayBuffers: Math.round(arrayBuffers / 1024) };
+    const usage = process.resourceUsage();
+    const cpuUs = usage.userCPUTime + usage.systemCPUTime;
+    process.stdout.write(`${JSON.stringify({ maxRssKiB: usage.maxRSS, heapAfterGcKiB, endKiB, liveSamplesKiB, cpuUs, counts: manifest.counts })}\n`);
   } finally {
     source.destroy();
     bucket.destroy();

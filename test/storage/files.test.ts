@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { openSnapshot } from '../../src/backup/snapshot.js';
 import { connectClient, parseDatabaseUrl } from '../../src/postgres/connection.js';
-import { backupFiles } from '../../src/storage/backup.js';
-import type { FileManifest } from '../../src/storage/manifest.js';
+import { backupFiles, type FilesBackupOutcome } from '../../src/storage/backup.js';
+import type { FileEntry, ManifestHead, SkippedFile } from '../../src/storage/manifest.js';
 import { readObjectRows } from '../../src/storage/objects.js';
 import { restoreFiles } from '../../src/storage/restore.js';
 import { fileSealing } from '../../src/storage/sealing.js';
@@ -30,6 +30,33 @@ const RETRY = { attempts: 3, baseDelayMs: 5 };
 function listLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), secret: () => undefined };
+}
+
+type WholeManifest = ManifestHead & { files: FileEntry[]; skipped: SkippedFile[] };
+
+const byBucketAndName = (a: { bucket: string; name: string }, b: { bucket: string; name: string }): number =>
+  a.bucket === b.bucket ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.bucket < b.bucket ? -1 : 1;
+
+/** A stored manifest read back whole (the product reads it an entry at a time), files and skipped rows in name order. */
+async function readWholeManifest(store: FileStore, backup: string, identities: string[], work: string): Promise<WholeManifest> {
+  const dir = await mkdtemp(path.join(work, 'manifest-'));
+  try {
+    const manifest = await store.openManifest(backup, identities, dir);
+    const files: FileEntry[] = [];
+    for await (const file of manifest.files()) files.push(file);
+    const skipped: SkippedFile[] = [];
+    for await (const row of manifest.skipped()) skipped.push(row);
+    return { ...manifest.head, files: files.sort(byBucketAndName), skipped: skipped.sort(byBucketAndName) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The blob names of a stored index or checkpoint. */
+async function indexBlobs(store: FileStore, key: string): Promise<string[]> {
+  const blobs: string[] = [];
+  await store.readIndexEntries(key, (entry) => void blobs.push(entry.b));
+  return blobs;
 }
 
 /** Copies the storage rows of one database into another, as the SQL restore does. */
@@ -91,16 +118,17 @@ describe('Storage files: backup, incremental backup, restore', () => {
     sealing: Awaited<ReturnType<typeof fileSealing>> = null,
     retry = RETRY,
     checkpointEvery?: number,
-  ): Promise<{ manifest: FileManifest; log: string[] }> {
+  ): Promise<{ outcome: FilesBackupOutcome; manifest: WholeManifest; log: string[] }> {
     const snapshot = await openSnapshot(conn());
+    const listDir = await mkdtemp(path.join(work, 'list-'));
     let rows;
     try {
-      rows = await readObjectRows(snapshot.client);
+      rows = await readObjectRows(snapshot.client, listDir);
     } finally {
       await snapshot.release();
     }
     const log = listLogger();
-    const manifest = await backupFiles({
+    const outcome = await backupFiles({
       rows,
       source: source.remote,
       store,
@@ -112,11 +140,14 @@ describe('Storage files: backup, incremental backup, restore', () => {
       log,
       retry,
       ...(checkpointEvery ? { checkpointEvery } : {}),
-    });
-    return { manifest, log: log.lines };
+    }).finally(() => rm(listDir, { recursive: true, force: true }));
+    // Sealed manifests are read back by the tests that hold the identity.
+    const manifest = sealing ? { ...outcome.manifest, files: [], skipped: [] } : await readWholeManifest(store, name, [], work);
+    expect(manifest.counts).toEqual(outcome.manifest.counts);
+    return { outcome, manifest, log: log.lines };
   }
 
-  let second: FileManifest;
+  let second: WholeManifest;
   const store = () => new FileStore(bucket.remote, BACKUP_BUCKET, 'db/');
 
   it('a first backup stores every readable file by its sha256 and reports the missing one and the unreadable name', async () => {
@@ -195,8 +226,13 @@ describe('Storage files: backup, incremental backup, restore', () => {
       server.clearFaults();
     }
     expect(await resumeStore.indexedBackups()).toEqual([]);
-    const [checkpoint] = await resumeStore.checkpoints();
-    const resumable = (await resumeStore.readCheckpoint(checkpoint!.key)).entries.length;
+    // A checkpoint part per stored file here (checkpointEvery 1), each with the lines since the one before.
+    const parts = await resumeStore.checkpoints();
+    expect(parts.length).toBeGreaterThan(0);
+    const partBlobs = await Promise.all(parts.map((part) => indexBlobs(resumeStore, part.key)));
+    expect(partBlobs.every((blobs) => blobs.length >= 1)).toBe(true);
+    const resumable = new Set(partBlobs.flat()).size;
+    expect(resumable).toBe(partBlobs.flat().length);
     expect(resumable).toBeGreaterThan(0);
     // Retention keeps what a checkpoint references.
     await pruneFileStore(resumeStore, 'full_2026-12-09T00-00-00-000Z_eeeeeeee.sql', listLogger(), 0);
@@ -218,7 +254,8 @@ describe('Storage files: backup, incremental backup, restore', () => {
       await copyStorageRows(supabase, 'files_src', 'files_dst');
       const idsBefore = await target.query<{ name: string; id: string }>('SELECT name, id::text FROM storage.objects ORDER BY name');
       const log = listLogger();
-      const outcome = await restoreFiles({ manifest: second, store: store(), identities: [], target: target.remote, db, work, log, retry: RETRY });
+      const manifest = await store().openManifest(second.backup, [], await mkdtemp(path.join(work, 'restore-')));
+      const outcome = await restoreFiles({ manifest, store: store(), identities: [], target: target.remote, db, work, log, retry: RETRY });
       expect(outcome).toMatchObject({ restored: 5, mismatches: [] });
       for (const file of second.files) {
         const answer = await target.client.send(new GetObjectCommand({ Bucket: file.bucket, Key: file.name }));
@@ -243,7 +280,7 @@ describe('Storage files: backup, incremental backup, restore', () => {
     const kept = 'full_2026-12-02T00-00-00-000Z_bbbbbbbb.sql';
     const gone = 'full_2026-12-01T00-00-00-000Z_aaaaaaaa.sql';
     await bucket.remote.putBytes(BACKUP_BUCKET, `db/${kept}`, Buffer.from('-- the SQL backup'));
-    const referencedByKept = new Set((await store().readIndex(kept)).entries.map((e) => e.b));
+    const referencedByKept = new Set(await indexBlobs(store(), store().indexKey(kept)));
     const blobsBefore = await bucket.keys('db/storage-files/blobs/');
     const log = listLogger();
     const outcome = await pruneFileStore(store(), 'full_2026-12-09T00-00-00-000Z_eeeeeeee.sql', log, 0);
@@ -280,8 +317,12 @@ describe('Storage files: backup, incremental backup, restore', () => {
 
     const { readFile } = await import('node:fs/promises');
     const identity = (await readFile(key.identityFile, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
-    const manifest = await sealedStore.readManifest('full_2026-12-04T00-00-00-000Z_dddddddd.sql', [identity]);
-    expect(manifest.files.map((f) => f.sha256)).toEqual(again.manifest.files.map((f) => f.sha256));
+    const read = await readWholeManifest(sealedStore, 'full_2026-12-04T00-00-00-000Z_dddddddd.sql', [identity], work);
+    expect(read.counts).toEqual(again.manifest.counts);
+    expect(read.files).toHaveLength(6);
+    const readByName = new Map(read.files.map((f) => [`${f.bucket}/${f.name}`, f.sha256]));
+    for (const [key, body] of content) if (key !== 'media/gone.txt') expect(readByName.get(key), key).toBe(sha256(body));
+    const manifest = await sealedStore.openManifest('full_2026-12-04T00-00-00-000Z_dddddddd.sql', [identity], await mkdtemp(path.join(work, 'restore-')));
     const target = await startProject(supabase, 'files_dst2', 'target');
     const db = await connectClient(parseDatabaseUrl(supabase.urlFor('files_dst2')));
     try {
@@ -302,8 +343,9 @@ describe('Storage files: backup, incremental backup, restore', () => {
     const again = await fileSealing({ kind: 'passphrase', passphrase: 'correct horse battery staple' }, () => passStore.passphraseSalt(true));
     expect(again!.fingerprint).toBe(sealing!.fingerprint);
     const identities = await identitiesFor(passStore, [], 'correct horse battery staple');
-    const read = await passStore.readManifest(manifest.backup, identities);
-    expect(read.files.map((f) => f.sha256)).toEqual(manifest.files.map((f) => f.sha256));
-    await expect(passStore.readManifest(manifest.backup, await identitiesFor(passStore, [], 'wrong passphrase'))).rejects.toThrow();
+    const read = await readWholeManifest(passStore, manifest.backup, identities, work);
+    expect(read.counts).toEqual(manifest.counts);
+    expect(read.files).toHaveLength(6);
+    await expect(readWholeManifest(passStore, manifest.backup, await identitiesFor(passStore, [], 'wrong passphrase'), work)).rejects.toThrow();
   });
 });
