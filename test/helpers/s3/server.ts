@@ -172,8 +172,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         inFlight.set(operation, inFlight.get(operation)! - 1);
       }
     } catch (error) {
-      req.resume();
       const fault = error instanceof S3Fault ? error : new S3Fault(500, 'InternalError', String(error));
+      // The answer goes once the request is read: closing a connection the client is still writing to
+      // resets it, and the client then sees EPIPE instead of the answer (which arrives or not by timing).
+      await drained(req);
       sendError(req, res, fault, `/${bucket}${key ? `/${key}` : ''}`);
     }
   }
@@ -521,6 +523,16 @@ function decodeToken(token: string): string {
 function sendXml(res: ServerResponse, root: string, inner: string): void {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${XMLNS}">${inner}</${root}>`;
   res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) }).end(body);
+}
+
+/** Resolves when the rest of the request's body has been read and dropped (or the connection ended). */
+function drained(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.resume();
+  });
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, fault: S3Fault, resource: string): void {
