@@ -50,6 +50,7 @@ var publish_error = __webpack_require__(24620);
 
 
 
+
 /** Characters the artifact service refuses in a name (NTFS limits), as the client lists them. */
 const FORBIDDEN_IN_NAME = /[:/\\"<>|*?\r\n]/;
 /** `full_2026-11-29T23-45-00-000Z_3fa9c1d2.sql.gz` → `full_2026-11-29T23-45-00-000Z_3fa9c1d2`. */
@@ -128,15 +129,24 @@ async function uploadBackupArtifact(request, log, env = process.env) {
     const retention = request.retentionDays ? `, kept ${request.retentionDays} days` : '';
     log.info(`📦 Uploading workflow artifact '${name}'${retention}...`);
     let response;
+    const own = [file, ...(request.signature ? [external_node_path_.resolve(request.signature)] : [])];
+    const root = request.fileStore ? external_node_path_.resolve(request.fileStore) : external_node_path_.dirname(file);
+    // The client zips files under one root: the file and its signature are linked into the store's folder.
+    const linked = request.fileStore ? await linkInto(own, root) : [];
     try {
-        const files = request.signature ? [file, external_node_path_.resolve(request.signature)] : [file];
-        response = await new artifact/* DefaultArtifactClient */.t9().uploadArtifact(name, files, external_node_path_.dirname(file), {
+        const files = request.fileStore ? [...linked, ...(await filesIn(root, linked))] : own;
+        if (request.fileStore)
+            log.info(`🗂️ The artifact carries the Storage files too: ${files.length - linked.length} file(s) of the file store`);
+        response = await new artifact/* DefaultArtifactClient */.t9().uploadArtifact(name, files, root, {
             retentionDays: request.retentionDays,
             compressionLevel,
         });
     }
     catch (error) {
         throw new publish_error/* PublishError */.S(explainFailure(name, error));
+    }
+    finally {
+        await Promise.all(linked.map((target) => (0,promises_.rm)(target, { force: true })));
     }
     if (response.id === undefined) {
         throw new publish_error/* PublishError */.S(`artifact upload of '${name}' failed: the artifact service returned no artifact id`);
@@ -145,6 +155,27 @@ async function uploadBackupArtifact(request, log, env = process.env) {
     const url = artifactUrl(env, id);
     log.info(`✅ Artifact '${name}' uploaded (id ${id}, ${(0,src_log/* formatBytes */.z3)(response.size ?? 0)})${url ? `: ${url}` : ''}`);
     return { id, name, url, size: response.size, retentionDays: request.retentionDays };
+}
+/** Hard links (a copy where the file system has none) of `files` in `dir`; returns their paths. */
+async function linkInto(files, dir) {
+    const made = [];
+    for (const file of files) {
+        const target = external_node_path_.join(dir, external_node_path_.basename(file));
+        await (0,promises_.rm)(target, { force: true });
+        await (0,promises_.link)(file, target).catch(() => (0,promises_.copyFile)(file, target));
+        made.push(target);
+    }
+    return made;
+}
+/** Every file under `dir` (the store), but for the links just made there. */
+async function filesIn(dir, except) {
+    const found = [];
+    for (const entry of await (0,promises_.readdir)(dir, { recursive: true, withFileTypes: true })) {
+        const file = external_node_path_.join(entry.parentPath, entry.name);
+        if (entry.isFile() && !except.includes(file))
+            found.push(file);
+    }
+    return found.sort();
 }
 /** Removes an artifact this run uploaded (used when a later destination fails). */
 async function deleteBackupArtifact(name) {
@@ -521,7 +552,13 @@ async function publishBackup(result, config, log, env = process.env, options = {
     const published = { destinations: [] };
     let upload;
     if (toArtifact) {
-        upload = await uploadBackupArtifact({ file: result.path, ...(result.signaturePath ? { signature: result.signaturePath } : {}), name: artifactName, retentionDays: config.retentionDays }, log, env);
+        upload = await uploadBackupArtifact({
+            file: result.path,
+            ...(result.signaturePath ? { signature: result.signaturePath } : {}),
+            ...(result.storageFilesDir ? { fileStore: result.storageFilesDir } : {}),
+            name: artifactName,
+            retentionDays: config.retentionDays,
+        }, log, env);
         published.artifactId = upload.id;
         published.artifactUrl = upload.url;
         const expiry = upload.retentionDays ? `, kept ${upload.retentionDays} days` : '';
@@ -617,7 +654,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(51455);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(40736);
 /* harmony import */ var _s3_client_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(81922);
-/* harmony import */ var _s3_objects_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(49777);
+/* harmony import */ var _s3_objects_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(66627);
 /* harmony import */ var _s3_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(27156);
 /* harmony import */ var _s3_url_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(75264);
 /* harmony import */ var _error_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(24620);

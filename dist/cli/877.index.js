@@ -28,8 +28,8 @@ var external_node_stream_promises_ = __webpack_require__(6466);
 var log = __webpack_require__(736);
 // EXTERNAL MODULE: ./lib/src/s3/client.js
 var client = __webpack_require__(1922);
-// EXTERNAL MODULE: ./lib/src/s3/objects.js
-var s3_objects = __webpack_require__(9777);
+// EXTERNAL MODULE: ./lib/src/s3/objects.js + 1 modules
+var s3_objects = __webpack_require__(6627);
 // EXTERNAL MODULE: ./lib/src/s3/url.js
 var s3_url = __webpack_require__(5264);
 // EXTERNAL MODULE: ./lib/src/publish/signature.js

@@ -20,8 +20,8 @@ import { node24, productEnv } from '../helpers/runtimes.js';
 import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
 
 const CLI = path.join(ROOT, 'bin/supabase-complete-backup.js');
-/** About 40 MB of rows that compress about 2:1, so that the sealed output is many MiB too. */
-const BULK_ROWS = 150_000;
+/** About 20 MB of rows that compress about 2:1, so that the sealed output is many MiB too. */
+const BULK_ROWS = 80_000;
 const DIGEST = `SELECT count(*)::text || ':' || md5(string_agg(id || ':' || body, ',' ORDER BY id)) AS digest FROM public.bulk`;
 
 let supabase: SupabaseCluster;
