@@ -8,7 +8,6 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { BackupPlan } from './catalog.js';
 import { LIBPQ_KEEPALIVES, redact } from '../postgres/connection.js';
-import { handOver } from '../streams/ownership.js';
 
 export class DumpError extends Error {
   override name = 'DumpError';
@@ -156,8 +155,7 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  */
 export async function* coalescedReads(stream: AsyncIterable<Buffer>, small = 32 * 1024, pauseMs = 0.2): AsyncGenerator<Buffer> {
   for await (const chunk of stream) {
-    // A pipe read is a buffer of its own, the reader's alone: handed over (streams/ownership.ts).
-    yield handOver(chunk);
+    yield chunk;
     if (chunk.length < small) Atomics.wait(PAUSE, 0, 0, pauseMs);
   }
 }

@@ -14,8 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BackupPlan } from './catalog.js';
 import type { MergeProgress } from './progress.js';
 import { displayName, printable } from '../log.js';
-import { BATCH_BYTES, BatchSink, OutputFile } from '../streams/filewrite.js';
-import { BlockGatherer, release } from '../streams/ownership.js';
+import { OutputFile, writeInBatches } from '../streams/filewrite.js';
 import { dumpLineRewriter } from '../sql/rewrite.js';
 import { MARKER, manifestName, type ScanReport } from '../sql/sqlscan.js';
 import { FilePolicy, type PolicyProblem } from '../sql/policy.js';
@@ -191,13 +190,11 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
     yield count('part1', emit(part1Open()));
     for await (const chunk of chunksOf(input.part1)) {
       for (const out of scanner.pushParts(chunk)) yield count('part1', out);
-      release(chunk);
     }
     yield count('part1', emit(part1Close()));
     yield count('part2', emit(part2Open(input.plan)));
     for await (const chunk of chunksOf(input.part2)) {
       for (const out of scanner.pushParts(chunk)) yield count('part2', out);
-      release(chunk);
     }
     yield count('part2', emit(part2Close(input.plan)));
     yield count('part3', emit(part3(input.plan)));
@@ -205,33 +202,23 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
     yield count('part3', policy.end());
   }
 
-  /**
-   * The SQL in blocks of 1 MiB handed over whole (streams/ownership.ts): each piece is copied in as it
-   * comes, so that the chunk it is a view of (a pipe read handed over by dump.ts, a piece of the spill
-   * file) is released as soon as it is scanned, before the next chunk is read. The scanner keeps no
-   * view of a chunk it has scanned (what it holds on to, it copies).
-   */
-  async function* gathered(): AsyncGenerator<Buffer> {
-    const gather = new BlockGatherer(BATCH_BYTES);
-    const full: Buffer[] = [];
-    for await (const piece of sql()) {
-      gather.add(piece, full);
-      while (full.length > 0) yield full.shift()!;
-    }
-    const rest = gather.rest();
-    if (rest) yield rest;
-  }
-
   // The stored bytes (after sealing) are hashed as they go to the file.
   const hash = createHash('sha256');
+  async function* hashed(stored: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of stored) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
   const file = await OutputFile.create(input.outFile);
   let fileBytes = 0;
   try {
-    const sink = new BatchSink(file, (chunk) => hash.update(chunk));
-    // pipeline takes an async iterable, any number of stream stages and a stream at runtime; its
-    // typings do not cover a spread of stages between the two.
-    await (pipeline as (...stages: unknown[]) => Promise<void>)(gathered(), ...(input.seal ?? []), sink, { signal: input.signal });
-    fileBytes = sink.written;
+    const write = async (stored: AsyncIterable<Buffer>): Promise<void> => {
+      fileBytes = await writeInBatches(hashed(stored), file);
+    };
+    // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
+    // its typings do not cover a spread of stages between the two.
+    await (pipeline as (...stages: unknown[]) => Promise<void>)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
   } finally {
     await file.close();
   }

@@ -32,7 +32,6 @@ import {
   type ScratchRecipe,
 } from './scratch.js';
 import { FilePolicy } from '../sql/policy.js';
-import { claim } from '../streams/ownership.js';
 import type { PgTools } from '../postgres/tools.js';
 import { VerifyError, checkScan } from '../sql/verify.js';
 
@@ -264,8 +263,6 @@ export class TeeToFile extends Transform {
     this.out.on('error', (error) => this.destroy(error));
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    // Written here and passed on: no later stage may free it (streams/ownership.ts).
-    claim(chunk);
     if (this.out.write(chunk)) done(null, chunk);
     else this.out.once('drain', () => done(null, chunk));
   }

@@ -11,7 +11,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Decrypter, Encrypter, Stanza, type Recipient } from 'age-encryption';
-import { handOver, release } from './ownership.js';
 
 const CHUNK = 64 * 1024;
 const TAG = 16;
@@ -153,8 +152,6 @@ export class AgeEncryptStream extends Transform {
   private counter = 0;
   private readonly chunks = new Chunker(CHUNK, (plain, last) => this.seal(plain, last));
   private readonly made: Promise<{ header: Buffer; fileKey: Uint8Array }>;
-  /** The last piece taken: the chunker may still hold a view of it. */
-  private lastPiece: Buffer | null = null;
 
   /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
   constructor(target: AgeTarget) {
@@ -173,8 +170,7 @@ export class AgeEncryptStream extends Transform {
 
   private seal(plain: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    // A fresh 64 KiB per chunk, nobody else's: freed as soon as it is written (ownership.ts).
-    this.push(handOver(cipher.update(plain)));
+    this.push(cipher.update(plain));
     cipher.final();
     this.push(cipher.getAuthTag());
   }
@@ -188,12 +184,6 @@ export class AgeEncryptStream extends Transform {
       return;
     }
     this.chunks.take(chunk);
-    // Taking a non-empty piece seals what was held of the one before: a piece handed over (ownership.ts)
-    // is done with once the next one is taken.
-    if (chunk.length > 0) {
-      if (this.lastPiece) release(this.lastPiece);
-      this.lastPiece = chunk;
-    }
     done();
   }
 
@@ -201,8 +191,6 @@ export class AgeEncryptStream extends Transform {
     this.start().then(
       () => {
         this.chunks.end();
-        if (this.lastPiece) release(this.lastPiece);
-        this.lastPiece = null;
         done();
       },
       (error: unknown) => done(error as Error),

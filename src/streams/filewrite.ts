@@ -14,8 +14,6 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { release } from './ownership.js';
 
 export const BATCH_BYTES = 1 << 20;
 
@@ -85,10 +83,7 @@ export class BatchWriter {
     this.batchBytes = options.batchBytes ?? BATCH_BYTES;
   }
 
-  /**
-   * Takes a chunk (by reference: it must not change before it is written; a chunk handed over, see
-   * ownership.ts, is released once written); waits only when writes are behind.
-   */
+  /** Takes a chunk (by reference: it must not change before it is written); waits only when writes are behind. */
   push(chunk: Buffer): Promise<void> | undefined {
     if (this.ended) throw new Error('BatchWriter: a chunk came after the end of the file');
     this.accepted += chunk.length;
@@ -108,8 +103,7 @@ export class BatchWriter {
     while (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
     const bytes = this.pendingBytes;
     if (bytes === 0) return;
-    const chunks = this.batch;
-    const write = writeAll(this.file.handle, chunks, this.position).then(() => chunks.forEach(release));
+    const write = writeAll(this.file.handle, this.batch, this.position);
     this.batch = [];
     this.position += bytes;
     this.pendingBytes = 0;
@@ -129,39 +123,4 @@ export async function writeInBatches(chunks: AsyncIterable<Buffer>, file: Output
   for await (const chunk of chunks) await writer.push(chunk);
   await writer.flush();
   return writer.written;
-}
-
-/**
- * The end of a stream pipeline: each chunk is seen by `each` (the sha256), then written in batches.
- * A Writable, not an async function reading the last stage: an async iterator reads a stream's whole
- * buffer at once, and joins the buffers in it into a fresh one (Buffer.concat), a copy of every byte
- * stored and a fresh allocation per read; piped into a Writable, each chunk comes as it was pushed.
- */
-export class BatchSink extends Writable {
-  private readonly writer: BatchWriter;
-
-  constructor(
-    file: OutputFile,
-    private readonly each: (chunk: Buffer) => void = () => undefined,
-    options?: BatchOptions,
-  ) {
-    super();
-    this.writer = new BatchWriter(file, options);
-  }
-
-  /** Bytes in the file (all of them once the sink has finished). */
-  get written(): number {
-    return this.writer.written;
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.each(chunk);
-    const behind = this.writer.push(chunk);
-    if (behind) behind.then(() => done(), done);
-    else done();
-  }
-
-  override _final(done: (error?: Error | null) => void): void {
-    this.writer.flush().then(() => done(), done);
-  }
 }

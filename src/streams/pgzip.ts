@@ -16,7 +16,6 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { detach, handOver, release } from './ownership.js';
 
 export const PGZIP_BLOCK = 1 << 20;
 
@@ -33,9 +32,6 @@ export type FrameCodec = (blockSize: number) => FrameEncoder;
 export function frameRoom(blockSize: number): number {
   return blockSize + (blockSize >> 7) + 4096;
 }
-
-/** zlib's output buffers at least this large are its own (node's pool only serves allocations under 4 KiB). */
-const OWN_OUTPUT_BUFFER = 64 * 1024;
 
 /** A node:zlib stream that ends a member or frame at every write; the output of a write is read back when it completes. */
 class ZlibFrameEncoder implements FrameEncoder {
@@ -54,33 +50,13 @@ class ZlibFrameEncoder implements FrameEncoder {
         if (error) return reject(error);
         // node:zlib pushes a write's output before it calls the write back, and the readable side holds
         // it all (its high-water mark is above the room), so the member is complete here.
-        const output = (this.stream.read() as Buffer | null) ?? Buffer.alloc(0);
+        const member = (this.stream.read() as Buffer | null) ?? Buffer.alloc(0);
         // A stage torn down mid-write has closed its streams: nothing follows this member.
         if (this.resetAfterFrame && !this.stream.destroyed) this.stream.reset!();
-        resolve(this.ownCopy(output));
+        resolve(member);
       });
     });
   }
-
-  /**
-   * node:zlib writes the members into an output buffer of its own (about 1 MiB) one after the other,
-   * and takes a fresh one when it is full: the members are views of it. Each member is copied into a
-   * buffer handed over to the next stage (ownership.ts), and an output buffer that zlib has left for a
-   * fresh one is freed at once (its members are copied): else each is 1 MiB left to the collector.
-   */
-  private ownCopy(output: Buffer): Buffer {
-    const member = handOver(Buffer.from(output));
-    // No output (there always is some: a frame's header) says nothing about zlib's output buffer. A
-    // small output buffer may be a slice of node's shared pool: never freed here.
-    if (output.length === 0 || output.buffer.byteLength < OWN_OUTPUT_BUFFER) return member;
-    const under = output.buffer;
-    if (this.outputBuffer && under !== this.outputBuffer) detach(this.outputBuffer);
-    // A member that ran into a fresh output buffer comes joined (a buffer of its own): zlib writes on in
-    // the fresh one, which is not known yet.
-    this.outputBuffer = output.byteOffset > 0 || output.length < under.byteLength ? under : null;
-    return member;
-  }
-  private outputBuffer: ArrayBufferLike | null = null;
 
   close(): void {
     this.stream.destroy();
@@ -135,11 +111,7 @@ export class ParallelCompress extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    // Copied into the blocks as it comes: a chunk handed over (ownership.ts) is not needed after that.
-    this.copyIn(chunk).then(() => {
-      release(chunk);
-      done();
-    }, done);
+    this.copyIn(chunk).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {

@@ -11,7 +11,6 @@
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BATCH_BYTES, BatchWriter, OutputFile } from './filewrite.js';
-import { handOver } from './ownership.js';
 
 /**
  * The consumer gets the spill file in pieces of this size, read one ahead. Small: at 4x the bench's
@@ -136,14 +135,13 @@ export class Spool implements AsyncIterable<Buffer> {
   }
 
   private async readExactly(position: number, length: number): Promise<Buffer> {
-    // A buffer of its own (never a slice of node's pool), handed over to the consumer (ownership.ts).
-    const buffer = Buffer.allocUnsafeSlow(length);
+    const buffer = Buffer.allocUnsafe(length);
     for (let got = 0; got < length; ) {
       const { bytesRead } = await this.file!.handle.read(buffer, got, length - got, position + got);
       if (bytesRead === 0) throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
       got += bytesRead;
     }
-    return handOver(buffer);
+    return buffer;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {

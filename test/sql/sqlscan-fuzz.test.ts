@@ -158,31 +158,6 @@ describe('SqlScanner fast paths', () => {
     }
   });
 
-  it('keeps no view of a chunk once pushParts returns (the merge frees each chunk right after it is scanned)', () => {
-    for (let seed = 1; seed <= 100; seed++) {
-      const random = prng(seed);
-      const input = Buffer.from(randomSql(random), 'utf8');
-      for (const rewrite of [false, true]) {
-        const expected = reference(input, rewrite);
-        const scanner = new SqlScanner(rewrite ? rewriteDumpLine : undefined, undefined, { streamAfter: 1 + Math.floor(random() * 48) });
-        const out: Buffer[] = [];
-        for (let i = 0; i < input.length; ) {
-          const size = 1 + Math.floor(random() * 400);
-          // A buffer of its own per chunk, as a pipe read is; its outputs copied as the merge copies them,
-          // then the chunk overwritten, as if its memory went to the next read.
-          const chunk = Buffer.from(input.subarray(i, i + size));
-          for (const part of scanner.pushParts(chunk)) out.push(Buffer.from(part));
-          chunk.fill(0x27);
-          i += size;
-        }
-        out.push(scanner.finish());
-        const context = `seed ${seed}, rewrite ${rewrite}`;
-        expect(plain(scanner.report), context).toEqual(expected.report);
-        expect(Buffer.concat(out).toString('utf8'), context).toBe(expected.out);
-      }
-    }
-  });
-
   it('never decodes an INSERT line when nothing needs it, and still counts its row', () => {
     const long = 'x'.repeat(5000);
     const text = `INSERT INTO public."${'n'.repeat(200)}" (v) VALUES ('${long}');\nINSERT INTO public.t (v) VALUES ('${long}\n${long}');\n`;
