@@ -9729,7 +9729,6 @@ function toObjectRow(raw) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7075);
 /* harmony import */ var age_encryption__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1539);
-/* harmony import */ var _ownership_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6777);
 /**
  * age (age-encryption.org/v1) with the payload in native crypto. The `age-encryption` library makes and
  * reads the header (every recipient type it supports, the header MAC); the payload, the STREAM of
@@ -9740,7 +9739,6 @@ function toObjectRow(raw) {
  * salt = nonce, info = "payload"); chunk i (64 KiB of plaintext, the last one shorter and never empty
  * unless the whole plaintext is) sealed with the 12-byte nonce = 11-byte big-endian i ‖ last-chunk flag.
  */
-
 
 
 
@@ -9878,8 +9876,6 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
     counter = 0;
     chunks = new Chunker(CHUNK, (plain, last) => this.seal(plain, last));
     made;
-    /** The last piece taken: the chunker may still hold a view of it. */
-    lastPiece = null;
     /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
     constructor(target) {
         super();
@@ -9896,8 +9892,7 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
     }
     seal(plain, last) {
         const cipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createCipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-        // A fresh 64 KiB per chunk, nobody else's: freed as soon as it is written (ownership.ts).
-        this.push((0,_ownership_js__WEBPACK_IMPORTED_MODULE_3__/* .handOver */ .Cl)(cipher.update(plain)));
+        this.push(cipher.update(plain));
         cipher.final();
         this.push(cipher.getAuthTag());
     }
@@ -9907,21 +9902,11 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
             return;
         }
         this.chunks.take(chunk);
-        // Taking a non-empty piece seals what was held of the one before: a piece handed over (ownership.ts)
-        // is done with once the next one is taken.
-        if (chunk.length > 0) {
-            if (this.lastPiece)
-                (0,_ownership_js__WEBPACK_IMPORTED_MODULE_3__/* .release */ ._r)(this.lastPiece);
-            this.lastPiece = chunk;
-        }
         done();
     }
     _flush(done) {
         this.start().then(() => {
             this.chunks.end();
-            if (this.lastPiece)
-                (0,_ownership_js__WEBPACK_IMPORTED_MODULE_3__/* .release */ ._r)(this.lastPiece);
-            this.lastPiece = null;
             done();
         }, (error) => done(error));
     }
@@ -10087,110 +10072,6 @@ class LineSplitter {
             this.onLine(Buffer.concat(this.carry));
         this.carry = [];
         this.carryLength = 0;
-    }
-}
-
-
-/***/ }),
-
-/***/ 6777:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   B7: () => (/* binding */ claim),
-/* harmony export */   Cl: () => (/* binding */ handOver),
-/* harmony export */   Yo: () => (/* binding */ detach),
-/* harmony export */   _r: () => (/* binding */ release),
-/* harmony export */   ep: () => (/* binding */ BlockGatherer)
-/* harmony export */ });
-/* unused harmony export isHandedOver */
-/**
- * Buffers handed over whole: made by one stage for the next alone (nothing else holds them or a view
- * of them), so that whoever is done with one last gives its memory back at once instead of leaving it
- * to the collector.
- *
- * Why: a stream that makes a fresh buffer per chunk (pg_dump's pipe reads, 64 KiB at most; age's
- * ciphertext, 64 KiB each) leaves them dead in the ArrayBuffer space until V8 collects, and V8 starts a
- * collection for ArrayBuffer memory only after about 64 MiB more of it: measured on Node 24, reading
- * and hashing a 2 GB file in 64 KiB chunks peaked at 140 MiB RSS, of which about 65 MiB was dead
- * ArrayBuffers. Freed at once (a detached ArrayBuffer frees its memory), the next allocation reuses the
- * same memory: the same read peaked at 57 MiB, with less CPU (fresh memory is fresh page faults).
- *
- * The rules: only the producer marks a buffer (handOver), before passing it on; a stage that keeps a
- * marked buffer after passing it on (a tee writing it elsewhere) claims it first; the last consumer
- * (the file writer once the write completed, a stage that copied it) releases it. A buffer not marked
- * is left to the collector, as any buffer was before: marking is what makes releasing possible.
- * Detaching needs ArrayBuffer.prototype.transfer (Node.js 22+); elsewhere nothing is marked.
- */
-const handedOver = new WeakSet();
-const canDetach = typeof ArrayBuffer.prototype.transfer === 'function';
-/** Marks `buffer` (which must span its whole ArrayBuffer, or it is not marked) as the next stage's alone. */
-function handOver(buffer) {
-    if (canDetach && buffer.length > 0 && buffer.byteOffset === 0 && buffer.length === buffer.buffer.byteLength)
-        handedOver.add(buffer);
-    return buffer;
-}
-/** Whether `buffer` is marked (and so would be freed by release). */
-function isHandedOver(buffer) {
-    return handedOver.has(buffer);
-}
-/** Unmarks `buffer`: a stage that keeps it after passing it on; nobody frees it then but the collector. */
-function claim(buffer) {
-    handedOver.delete(buffer);
-    return buffer;
-}
-/** Frees a marked buffer's memory (it is empty afterwards); does nothing to a buffer not marked. */
-function release(buffer) {
-    if (handedOver.delete(buffer))
-        detach(buffer.buffer);
-}
-/** Frees an ArrayBuffer's memory now (every view of it is empty afterwards): its owner's call alone. */
-function detach(memory) {
-    if (!canDetach || !(memory instanceof ArrayBuffer))
-        return;
-    try {
-        memory.transfer(0);
-    }
-    catch {
-        // Not detachable (node keeps some of its own buffers so, its shared pool among them): the
-        // collector frees it, as before.
-    }
-}
-/**
- * Copies pieces (views of buffers that are released right after) into blocks of `size` bytes, each
- * handed over whole when full. The copy is what lets the pieces' buffers go at once.
- */
-class BlockGatherer {
-    size;
-    block;
-    used = 0;
-    constructor(size) {
-        this.size = size;
-        this.block = Buffer.allocUnsafeSlow(size);
-    }
-    /** Copies `piece` in; returns the blocks it filled (handed over), oldest first. */
-    add(piece, full = []) {
-        for (let at = 0; at < piece.length;) {
-            const n = Math.min(this.size - this.used, piece.length - at);
-            piece.copy(this.block, this.used, at, at + n);
-            this.used += n;
-            at += n;
-            if (this.used === this.size) {
-                full.push(handOver(this.block));
-                this.block = Buffer.allocUnsafeSlow(this.size);
-                this.used = 0;
-            }
-        }
-        return full;
-    }
-    /** What is gathered and not yet handed on (a copy of its own, handed over), or null when nothing is. */
-    rest() {
-        if (this.used === 0)
-            return null;
-        const last = Buffer.allocUnsafeSlow(this.used);
-        this.block.copy(last, 0, 0, this.used);
-        this.used = 0;
-        return handOver(last);
     }
 }
 
@@ -40528,15 +40409,12 @@ function removeAllNow() {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: ./lib/src/streams/ownership.js
-var ownership = __nccwpck_require__(6777);
 ;// CONCATENATED MODULE: ./lib/src/backup/dump.js
 /**
  * The pg_dump runs of PART 1 (auth and storage data) and PART 2 (user schemas), both importing the held
  * snapshot. Each streams its SQL on stdout (startPgDump) straight into the merge, or to a file of its own
  * (runPgDump); the connection travels in the environment only.
  */
-
 
 
 
@@ -40659,8 +40537,7 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  */
 async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
     for await (const chunk of stream) {
-        // A pipe read is a buffer of its own, the reader's alone: handed over (streams/ownership.ts).
-        yield (0,ownership/* handOver */.Cl)(chunk);
+        yield chunk;
         if (chunk.length < small)
             Atomics.wait(PAUSE, 0, 0, pauseMs);
     }
@@ -40670,8 +40547,6 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
 var signature = __nccwpck_require__(640);
 // EXTERNAL MODULE: external "node:stream/promises"
 var external_node_stream_promises_ = __nccwpck_require__(6466);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
 /**
  * Writing a stream of chunks to a file in batches of about 1 MiB, through the page cache.
@@ -40687,8 +40562,6 @@ var external_node_stream_ = __nccwpck_require__(7075);
  * after a large delete, and cost about half of the backup's time on ordinary machines and GitHub's
  * runners: see docs/performance.md.)
  */
-
-
 
 
 const BATCH_BYTES = 1 << 20;
@@ -40748,10 +40621,7 @@ class BatchWriter {
         this.maxInFlight = options.maxInFlight ?? 2;
         this.batchBytes = options.batchBytes ?? BATCH_BYTES;
     }
-    /**
-     * Takes a chunk (by reference: it must not change before it is written; a chunk handed over, see
-     * ownership.ts, is released once written); waits only when writes are behind.
-     */
+    /** Takes a chunk (by reference: it must not change before it is written); waits only when writes are behind. */
     push(chunk) {
         if (this.ended)
             throw new Error('BatchWriter: a chunk came after the end of the file');
@@ -40772,8 +40642,7 @@ class BatchWriter {
         const bytes = this.pendingBytes;
         if (bytes === 0)
             return;
-        const chunks = this.batch;
-        const write = writeAll(this.file.handle, chunks, this.position).then(() => chunks.forEach(ownership/* release */._r));
+        const write = writeAll(this.file.handle, this.batch, this.position);
         this.batch = [];
         this.position += bytes;
         this.pendingBytes = 0;
@@ -40793,36 +40662,6 @@ async function writeInBatches(chunks, file, options) {
         await writer.push(chunk);
     await writer.flush();
     return writer.written;
-}
-/**
- * The end of a stream pipeline: each chunk is seen by `each` (the sha256), then written in batches.
- * A Writable, not an async function reading the last stage: an async iterator reads a stream's whole
- * buffer at once, and joins the buffers in it into a fresh one (Buffer.concat), a copy of every byte
- * stored and a fresh allocation per read; piped into a Writable, each chunk comes as it was pushed.
- */
-class BatchSink extends external_node_stream_.Writable {
-    each;
-    writer;
-    constructor(file, each = () => undefined, options) {
-        super();
-        this.each = each;
-        this.writer = new BatchWriter(file, options);
-    }
-    /** Bytes in the file (all of them once the sink has finished). */
-    get written() {
-        return this.writer.written;
-    }
-    _write(chunk, _encoding, done) {
-        this.each(chunk);
-        const behind = this.writer.push(chunk);
-        if (behind)
-            behind.then(() => done(), done);
-        else
-            done();
-    }
-    _final(done) {
-        this.writer.flush().then(() => done(), done);
-    }
 }
 
 ;// CONCATENATED MODULE: ./lib/src/sql/rewrite.js
@@ -41421,7 +41260,6 @@ async function policyProblems(chunks) {
 
 
 
-
 const RULE = '-- =====================================================';
 function fileHeader(meta) {
     // Names from the database are escaped: a newline in a schema name must not end this comment line.
@@ -41530,48 +41368,35 @@ async function mergeBackup(input) {
         for await (const chunk of chunksOf(input.part1)) {
             for (const out of scanner.pushParts(chunk))
                 yield count('part1', out);
-            (0,ownership/* release */._r)(chunk);
         }
         yield count('part1', emit(part1Close()));
         yield count('part2', emit(part2Open(input.plan)));
         for await (const chunk of chunksOf(input.part2)) {
             for (const out of scanner.pushParts(chunk))
                 yield count('part2', out);
-            (0,ownership/* release */._r)(chunk);
         }
         yield count('part2', emit(part2Close(input.plan)));
         yield count('part3', emit(part3(input.plan)));
         yield count('part3', emit(fileFooter(await input.expectedRows)));
         yield count('part3', policy.end());
     }
-    /**
-     * The SQL in blocks of 1 MiB handed over whole (streams/ownership.ts): each piece is copied in as it
-     * comes, so that the chunk it is a view of (a pipe read handed over by dump.ts, a piece of the spill
-     * file) is released as soon as it is scanned, before the next chunk is read. The scanner keeps no
-     * view of a chunk it has scanned (what it holds on to, it copies).
-     */
-    async function* gathered() {
-        const gather = new ownership/* BlockGatherer */.ep(BATCH_BYTES);
-        const full = [];
-        for await (const piece of sql()) {
-            gather.add(piece, full);
-            while (full.length > 0)
-                yield full.shift();
-        }
-        const rest = gather.rest();
-        if (rest)
-            yield rest;
-    }
     // The stored bytes (after sealing) are hashed as they go to the file.
     const hash = (0,external_node_crypto_.createHash)('sha256');
+    async function* hashed(stored) {
+        for await (const chunk of stored) {
+            hash.update(chunk);
+            yield chunk;
+        }
+    }
     const file = await OutputFile.create(input.outFile);
     let fileBytes = 0;
     try {
-        const sink = new BatchSink(file, (chunk) => hash.update(chunk));
-        // pipeline takes an async iterable, any number of stream stages and a stream at runtime; its
-        // typings do not cover a spread of stages between the two.
-        await (0,external_node_stream_promises_.pipeline)(gathered(), ...(input.seal ?? []), sink, { signal: input.signal });
-        fileBytes = sink.written;
+        const write = async (stored) => {
+            fileBytes = await writeInBatches(hashed(stored), file);
+        };
+        // pipeline takes an async iterable, any number of stream stages and an async function at runtime;
+        // its typings do not cover a spread of stages between the two.
+        await (0,external_node_stream_promises_.pipeline)(sql(), ...(input.seal ?? []), write, { signal: input.signal });
     }
     finally {
         await file.close();
@@ -41597,7 +41422,6 @@ async function mergeBackup(input) {
  * The backup uses it for PART 2: its pg_dump runs from the start, concurrently with PART 1's, although
  * its bytes go after PART 1's in the file.
  */
-
 
 
 /**
@@ -41712,15 +41536,14 @@ class Spool {
         }
     }
     async readExactly(position, length) {
-        // A buffer of its own (never a slice of node's pool), handed over to the consumer (ownership.ts).
-        const buffer = Buffer.allocUnsafeSlow(length);
+        const buffer = Buffer.allocUnsafe(length);
         for (let got = 0; got < length;) {
             const { bytesRead } = await this.file.handle.read(buffer, got, length - got, position + got);
             if (bytesRead === 0)
                 throw new Error(`the spill file ${this.spillPath} is shorter than what was written to it`);
             got += bytesRead;
         }
-        return (0,ownership/* handOver */.Cl)(buffer);
+        return buffer;
     }
     async *[Symbol.asyncIterator]() {
         if (this.consumed)
@@ -42189,6 +42012,8 @@ async function resolvePgTools(options) {
     return choose(installed, `installed just now with ${plan.method}`, plan.method);
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./lib/src/backup/checksum.js
 const SETTINGS = [
     ['TimeZone', 'UTC'],
@@ -42907,7 +42732,6 @@ function olderTargetProblem(header, targetMajor, targetVersion) {
 
 
 
-
 class RestoreCheckError extends VerifyError {
     name = 'RestoreCheckError';
     constructor(problems) {
@@ -43083,8 +42907,6 @@ class TeeToFile extends external_node_stream_.Transform {
         this.out.on('error', (error) => this.destroy(error));
     }
     _transform(chunk, _enc, done) {
-        // Written here and passed on: no later stage may free it (streams/ownership.ts).
-        (0,ownership/* claim */.B7)(chunk);
         if (this.out.write(chunk))
             done(null, chunk);
         else
@@ -43125,14 +42947,11 @@ var external_node_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(exte
  */
 
 
-
 const PGZIP_BLOCK = 1 << 20;
 /** Output room for one block: at least zstd's and deflate's worst case (ZSTD_compressBound, deflateBound + gzip's header). */
 function frameRoom(blockSize) {
     return blockSize + (blockSize >> 7) + 4096;
 }
-/** zlib's output buffers at least this large are its own (node's pool only serves allocations under 4 KiB). */
-const OWN_OUTPUT_BUFFER = 64 * 1024;
 /** A node:zlib stream that ends a member or frame at every write; the output of a write is read back when it completes. */
 class ZlibFrameEncoder {
     stream;
@@ -43152,35 +42971,14 @@ class ZlibFrameEncoder {
                     return reject(error);
                 // node:zlib pushes a write's output before it calls the write back, and the readable side holds
                 // it all (its high-water mark is above the room), so the member is complete here.
-                const output = this.stream.read() ?? Buffer.alloc(0);
+                const member = this.stream.read() ?? Buffer.alloc(0);
                 // A stage torn down mid-write has closed its streams: nothing follows this member.
                 if (this.resetAfterFrame && !this.stream.destroyed)
                     this.stream.reset();
-                resolve(this.ownCopy(output));
+                resolve(member);
             });
         });
     }
-    /**
-     * node:zlib writes the members into an output buffer of its own (about 1 MiB) one after the other,
-     * and takes a fresh one when it is full: the members are views of it. Each member is copied into a
-     * buffer handed over to the next stage (ownership.ts), and an output buffer that zlib has left for a
-     * fresh one is freed at once (its members are copied): else each is 1 MiB left to the collector.
-     */
-    ownCopy(output) {
-        const member = (0,ownership/* handOver */.Cl)(Buffer.from(output));
-        // No output (there always is some: a frame's header) says nothing about zlib's output buffer. A
-        // small output buffer may be a slice of node's shared pool: never freed here.
-        if (output.length === 0 || output.buffer.byteLength < OWN_OUTPUT_BUFFER)
-            return member;
-        const under = output.buffer;
-        if (this.outputBuffer && under !== this.outputBuffer)
-            (0,ownership/* detach */.Yo)(this.outputBuffer);
-        // A member that ran into a fresh output buffer comes joined (a buffer of its own): zlib writes on in
-        // the fresh one, which is not known yet.
-        this.outputBuffer = output.byteOffset > 0 || output.length < under.byteLength ? under : null;
-        return member;
-    }
-    outputBuffer = null;
     close() {
         this.stream.destroy();
     }
@@ -43220,11 +43018,7 @@ class ParallelCompress extends external_node_stream_.Transform {
         this.block = Buffer.allocUnsafeSlow(blockSize);
     }
     _transform(chunk, _encoding, done) {
-        // Copied into the blocks as it comes: a chunk handed over (ownership.ts) is not needed after that.
-        this.copyIn(chunk).then(() => {
-            (0,ownership/* release */._r)(chunk);
-            done();
-        }, done);
+        this.copyIn(chunk).then(() => done(), done);
     }
     _flush(done) {
         // An empty input still makes one (empty) member or frame: a valid .gz or .zst file.
