@@ -22,7 +22,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { MANIFEST_FORMAT, rowKey } from '../src/storage/manifest.js';
 import { startSupabaseCluster } from '../test/helpers/supabase.js';
-import { BACKUP_BUCKET, startBackupBucket, startProject, type BackupBucket, type Project } from '../test/helpers/storage-files.js';
+import { BACKUP_BUCKET, filesChildEnv, startBackupBucket, startProject, type BackupBucket, type Project } from '../test/helpers/storage-files.js';
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -38,21 +38,10 @@ interface ChildReport {
 }
 
 async function backupInChild(project: Project, bucket: BackupBucket, urlFor: (db: string) => string, prefix: string): Promise<ChildReport> {
-  const storage = project.storage.server;
   const { stdout } = await run(process.execPath, ['--expose-gc', CHILD], {
     env: {
       ...process.env,
-      FILES_DB_URL: urlFor(project.db),
-      STORAGE_ENDPOINT: storage.endpoint,
-      STORAGE_REGION: storage.region,
-      STORAGE_KEY_ID: storage.accessKeyId,
-      STORAGE_SECRET: storage.secretAccessKey,
-      BACKUP_ENDPOINT: bucket.server.endpoint,
-      BACKUP_REGION: bucket.server.region,
-      BACKUP_KEY_ID: bucket.server.accessKeyId,
-      BACKUP_SECRET: bucket.server.secretAccessKey,
-      BACKUP_BUCKET,
-      BACKUP_PREFIX: prefix,
+      ...filesChildEnv(project, bucket, urlFor(project.db), prefix),
     },
     maxBuffer: 1024 * 1024,
   });

@@ -97,3 +97,21 @@ export async function startBackupBucket(): Promise<BackupBucket> {
     },
   };
 }
+
+/** The environment test/helpers/files-memory-child.ts reads: the project's database and Storage, the backup bucket. */
+export function filesChildEnv(project: Project, bucket: BackupBucket, databaseUrl: string, prefix: string): NodeJS.ProcessEnv {
+  const storage = project.storage.server;
+  return {
+    FILES_DB_URL: databaseUrl,
+    STORAGE_ENDPOINT: storage.endpoint,
+    STORAGE_REGION: storage.region,
+    STORAGE_KEY_ID: storage.accessKeyId,
+    STORAGE_SECRET: storage.secretAccessKey,
+    BACKUP_ENDPOINT: bucket.server.endpoint,
+    BACKUP_REGION: bucket.server.region,
+    BACKUP_KEY_ID: bucket.server.accessKeyId,
+    BACKUP_SECRET: bucket.server.secretAccessKey,
+    BACKUP_BUCKET,
+    BACKUP_PREFIX: prefix,
+  };
+}

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSupabaseCluster, type SupabaseCluster } from '../helpers/supabase.js';
-import { BACKUP_BUCKET, startBackupBucket, startProject, type BackupBucket, type Project } from '../helpers/storage-files.js';
+import { filesChildEnv, startBackupBucket, startProject, type BackupBucket, type Project } from '../helpers/storage-files.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -52,22 +52,11 @@ describe('Storage files: memory', () => {
   });
 
   async function backupInChild(project: Project, prefix: string): Promise<ChildReport> {
-    const storage = project.storage.server;
     const { stdout } = await run(process.execPath, ['--expose-gc', path.join(ROOT, 'lib', 'test', 'helpers', 'files-memory-child.js')], {
       cwd: ROOT,
       env: {
         ...process.env,
-        FILES_DB_URL: supabase.urlFor(project.db),
-        STORAGE_ENDPOINT: storage.endpoint,
-        STORAGE_REGION: storage.region,
-        STORAGE_KEY_ID: storage.accessKeyId,
-        STORAGE_SECRET: storage.secretAccessKey,
-        BACKUP_ENDPOINT: bucket.server.endpoint,
-        BACKUP_REGION: bucket.server.region,
-        BACKUP_KEY_ID: bucket.server.accessKeyId,
-        BACKUP_SECRET: bucket.server.secretAccessKey,
-        BACKUP_BUCKET,
-        BACKUP_PREFIX: prefix,
+        ...filesChildEnv(project, bucket, supabase.urlFor(project.db), prefix),
       },
       maxBuffer: 1024 * 1024,
     });
