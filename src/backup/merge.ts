@@ -92,7 +92,7 @@ function partBanner(marker: string, echo: string): string {
 export function part1Open(): string {
   return [
     partBanner(MARKER.part1, 'PART 1: auth and storage data'),
-    '-- Data only, as INSERTs with column lists. Replica mode keeps service and user triggers',
+    '-- Data only, as COPY with column lists. Replica mode keeps service and user triggers',
     '-- (and foreign-key checks) from firing on restored rows.',
     'SET session_replication_role = replica;',
     '',

@@ -4,10 +4,11 @@
  * the keys Supabase makes unique (ids, a non-SSO user's email, a phone number, an identity's provider
  * id, a bucket's name, an object's bucket and path).
  *
- * Part1Rows reads the INSERT statements of PART 1 line by line as the file streams past (pg_dump's
- * `--column-inserts` output: `'...'` strings with `''` escapes, no dollar quotes, no E'' strings) and
- * stops at the PART 2 marker. CollisionCheck looks the keys up in the target in batches, so memory
- * stays flat whatever the number of rows.
+ * Part1Rows reads the rows of PART 1 line by line as the file streams past and stops at the PART 2
+ * marker: COPY blocks with column lists (pg_dump's default data format, which backups use since
+ * 2026-12), and the INSERT statements of older backups (pg_dump's `--column-inserts` output: `'...'`
+ * strings with `''` escapes, no dollar quotes, no E'' strings). CollisionCheck looks the keys up in the
+ * target in batches, so memory stays flat whatever the number of rows.
  */
 import type pg from 'pg';
 
@@ -30,11 +31,19 @@ function hasNonSpace(text: string, from: number, to: number): boolean {
   return false;
 }
 
+/** A COPY block being read: its table when it is a checked one (else its rows are skipped), and its columns. */
+interface CopyBlock {
+  table: CheckedTable | null;
+  columns: string[];
+}
+
 export class Part1Rows {
   private mode: 'normal' | 'squote' | 'dquote' = 'normal';
   private statementStart = true;
   private statement: string[] | null = null;
   private table: CheckedTable | null = null;
+  /** Inside a COPY block (its data lines are rows, not SQL) until its `\.` line. */
+  private copy: CopyBlock | null = null;
   private started = false;
   done = false;
   readonly rows = new Map<CheckedTable, Row[]>(CHECKED_TABLES.map((t) => [t, []]));
@@ -43,6 +52,11 @@ export class Part1Rows {
   /** Reads one line (with its newline). */
   line(line: string): void {
     if (this.done) return;
+    if (this.copy) {
+      this.copyRow(this.copy, line);
+      return;
+    }
+    let copy: CopyBlock | null = null;
     if (this.mode === 'normal' && this.statementStart) {
       if (line.startsWith('-- PART 1: ')) this.started = true;
       if (PART2_MARKER.test(line)) {
@@ -54,11 +68,35 @@ export class Part1Rows {
         if (insert) {
           this.table = insert[1] as CheckedTable;
           this.statement = [];
+        } else {
+          copy = parseCopyFromStdin(line);
         }
       }
     }
     if (this.statement) this.statement.push(line);
     this.lex(line);
+    if (copy && this.mode === 'normal' && this.statementStart) this.copy = copy;
+  }
+
+  /** The table whose row this line is, for a message about it (the line's head). */
+  tableOf(head: string): string {
+    if (this.copy) return this.copy.table ?? 'PART 1';
+    return /^INSERT INTO (\S+)/.exec(head)?.[1] ?? 'PART 1';
+  }
+
+  private copyRow(copy: CopyBlock, line: string): void {
+    const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+    if (text === '\\.') {
+      this.copy = null;
+      return;
+    }
+    if (!copy.table) return;
+    const fields = text.split('\t');
+    if (fields.length !== copy.columns.length) return;
+    const row: Row = new Map();
+    copy.columns.forEach((column, i) => row.set(column, decodeCopyField(fields[i]!)));
+    this.rows.get(copy.table)!.push(row);
+    this.count++;
   }
 
   /** Takes the rows read so far (for a batch lookup). */
@@ -117,23 +155,63 @@ export class Part1Rows {
   }
 }
 
-/** Parses `INSERT INTO t (c1, c2) VALUES (v1, v2);` into column → value; null when it is not that shape. */
-export function parseInsert(statement: string): Row | null {
-  const open = statement.indexOf('(');
-  if (open < 0) return null;
+const COPY_FROM_STDIN = /^COPY (.*) FROM stdin;\r?\n?$/;
+
+/** `COPY t (c1, c2) FROM stdin;` as a CopyBlock (table null when not a checked one); null when not that. */
+export function parseCopyFromStdin(line: string): CopyBlock | null {
+  const copy = COPY_FROM_STDIN.exec(line);
+  if (!copy) return null;
+  const target = copy[1]!;
+  const table = CHECKED_TABLES.find((name) => target.startsWith(`${name} (`)) ?? null;
+  if (!table) return { table: null, columns: [] };
+  const list = parseColumnList(target, table.length + 1);
+  return list && list.end === target.length ? { table, columns: list.columns } : { table: null, columns: [] };
+}
+
+/** A field of COPY's text format: `\N` is NULL; backslash escapes (`\t`, `\n`, `\\`, octal, `\x`) decoded. */
+export function decodeCopyField(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  let out = '';
+  for (let i = 0; i < field.length; i++) {
+    const ch = field[i]!;
+    if (ch !== '\\' || i + 1 === field.length) {
+      out += ch;
+      continue;
+    }
+    const next = field[++i]!;
+    const octal = /^[0-7]{1,3}/.exec(field.slice(i, i + 3));
+    const hex = next === 'x' ? /^[0-9a-fA-F]{1,2}/.exec(field.slice(i + 1, i + 3)) : null;
+    if (octal) {
+      out += String.fromCharCode(parseInt(octal[0], 8) & 0xff);
+      i += octal[0].length - 1;
+    } else if (hex) {
+      out += String.fromCharCode(parseInt(hex[0], 16));
+      i += hex[0].length;
+    } else {
+      out += COPY_ESCAPES[next] ?? next;
+    }
+  }
+  return out;
+}
+
+const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A column list from `(` at `open`: the names (quoted ones unquoted, others lower-cased) and where it ends. */
+function parseColumnList(text: string, open: number): { columns: string[]; end: number } | null {
+  if (text[open] !== '(') return null;
   let i = open + 1;
   const columns: string[] = [];
-  // column list
   for (;;) {
-    while (/\s/.test(statement[i] ?? '')) i++;
-    if (statement[i] === '"') {
+    while (/\s/.test(text[i] ?? '')) i++;
+    if (text[i] === '"') {
       let name = '';
       i++;
       for (;;) {
-        const close = statement.indexOf('"', i);
+        const close = text.indexOf('"', i);
         if (close < 0) return null;
-        name += statement.slice(i, close);
-        if (statement[close + 1] === '"') {
+        name += text.slice(i, close);
+        if (text[close + 1] === '"') {
           name += '"';
           i = close + 2;
         } else {
@@ -143,22 +221,29 @@ export function parseInsert(statement: string): Row | null {
       }
       columns.push(name);
     } else {
-      const match = /^[^\s,()]+/.exec(statement.slice(i));
+      const match = /^[^\s,()]+/.exec(text.slice(i));
       if (!match) return null;
       columns.push(match[0].toLowerCase());
       i += match[0].length;
     }
-    while (/\s/.test(statement[i] ?? '')) i++;
-    if (statement[i] === ',') {
+    while (/\s/.test(text[i] ?? '')) i++;
+    if (text[i] === ',') {
       i++;
       continue;
     }
-    if (statement[i] === ')') {
-      i++;
-      break;
+    if (text[i] === ')') {
+      return { columns, end: i + 1 };
     }
     return null;
   }
+}
+
+/** Parses `INSERT INTO t (c1, c2) VALUES (v1, v2);` into column → value; null when it is not that shape. */
+export function parseInsert(statement: string): Row | null {
+  const list = parseColumnList(statement, statement.indexOf('('));
+  if (!list) return null;
+  const { columns } = list;
+  let i = list.end;
   const values = /^\s*VALUES\s*\(/i.exec(statement.slice(i));
   if (!values) return null;
   i += values[0].length;
@@ -238,7 +323,8 @@ const KEY_CHECKS: KeyCheck[] = [
   {
     table: 'auth.users',
     columns: ['email'],
-    when: (row) => row.get('is_sso_user') !== 'true',
+    // `true` in an INSERT, `t` in a COPY row
+    when: (row) => row.get('is_sso_user') !== 'true' && row.get('is_sso_user') !== 't',
     needs: ['email', 'is_sso_user'],
     sql: (t) => `SELECT id::text AS id, email FROM auth.users WHERE email = ANY ($1::${t('email')}[]) AND is_sso_user = false`,
     describe: (f) => `email ${f.email} is taken by user ${f.id}`,
@@ -369,19 +455,28 @@ export class CollisionCheck {
 export const KEPT_STRING_BYTES = 64 * 1024;
 
 /**
- * PART 1 as Part1Rows reads it, with every string literal longer than `kept` bytes cut short (its
- * first `kept` bytes, then its closing quote): a streaming filter over the file's chunks, lexing as
- * Part1Rows does (`'...'` with `''`, `"..."`, `--` comments; PART 1 has no dollar quotes or E''
- * strings), whatever the chunking.
+ * PART 1 as Part1Rows reads it, with every string literal and every COPY field longer than `kept`
+ * bytes cut short (a literal keeps its first `kept` bytes, then its closing quote; a field its first
+ * `kept` bytes; Part1Rows splits a row at raw tabs, so a cut escape does not join fields): a streaming filter over the file's chunks, lexing as Part1Rows
+ * does (`'...'` with `''`, `"..."`, `--` comments, the data lines of a `COPY … FROM stdin;` up to
+ * `\.`; PART 1 has no dollar quotes or E'' strings), whatever the chunking.
  */
 export class LongStringCutter {
-  private mode: 'normal' | 'squote' | 'dquote' | 'comment' = 'normal';
-  /** Bytes of the current string literal so far. */
+  private mode: 'normal' | 'squote' | 'dquote' | 'comment' | 'copy' = 'normal';
+  /** Bytes of the current string literal (or COPY field) so far. */
   private length = 0;
   /** A `'` ended the last chunk inside a string: a closing quote or the first of `''`. */
   private quotePending = false;
   /** A `-` ended the last chunk outside quotes: maybe the start of `--`. */
   private dashPending = false;
+  /** Outside quotes, the next byte starts a line. */
+  private lineStart = true;
+  /** A line that starts with `C`, kept (up to MAX_COPY_LINE) to see whether it opens a COPY block. */
+  private recorded: Buffer[] | null = null;
+  private recordedBytes = 0;
+  /** In a COPY block: bytes of the current line so far, and whether they are `\.` so far. */
+  private copyLinePos = 0;
+  private endCandidate = true;
 
   constructor(private readonly kept = KEPT_STRING_BYTES) {}
 
@@ -390,6 +485,7 @@ export class LongStringCutter {
     const out: Buffer[] = [];
     let i = 0;
     let copyFrom = 0;
+    let recordFrom = this.recorded ? 0 : -1;
     const cut = (at: number): void => {
       if (at > copyFrom) out.push(chunk.subarray(copyFrom, at));
     };
@@ -409,10 +505,16 @@ export class LongStringCutter {
       if (chunk[0] === 0x2d) this.mode = 'comment';
     }
     while (i < chunk.length) {
-      if (this.mode === 'comment') {
+      if (this.mode === 'copy') {
+        i = this.copyBytes(chunk, i, (at, to) => {
+          cut(at);
+          copyFrom = to;
+        });
+      } else if (this.mode === 'comment') {
         const nl = chunk.indexOf(0x0a, i);
         if (nl < 0) break;
         this.mode = 'normal';
+        this.lineStart = true;
         i = nl + 1;
       } else if (this.mode === 'dquote') {
         const q = chunk.indexOf(0x22, i);
@@ -421,6 +523,14 @@ export class LongStringCutter {
         i = q + 1;
       } else if (this.mode === 'normal') {
         const c = chunk[i]!;
+        if (this.lineStart) {
+          this.lineStart = false;
+          if (c === 0x43) {
+            this.recorded = [];
+            this.recordedBytes = 0;
+            recordFrom = i;
+          }
+        }
         if (c === 0x27) {
           this.mode = 'squote';
           this.length = 0;
@@ -429,6 +539,14 @@ export class LongStringCutter {
         } else if (c === 0x2d) {
           if (i + 1 === chunk.length) this.dashPending = true;
           else if (chunk[i + 1] === 0x2d) this.mode = 'comment';
+        } else if (c === 0x0a) {
+          this.lineStart = true;
+          if (this.recorded) {
+            this.recorded.push(chunk.subarray(recordFrom, i));
+            if (COPY_FROM_STDIN.test(Buffer.concat(this.recorded).toString('utf8'))) this.startCopy();
+            this.recorded = null;
+            recordFrom = -1;
+          }
         }
         i++;
       } else {
@@ -461,7 +579,61 @@ export class LongStringCutter {
         }
       }
     }
+    if (this.recorded && recordFrom >= 0) {
+      this.recordedBytes += chunk.length - recordFrom;
+      // Not a COPY statement line (pg_dump writes those in well under a megabyte): stop keeping it.
+      if (this.recordedBytes > MAX_COPY_LINE) this.recorded = null;
+      else this.recorded.push(Buffer.from(chunk.subarray(recordFrom)));
+    }
     cut(chunk.length);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
+
+  private startCopy(): void {
+    this.mode = 'copy';
+    this.length = 0;
+    this.copyLinePos = 0;
+    this.endCandidate = true;
+  }
+
+  /**
+   * COPY data from `i`: fields longer than `kept` lose their rest (`drop(from, to)`), the `\.` line
+   * ends the block. Returns where it stopped: the chunk's end, or just after the `\.` line.
+   */
+  private copyBytes(chunk: Buffer, i: number, drop: (from: number, to: number) => void): number {
+    while (i < chunk.length) {
+      const c = chunk[i]!;
+      if (c === 0x0a) {
+        const end = this.copyLinePos === 2 && this.endCandidate;
+        this.length = 0;
+        this.copyLinePos = 0;
+        this.endCandidate = true;
+        if (end) {
+          this.mode = 'normal';
+          this.lineStart = true;
+          return i + 1;
+        }
+      } else if (c === 0x09) {
+        this.length = 0;
+        this.copyLinePos++;
+        this.endCandidate = false;
+      } else if (this.length >= this.kept) {
+        const tab = chunk.indexOf(0x09, i);
+        const nl = chunk.indexOf(0x0a, i);
+        const stop = Math.min(tab < 0 ? chunk.length : tab, nl < 0 ? chunk.length : nl);
+        drop(i, stop);
+        i = stop;
+        continue;
+      } else {
+        this.endCandidate = this.copyLinePos === 0 ? c === 0x5c : this.copyLinePos === 1 && this.endCandidate && c === 0x2e;
+        this.copyLinePos++;
+        this.length++;
+      }
+      i++;
+    }
+    return i;
+  }
 }
+
+/** Longer than this, a line that starts with `C` is not taken for a COPY statement. */
+const MAX_COPY_LINE = 1024 * 1024;

@@ -136,7 +136,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       (line) => part1.line(line.toString('utf8')),
       MAX_PART1_LINE,
       (head) => {
-        const table = /^INSERT INTO (\S+)/.exec(head.toString('utf8', 0, Math.min(head.length, 1024)))?.[1] ?? 'PART 1';
+        const table = part1.tableOf(head.toString('utf8', 0, Math.min(head.length, 1024)));
         tooLong = new RestoreError(
           `a row of ${table} in ${label} is longer than ${MAX_PART1_LINE / 1024 / 1024} MiB on one line: the collision check ` +
             'cannot read it, so nothing was restored. Restore into an empty project with --force, which skips the check',
