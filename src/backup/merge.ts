@@ -175,8 +175,8 @@ export async function mergeBackup(input: MergeInput): Promise<MergeResult> {
   const scanner = policy.scanner;
   const partBytes = { part1: 0, part2: 0, part3: 0 };
   let sqlBytes = 0;
-  const progress = input.progress ?? { sqlBytes: 0, rows: null };
-  progress.rows = scanner.report.rows;
+  const progress = input.progress ?? { sqlBytes: 0, rows: () => 0 };
+  progress.rows = () => scanner.rowsSoFar();
 
   async function* sql(): AsyncGenerator<Buffer> {
     const emit = (text: string): Buffer => scanner.push(Buffer.from(text, 'utf8'));

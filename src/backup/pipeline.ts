@@ -190,7 +190,7 @@ export async function runBackup(config: BackupConfig, log: Logger, options: Back
       secrets,
       signal: options.signal,
     };
-    const progress: MergeProgress = { sqlBytes: 0, rows: null };
+    const progress: MergeProgress = { sqlBytes: 0, rows: () => 0 };
     const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
     const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
     log.info('Step 1/2: Dumping auth and storage data...');

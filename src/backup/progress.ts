@@ -11,8 +11,8 @@ import type { TableRef } from './catalog.js';
 /** What the merge has done so far (it updates the fields as the bytes pass). */
 export interface MergeProgress {
   sqlBytes: number;
-  /** Rows per table seen so far (the scanner's live counts). */
-  rows: ReadonlyMap<string, number> | null;
+  /** Rows seen so far (the scanner's live count, the rows of a COPY block still running included). */
+  rows: () => number;
 }
 
 /** The catalog's estimate of the rows of `tables` (pg_class.reltuples: what ANALYZE last saw), or null. */
@@ -33,7 +33,7 @@ function formatDuration(seconds: number): string {
 
 /** One progress line. */
 export function progressLine(progress: MergeProgress, estimatedRows: number | null, elapsedMs: number): string {
-  const rows = [...(progress.rows?.values() ?? [])].reduce((sum, n) => sum + n, 0);
+  const rows = progress.rows();
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const parts = [`${formatBytes(progress.sqlBytes)} written`];
   if (estimatedRows && estimatedRows >= rows) {

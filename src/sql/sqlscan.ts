@@ -193,6 +193,13 @@ export class SqlScanner {
     lines: 0,
   };
 
+  /** Rows counted so far, the rows of the COPY block being read included (report.rows gets them at its end). */
+  rowsSoFar(): number {
+    let rows = this.copyRows;
+    for (const count of this.report.rows.values()) rows += count;
+    return rows;
+  }
+
   /**
    * The original statement a comment-out rewrite began did not end on its line (a quoted name with a
    * newline in it): every line up to its end is commented out too, so no part of it runs.

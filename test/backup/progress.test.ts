@@ -58,7 +58,7 @@ it('logs progress lines while a slow dump runs, with numbers only', async () => 
 
 describe('progressLine', () => {
   it('says how much is done, at what rate, and how long is left', () => {
-    const rows = new Map([['auth.users', 250_000], ['public.notes', 750_000]]);
+    const rows = (): number => 1_000_000;
     expect(progressLine({ sqlBytes: 512 * 1024 * 1024, rows }, 4_000_000, 20_000)).toBe(
       '⏳ 512.00 MB written, 1,000,000 of ~4,000,000 rows (25%), 25.60 MB/s, about 1 min 0 s left',
     );

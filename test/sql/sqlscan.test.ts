@@ -117,6 +117,16 @@ describe('SqlScanner', () => {
     expect(out).toBe(text);
   });
 
+  it('counts the rows of a COPY block still running in rowsSoFar (the progress line), once', () => {
+    const scanner = new SqlScanner();
+    scanner.push(Buffer.from("INSERT INTO auth.users (id) VALUES ('1');\nCOPY public.t (v) FROM stdin;\na\nb\n"));
+    expect(scanner.report.rows.get('public.t')).toBeUndefined();
+    expect(scanner.rowsSoFar()).toBe(3);
+    scanner.push(Buffer.from('c\n\\.\n'));
+    expect(scanner.report.rows.get('public.t')).toBe(3);
+    expect(scanner.rowsSoFar()).toBe(4);
+  });
+
   it('passes non-UTF-8-aligned chunks of multi-byte text through unchanged', () => {
     const text = "INSERT INTO auth.users (v) VALUES ('héllo 🎉 日本語\n-- PART 1: AUTH AND STORAGE DATA\n');\n";
     for (const size of [1, 2, 3]) {
