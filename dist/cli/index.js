@@ -8390,6 +8390,13 @@ class SqlScanner {
         bytes: 0,
         lines: 0,
     };
+    /** Rows counted so far, the rows of the COPY block being read included (report.rows gets them at its end). */
+    rowsSoFar() {
+        let rows = this.copyRows;
+        for (const count of this.report.rows.values())
+            rows += count;
+        return rows;
+    }
     /**
      * The original statement a comment-out rewrite began did not end on its line (a quoted name with a
      * newline in it): every line up to its end is commented out too, so no part of it runs.
@@ -41358,8 +41365,8 @@ async function mergeBackup(input) {
     const scanner = policy.scanner;
     const partBytes = { part1: 0, part2: 0, part3: 0 };
     let sqlBytes = 0;
-    const progress = input.progress ?? { sqlBytes: 0, rows: null };
-    progress.rows = scanner.report.rows;
+    const progress = input.progress ?? { sqlBytes: 0, rows: () => 0 };
+    progress.rows = () => scanner.rowsSoFar();
     async function* sql() {
         const emit = (text) => scanner.push(Buffer.from(text, 'utf8'));
         const count = (part, buf) => {
@@ -41616,7 +41623,7 @@ function formatDuration(seconds) {
 }
 /** One progress line. */
 function progressLine(progress, estimatedRows, elapsedMs) {
-    const rows = [...(progress.rows?.values() ?? [])].reduce((sum, n) => sum + n, 0);
+    const rows = progress.rows();
     const seconds = Math.max(elapsedMs / 1000, 0.001);
     const parts = [`${(0,src_log/* formatBytes */.z3)(progress.sqlBytes)} written`];
     if (estimatedRows && estimatedRows >= rows) {
@@ -43307,7 +43314,7 @@ async function runBackup(config, log, options = {}) {
             secrets,
             signal: options.signal,
         };
-        const progress = { sqlBytes: 0, rows: null };
+        const progress = { sqlBytes: 0, rows: () => 0 };
         const estimated = await estimateRows(snapshot.client, [...plan.managedTables, ...plan.userTables]);
         const stopProgress = reportProgress(log, progress, estimated, options.progressEveryMs);
         log.info('Step 1/2: Dumping auth and storage data...');
