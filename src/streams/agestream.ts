@@ -155,7 +155,9 @@ export class AgeEncryptStream extends Transform {
 
   /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
   constructor(target: AgeTarget) {
-    super();
+    // Read one pushed buffer at a time: a byte-mode reader (for await, read()) joins everything buffered
+    // into a fresh Buffer per read, a copy of the whole payload. 16 buffers: 8 sealed chunks.
+    super({ readableObjectMode: true, readableHighWaterMark: 16 });
     this.made = ageHeader(target);
     this.made.catch(() => undefined);
   }

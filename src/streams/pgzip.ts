@@ -104,7 +104,9 @@ export class ParallelCompress extends Transform {
     // block, a compression context and an output buffer (zstd + age: peak RSS 161 MiB with 2, 169 with 4).
     inFlight = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1),
   ) {
-    super();
+    // Read a member at a time: a byte-mode reader (for await, read()) joins all that is buffered into
+    // a fresh Buffer per read, a copy of the file.
+    super({ readableObjectMode: true, readableHighWaterMark: inFlight });
     this.encoders = Array.from({ length: inFlight }, () => codec(blockSize));
     this.freeBlocks = Array.from({ length: inFlight }, () => Buffer.allocUnsafeSlow(blockSize));
     this.block = Buffer.allocUnsafeSlow(blockSize);
