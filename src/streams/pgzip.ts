@@ -16,6 +16,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { canTransfer, detach, handOff } from './handoff.js';
 
 export const PGZIP_BLOCK = 1 << 20;
 
@@ -35,10 +36,15 @@ export function frameRoom(blockSize: number): number {
 
 /** A node:zlib stream that ends a member or frame at every write; the output of a write is read back when it completes. */
 class ZlibFrameEncoder implements FrameEncoder {
+  /** The output buffer zlib writes in (its chunkSize is `room`), when known. */
+  private zlibBuffer: ArrayBufferLike | null = null;
+
   constructor(
     private readonly stream: Transform & { reset?: () => void },
     /** gzip: deflate must be reset to start the next member (a zstd context starts a new frame by itself). */
     private readonly resetAfterFrame: boolean,
+    /** The size of zlib's output buffers (its chunkSize). */
+    private readonly room: number,
   ) {
     // A failed write also fails its callback, which rejects encode; the event would crash the process.
     stream.on('error', () => undefined);
@@ -50,12 +56,31 @@ class ZlibFrameEncoder implements FrameEncoder {
         if (error) return reject(error);
         // node:zlib pushes a write's output before it calls the write back, and the readable side holds
         // it all (its high-water mark is above the room), so the member is complete here.
-        const member = (this.stream.read() as Buffer | null) ?? Buffer.alloc(0);
+        const output = (this.stream.read() as Buffer | null) ?? Buffer.alloc(0);
         // A stage torn down mid-write has closed its streams: nothing follows this member.
         if (this.resetAfterFrame && !this.stream.destroyed) this.stream.reset!();
-        resolve(member);
+        resolve(this.ownCopy(output));
       });
     });
+  }
+
+  /**
+   * node:zlib writes the members one after the other into an output buffer of its own (`room` bytes)
+   * and takes a fresh one when it is full: the members are views of it, and it stays until the last
+   * of them is collected. Each member is copied into a buffer of its own, handed off to the stage that
+   * uses it last (handoff.ts), and an output buffer that zlib has left for a fresh one is freed at
+   * once (its members are copies).
+   */
+  private ownCopy(output: Buffer): Buffer {
+    // Without transfer (Node.js < 21) nothing could be freed: the copy would be for nothing.
+    if (!canTransfer) return output;
+    const member = handOff(Buffer.from(output));
+    // Zlib's buffer is known by its size; a member that ran over into a fresh one comes joined, in a
+    // buffer of its own (also only read here): either way, a different buffer means zlib has left it.
+    if (this.zlibBuffer && output.buffer !== this.zlibBuffer) detach(this.zlibBuffer);
+    // (Buffer's shared pool, which small joins come from, is never taken for it.)
+    this.zlibBuffer = this.room > Buffer.poolSize && output.buffer.byteLength === this.room ? output.buffer : null;
+    return member;
   }
 
   close(): void {
@@ -70,7 +95,7 @@ function roomOptions(blockSize: number): { chunkSize: number; readableHighWaterM
 export const gzipFrames =
   (level: number): FrameCodec =>
   (blockSize) =>
-    new ZlibFrameEncoder(zlib.createGzip({ level, flush: zlib.constants.Z_FINISH, ...roomOptions(blockSize) }), true);
+    new ZlibFrameEncoder(zlib.createGzip({ level, flush: zlib.constants.Z_FINISH, ...roomOptions(blockSize) }), true, frameRoom(blockSize));
 
 /** Whether this Node.js has zstd in node:zlib (22.15 and newer; the action runs on node24). */
 export const hasZstd = (): boolean => typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
@@ -82,7 +107,7 @@ export function zstdFrames(level: number): FrameCodec {
   };
   const { ZSTD_c_compressionLevel, ZSTD_c_checksumFlag, ZSTD_e_end } = zstd.constants;
   const params = { [ZSTD_c_compressionLevel!]: level, [ZSTD_c_checksumFlag!]: 1 };
-  return (blockSize) => new ZlibFrameEncoder(zstd.createZstdCompress({ params, flush: ZSTD_e_end, ...roomOptions(blockSize) }), false);
+  return (blockSize) => new ZlibFrameEncoder(zstd.createZstdCompress({ params, flush: ZSTD_e_end, ...roomOptions(blockSize) }), false, frameRoom(blockSize));
 }
 
 export class ParallelCompress extends Transform {
@@ -105,7 +130,7 @@ export class ParallelCompress extends Transform {
     inFlight = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1),
   ) {
     // Read a member at a time: a byte-mode reader (for await, read()) joins all that is buffered into
-    // a fresh Buffer per read, a copy of the file.
+    // a fresh Buffer per read, a copy of the file, and the members could not be freed once written.
     super({ readableObjectMode: true, readableHighWaterMark: inFlight });
     this.encoders = Array.from({ length: inFlight }, () => codec(blockSize));
     this.freeBlocks = Array.from({ length: inFlight }, () => Buffer.allocUnsafeSlow(blockSize));
