@@ -11,6 +11,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Decrypter, Encrypter, Stanza, type Recipient } from 'age-encryption';
+import { handOff, release } from './handoff.js';
 
 const CHUNK = 64 * 1024;
 const TAG = 16;
@@ -152,10 +153,14 @@ export class AgeEncryptStream extends Transform {
   private counter = 0;
   private readonly chunks = new Chunker(CHUNK, (plain, last) => this.seal(plain, last));
   private readonly made: Promise<{ header: Buffer; fileKey: Uint8Array }>;
+  /** The last piece taken: the chunker may still hold a view of it. */
+  private lastPiece: Buffer | null = null;
 
   /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
   constructor(target: AgeTarget) {
-    super();
+    // Read one pushed buffer at a time: a byte-mode reader (for await, read()) joins everything buffered
+    // into a fresh Buffer per read, a copy of the whole payload. 16 buffers: 8 sealed chunks.
+    super({ readableObjectMode: true, readableHighWaterMark: 16 });
     this.made = ageHeader(target);
     this.made.catch(() => undefined);
   }
@@ -170,7 +175,8 @@ export class AgeEncryptStream extends Transform {
 
   private seal(plain: Buffer, last: boolean): void {
     const cipher = createCipheriv('chacha20-poly1305', this.key!, chunkNonce(this.counter++, last), { authTagLength: TAG });
-    this.push(cipher.update(plain));
+    // A fresh 64 KiB that only the file writer keeps: freed once written (handoff.ts).
+    this.push(handOff(cipher.update(plain)));
     cipher.final();
     this.push(cipher.getAuthTag());
   }
@@ -184,6 +190,12 @@ export class AgeEncryptStream extends Transform {
       return;
     }
     this.chunks.take(chunk);
+    // Taking a non-empty piece seals what the chunker held of the one before, the last use of it: a
+    // piece handed off (handoff.ts: a compressed member) is freed then.
+    if (chunk.length > 0) {
+      if (this.lastPiece) release(this.lastPiece);
+      this.lastPiece = chunk;
+    }
     done();
   }
 
@@ -191,6 +203,8 @@ export class AgeEncryptStream extends Transform {
     this.start().then(
       () => {
         this.chunks.end();
+        if (this.lastPiece) release(this.lastPiece);
+        this.lastPiece = null;
         done();
       },
       (error: unknown) => done(error as Error),

@@ -14,6 +14,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { release } from './handoff.js';
 
 export const BATCH_BYTES = 1 << 20;
 
@@ -103,7 +104,9 @@ export class BatchWriter {
     while (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
     const bytes = this.pendingBytes;
     if (bytes === 0) return;
-    const write = writeAll(this.file.handle, this.batch, this.position);
+    const chunks = this.batch;
+    // Chunks handed off (handoff.ts: age's ciphertexts) end here.
+    const write = writeAll(this.file.handle, chunks, this.position).then(() => chunks.forEach(release));
     this.batch = [];
     this.position += bytes;
     this.pendingBytes = 0;
