@@ -9736,6 +9736,7 @@ function toObjectRow(raw) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7075);
 /* harmony import */ var age_encryption__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1539);
+/* harmony import */ var _handoff_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4254);
 /**
  * age (age-encryption.org/v1) with the payload in native crypto. The `age-encryption` library makes and
  * reads the header (every recipient type it supports, the header MAC); the payload, the STREAM of
@@ -9746,6 +9747,7 @@ function toObjectRow(raw) {
  * salt = nonce, info = "payload"); chunk i (64 KiB of plaintext, the last one shorter and never empty
  * unless the whole plaintext is) sealed with the 12-byte nonce = 11-byte big-endian i ‖ last-chunk flag.
  */
+
 
 
 
@@ -9883,9 +9885,13 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
     counter = 0;
     chunks = new Chunker(CHUNK, (plain, last) => this.seal(plain, last));
     made;
+    /** The last piece taken: the chunker may still hold a view of it. */
+    lastPiece = null;
     /** `target`: the recipients or the passphrase; the header is made when the first bytes arrive. */
     constructor(target) {
-        super();
+        // Read one pushed buffer at a time: a byte-mode reader (for await, read()) joins everything buffered
+        // into a fresh Buffer per read, a copy of the whole payload. 16 buffers: 8 sealed chunks.
+        super({ readableObjectMode: true, readableHighWaterMark: 16 });
         this.made = ageHeader(target);
         this.made.catch(() => undefined);
     }
@@ -9899,7 +9905,8 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
     }
     seal(plain, last) {
         const cipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createCipheriv)('chacha20-poly1305', this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-        this.push(cipher.update(plain));
+        // A fresh 64 KiB that only the file writer keeps: freed once written (handoff.ts).
+        this.push((0,_handoff_js__WEBPACK_IMPORTED_MODULE_3__/* .handOff */ .VW)(cipher.update(plain)));
         cipher.final();
         this.push(cipher.getAuthTag());
     }
@@ -9909,11 +9916,21 @@ class AgeEncryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
             return;
         }
         this.chunks.take(chunk);
+        // Taking a non-empty piece seals what the chunker held of the one before, the last use of it: a
+        // piece handed off (handoff.ts: a compressed member) is freed then.
+        if (chunk.length > 0) {
+            if (this.lastPiece)
+                (0,_handoff_js__WEBPACK_IMPORTED_MODULE_3__/* .release */ ._r)(this.lastPiece);
+            this.lastPiece = chunk;
+        }
         done();
     }
     _flush(done) {
         this.start().then(() => {
             this.chunks.end();
+            if (this.lastPiece)
+                (0,_handoff_js__WEBPACK_IMPORTED_MODULE_3__/* .release */ ._r)(this.lastPiece);
+            this.lastPiece = null;
             done();
         }, (error) => done(error));
     }
@@ -10013,6 +10030,50 @@ class AgeDecryptStream extends node_stream__WEBPACK_IMPORTED_MODULE_1__.Transfor
             done(error);
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 4254:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AC: () => (/* binding */ canTransfer),
+/* harmony export */   VW: () => (/* binding */ handOff),
+/* harmony export */   Yo: () => (/* binding */ detach),
+/* harmony export */   _r: () => (/* binding */ release)
+/* harmony export */ });
+/**
+ * Freeing the big buffers of a sealed backup at once, by their last user, instead of when V8 next
+ * collects.
+ *
+ * V8 frees an ArrayBuffer's memory only when a collection finds it dead, and with the heap let grow
+ * (heap.ts) that is after ~64 MiB more of them: with zstd and age, the compressed frames and age's
+ * ciphertexts doubled what the plain backup allocates per byte, and the pile of dead buffers was most
+ * of the 50 MiB by which D's peak RSS exceeded A's. Only buffers that one stage made and that pass
+ * along one line of stages are handed off: zstd/gzip members (copied out of node:zlib's shared output
+ * buffer) and age's ciphertexts. Their last user detaches them (ArrayBuffer.prototype.transfer), so a
+ * reader that kept one anyway sees it empty. On a Node.js without transfer (< 21) nothing is marked or copied.
+ */
+const handedOff = new WeakSet();
+/** Whether this Node.js can free a buffer at once (ArrayBuffer.prototype.transfer: Node.js 21 and newer). */
+const canTransfer = typeof ArrayBuffer.prototype.transfer === 'function';
+/** Marks `chunk` (a buffer of its own, whole) as freed by whoever uses it last; returns it. */
+function handOff(chunk) {
+    if (canTransfer && chunk.length > 0 && chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength)
+        handedOff.add(chunk.buffer);
+    return chunk;
+}
+/** Frees `chunk`'s memory now if it was handed off; the caller is its last user. */
+function release(chunk) {
+    if (handedOff.delete(chunk.buffer))
+        detach(chunk.buffer);
+}
+/** Frees an ArrayBuffer that nothing else reads any more. */
+function detach(buffer) {
+    if (canTransfer)
+        buffer.transfer(0);
 }
 
 
@@ -40559,6 +40620,8 @@ async function* coalescedReads(stream, small = 32 * 1024, pauseMs = 0.2) {
 var signature = __nccwpck_require__(640);
 // EXTERNAL MODULE: external "node:stream/promises"
 var external_node_stream_promises_ = __nccwpck_require__(6466);
+// EXTERNAL MODULE: ./lib/src/streams/handoff.js
+var handoff = __nccwpck_require__(4254);
 ;// CONCATENATED MODULE: ./lib/src/streams/filewrite.js
 /**
  * Writing a stream of chunks to a file in batches of about 1 MiB, through the page cache.
@@ -40574,6 +40637,7 @@ var external_node_stream_promises_ = __nccwpck_require__(6466);
  * after a large delete, and cost about half of the backup's time on ordinary machines and GitHub's
  * runners: see docs/performance.md.)
  */
+
 
 
 const BATCH_BYTES = 1 << 20;
@@ -40654,7 +40718,9 @@ class BatchWriter {
         const bytes = this.pendingBytes;
         if (bytes === 0)
             return;
-        const write = writeAll(this.file.handle, this.batch, this.position);
+        const chunks = this.batch;
+        // Chunks handed off (handoff.ts: age's ciphertexts) end here.
+        const write = writeAll(this.file.handle, chunks, this.position).then(() => chunks.forEach(handoff/* release */._r));
         this.batch = [];
         this.position += bytes;
         this.pendingBytes = 0;
@@ -42942,7 +43008,7 @@ var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_node_zlib_, 2);
 ;// CONCATENATED MODULE: ./lib/src/streams/pgzip.js
 /**
- * gzip or zstd on every core, as pigz does: the input is cut into blocks of 1 MiB, each block is
+ * gzip or zstd on every core, as pigz does: the input is cut into blocks of 512 KiB, each block is
  * compressed on libuv's thread pool as a gzip member (or a zstd frame) of its own, and they are written
  * in input order. Concatenated members are a valid gzip file (RFC 1952 §2.2), concatenated frames a
  * valid zstd file (RFC 8878 §3.1): gunzip, zcat, `zstd -d` and node's decompressors read them whole.
@@ -42955,11 +43021,19 @@ var external_node_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(exte
  * zlib.zstdCompress) cost a compression context with fresh memory, a trip per 16 KiB of output and a
  * stream object for the garbage collector: on 2.6 GB of SQL-like rows, about a third of the stage's CPU.
  * The input blocks are reused too. Memory stays at `inFlight` slots and their blocks; blocks lose the
- * dictionary of the previous one, which costs well under 1% of size at 1 MiB.
+ * dictionary of the previous one, which costs well under 1% of size (zstd level 1 on the bench's
+ * default database: 1124.5 MB with 1 MiB blocks, 1125.6 MB with 512 KiB).
+ *
+ * 512 KiB rather than 1 MiB: each slot holds a block, zlib's output buffer and a compression context,
+ * plus the block that fills; halving the block took a sealed backup's peak RSS from 153-155 to 144 MiB
+ * (zstd + age on the bench's default database, Node 24, one run), with no measurable CPU cost (twice
+ * the trips to the thread pool; bench:seal, 1 GB of zstd + age: 3.6-4.2 CPU-s against 3.7-4.0). One
+ * slot fewer saved about 5 MiB but cost wall time (1 GB of zstd + age in 4.9-5.0 s against 3.9-4.1 s).
  */
 
 
-const PGZIP_BLOCK = 1 << 20;
+
+const PGZIP_BLOCK = 1 << 19;
 /** Output room for one block: at least zstd's and deflate's worst case (ZSTD_compressBound, deflateBound + gzip's header). */
 function frameRoom(blockSize) {
     return blockSize + (blockSize >> 7) + 4096;
@@ -42968,11 +43042,17 @@ function frameRoom(blockSize) {
 class ZlibFrameEncoder {
     stream;
     resetAfterFrame;
+    room;
+    /** The output buffer zlib writes in (its chunkSize is `room`), when known. */
+    zlibBuffer = null;
     constructor(stream, 
     /** gzip: deflate must be reset to start the next member (a zstd context starts a new frame by itself). */
-    resetAfterFrame) {
+    resetAfterFrame, 
+    /** The size of zlib's output buffers (its chunkSize). */
+    room) {
         this.stream = stream;
         this.resetAfterFrame = resetAfterFrame;
+        this.room = room;
         // A failed write also fails its callback, which rejects encode; the event would crash the process.
         stream.on('error', () => undefined);
     }
@@ -42983,13 +43063,33 @@ class ZlibFrameEncoder {
                     return reject(error);
                 // node:zlib pushes a write's output before it calls the write back, and the readable side holds
                 // it all (its high-water mark is above the room), so the member is complete here.
-                const member = this.stream.read() ?? Buffer.alloc(0);
+                const output = this.stream.read() ?? Buffer.alloc(0);
                 // A stage torn down mid-write has closed its streams: nothing follows this member.
                 if (this.resetAfterFrame && !this.stream.destroyed)
                     this.stream.reset();
-                resolve(member);
+                resolve(this.ownCopy(output));
             });
         });
+    }
+    /**
+     * node:zlib writes the members one after the other into an output buffer of its own (`room` bytes)
+     * and takes a fresh one when it is full: the members are views of it, and it stays until the last
+     * of them is collected. Each member is copied into a buffer of its own, handed off to the stage that
+     * uses it last (handoff.ts), and an output buffer that zlib has left for a fresh one is freed at
+     * once (its members are copies).
+     */
+    ownCopy(output) {
+        // Without transfer (Node.js < 21) nothing could be freed: the copy would be for nothing.
+        if (!handoff/* canTransfer */.AC)
+            return output;
+        const member = (0,handoff/* handOff */.VW)(Buffer.from(output));
+        // Zlib's buffer is known by its size; a member that ran over into a fresh one comes joined, in a
+        // buffer of its own (also only read here): either way, a different buffer means zlib has left it.
+        if (this.zlibBuffer && output.buffer !== this.zlibBuffer)
+            (0,handoff/* detach */.Yo)(this.zlibBuffer);
+        // (Buffer's shared pool, which small joins come from, is never taken for it.)
+        this.zlibBuffer = this.room > Buffer.poolSize && output.buffer.byteLength === this.room ? output.buffer : null;
+        return member;
     }
     close() {
         this.stream.destroy();
@@ -42998,14 +43098,14 @@ class ZlibFrameEncoder {
 function roomOptions(blockSize) {
     return { chunkSize: frameRoom(blockSize), readableHighWaterMark: 2 * frameRoom(blockSize) };
 }
-const gzipFrames = (level) => (blockSize) => new ZlibFrameEncoder(external_node_zlib_.createGzip({ level, flush: external_node_zlib_.constants.Z_FINISH, ...roomOptions(blockSize) }), true);
+const gzipFrames = (level) => (blockSize) => new ZlibFrameEncoder(external_node_zlib_.createGzip({ level, flush: external_node_zlib_.constants.Z_FINISH, ...roomOptions(blockSize) }), true, frameRoom(blockSize));
 /** Whether this Node.js has zstd in node:zlib (22.15 and newer; the action runs on node24). */
 const hasZstd = () => typeof external_node_zlib_.createZstdCompress === 'function';
 function zstdFrames(level) {
     const zstd = external_node_zlib_namespaceObject;
     const { ZSTD_c_compressionLevel, ZSTD_c_checksumFlag, ZSTD_e_end } = zstd.constants;
     const params = { [ZSTD_c_compressionLevel]: level, [ZSTD_c_checksumFlag]: 1 };
-    return (blockSize) => new ZlibFrameEncoder(zstd.createZstdCompress({ params, flush: ZSTD_e_end, ...roomOptions(blockSize) }), false);
+    return (blockSize) => new ZlibFrameEncoder(zstd.createZstdCompress({ params, flush: ZSTD_e_end, ...roomOptions(blockSize) }), false, frameRoom(blockSize));
 }
 class ParallelCompress extends external_node_stream_.Transform {
     blockSize;
@@ -43023,7 +43123,9 @@ class ParallelCompress extends external_node_stream_.Transform {
     // 2-core bench machine 3 matched 4 and beat 2 (gzip of 500 MB, 4.0 s with 2); each slot holds a
     // block, a compression context and an output buffer (zstd + age: peak RSS 161 MiB with 2, 169 with 4).
     inFlight = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)) {
-        super();
+        // Read a member at a time: a byte-mode reader (for await, read()) joins all that is buffered into
+        // a fresh Buffer per read, a copy of the file, and the members could not be freed once written.
+        super({ readableObjectMode: true, readableHighWaterMark: inFlight });
         this.blockSize = blockSize;
         this.encoders = Array.from({ length: inFlight }, () => codec(blockSize));
         this.freeBlocks = Array.from({ length: inFlight }, () => Buffer.allocUnsafeSlow(blockSize));
