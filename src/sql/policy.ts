@@ -176,8 +176,9 @@ export function judge(text: string, phase: Phase): string | null | 'commit' {
       return `${shown}: a statement before PART 1 that the backup's header does not hold`;
     case 1:
       if (/^(?:SET|INSERT\s+INTO|SELECT|COPY)\b/i.test(head)) {
-        if (/^INSERT\s+INTO\s/i.test(head)) {
-          const target = firstQualifiedName(head.slice(12));
+        const into = /^(?:INSERT\s+INTO|COPY)\s+/i.exec(head);
+        if (into) {
+          const target = firstQualifiedName(head.slice(into[0].length));
           if (!target || (target.schema !== 'auth' && target.schema !== 'storage')) {
             return `${shown}: PART 1 holds only data of auth and storage tables`;
           }

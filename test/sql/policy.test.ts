@@ -137,6 +137,8 @@ describe('the file policy', () => {
     expect(problemsOf(backupFile().replace('BEGIN;\n', 'BEGIN;\nCREATE TABLE public.early (id int);\n'))[0]!.reason).toContain('before PART 1');
     expect(problemsOf(backupFile('', 'CREATE TABLE public.x (id int);\n'))[0]!.reason).toContain('PART 1 holds only data');
     expect(problemsOf(backupFile('', "INSERT INTO public.x VALUES (1);\n"))[0]!.reason).toContain('PART 1 holds only data');
+    expect(problemsOf(backupFile('', 'COPY public.x (id) FROM stdin;\n1\n\\.\n'))[0]!.reason).toContain('PART 1 holds only data');
+    expect(problemsOf(backupFile('', 'COPY auth.identities (id, "Provider") FROM stdin;\ni1\temail\n\\.\n'))).toEqual([]);
     const part3Extra = backupFile().replace('\nCOMMIT;\n', '\nALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;\nCOMMIT;\n');
     expect(problemsOf(part3Extra)[0]!.reason).toContain('PART 3 holds only triggers and policies');
     const afterCommit = `${backupFile()}DROP TABLE public.notes;\n`;
