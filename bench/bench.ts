@@ -77,6 +77,10 @@ interface Measurement {
   verifyMBps?: number;
   /** Share of the CPU that was idle in the second before the run (other load on the machine). */
   idleBefore?: number;
+  /** CPU-seconds of the run's processes (node, pg_dump, cat): what a GitHub runner would spend. */
+  clientCpuSeconds: number;
+  /** CPU-seconds of the rest of the machine meanwhile: the PostgreSQL server, which users have elsewhere. */
+  serverCpuSeconds: number;
 }
 
 const median = (values: number[]): number => {
@@ -85,6 +89,43 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** CPU time of the children this process has waited for (and theirs), from /proc/self/stat: seconds. */
+function reapedChildrenCpu(): number {
+  // The fields after the command name's closing parenthesis; cutime and cstime are fields 16 and 17.
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS;
+}
+
+interface Stopwatch {
+  /** Wall time, and the CPU spent by the run's processes and by the rest of the machine, since the start. */
+  stop(): { seconds: number; clientCpuSeconds: number; serverCpuSeconds: number };
+}
+
+/**
+ * Starts timing a run: wall time, the CPU of the client side (the processes the run starts and waits
+ * for: node, pg_dump, cat; and the bench's own, which is E's writer) and the machine's other busy time
+ * (the PostgreSQL server). On this machine the two share 2 cores; for users the server is Supabase's.
+ */
+function startStopwatch(): Stopwatch {
+  const started = performance.now();
+  const machine = cpuTimes().busy;
+  const children = reapedChildrenCpu();
+  const self = process.cpuUsage();
+  return {
+    stop() {
+      const seconds = (performance.now() - started) / 1000;
+      const selfUsage = process.cpuUsage(self);
+      const clientCpuSeconds = reapedChildrenCpu() - children + (selfUsage.user + selfUsage.system) / 1e6;
+      const busySeconds = (cpuTimes().busy - machine) / TICKS;
+      return { seconds, clientCpuSeconds, serverCpuSeconds: Math.max(0, busySeconds - clientCpuSeconds) };
+    },
+  };
+}
 
 function log(line: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -129,9 +170,9 @@ async function runMeasuredNode(
   env: NodeJS.ProcessEnv,
   work: string,
   cwd: string,
-): Promise<{ seconds: number; stdout: string; stderr: string; exitCode: number; peakRssMiB: number; othersMiB: number; cpuSeconds: number }> {
+): Promise<{ seconds: number; clientCpuSeconds: number; serverCpuSeconds: number; stdout: string; stderr: string; exitCode: number; peakRssMiB: number; othersMiB: number; cpuSeconds: number }> {
   const rssFile = path.join(work, `rss-${process.hrtime.bigint()}.json`);
-  const started = performance.now();
+  const stopwatch = startStopwatch();
   const child = execa(ACTION_NODE, ['--import', PROBE, ...args], {
     env: { ...env, BENCH_RSS_FILE: rssFile },
     extendEnv: false,
@@ -156,14 +197,14 @@ async function runMeasuredNode(
     });
   }, 200);
   const result = await child;
-  const seconds = (performance.now() - started) / 1000;
+  const times = stopwatch.stop();
   clearInterval(timer);
   const probe = existsSync(rssFile)
     ? (JSON.parse(await readFile(rssFile, 'utf8')) as { maxRssKiB: number; userCpuUs: number; systemCpuUs: number })
     : { maxRssKiB: 0, userCpuUs: 0, systemCpuUs: 0 };
   await rm(rssFile, { force: true });
   return {
-    seconds,
+    ...times,
     stdout: String(result.stdout),
     stderr: String(result.stderr),
     exitCode: result.exitCode ?? -1,
@@ -230,6 +271,8 @@ async function variantA(ctx: Context, round: number): Promise<Measurement> {
     variant: 'A',
     round,
     seconds: run.seconds,
+    clientCpuSeconds: run.clientCpuSeconds,
+    serverCpuSeconds: run.serverCpuSeconds,
     bytes,
     nodePeakRssMiB: run.peakRssMiB,
     otherChildrenRssMiB: run.othersMiB,
@@ -252,6 +295,8 @@ function sealedVariant(variant: 'D' | 'G', compression: string): (ctx: Context, 
       variant,
       round,
       seconds: run.seconds,
+      clientCpuSeconds: run.clientCpuSeconds,
+      serverCpuSeconds: run.serverCpuSeconds,
       bytes,
       nodePeakRssMiB: run.peakRssMiB,
       otherChildrenRssMiB: run.othersMiB,
@@ -298,16 +343,16 @@ async function variantP(ctx: Context, round: number): Promise<Measurement> {
   const files = [path.join(dir, 'data.sql'), path.join(dir, 'schema.sql')];
   const env = dumpEnv(ctx);
   const pgDump = path.join(PG_BIN, 'pg_dump');
-  const started = performance.now();
+  const stopwatch = startStopwatch();
   await Promise.all([
     execa(pgDump, recipeArgs(managedDataArgs(ctx.plan, job(files[0]!))), { env, extendEnv: false }),
     execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(files[1]!))), { env, extendEnv: false }),
   ]);
-  const seconds = (performance.now() - started) / 1000;
+  const times = stopwatch.stop();
   let bytes = 0;
   for (const file of files) bytes += (await stat(file)).size;
   await rm(dir, { recursive: true, force: true });
-  return { variant: 'P', round, seconds, bytes };
+  return { variant: 'P', round, ...times, bytes };
 }
 
 async function variantB(ctx: Context, round: number): Promise<Measurement> {
@@ -318,14 +363,14 @@ async function variantB(ctx: Context, round: number): Promise<Measurement> {
   const full = path.join(dir, 'full.sql');
   const env = dumpEnv(ctx);
   const pgDump = path.join(PG_BIN, 'pg_dump');
-  const started = performance.now();
+  const stopwatch = startStopwatch();
   await execa(pgDump, recipeArgs(managedDataArgs(ctx.plan, job(data))), { env, extendEnv: false });
   await execa(pgDump, recipeArgs(userSchemaArgs(ctx.plan, job(schema))), { env, extendEnv: false });
   await concatenate([data, schema], full);
-  const seconds = (performance.now() - started) / 1000;
+  const times = stopwatch.stop();
   const bytes = (await stat(full)).size;
   await rm(dir, { recursive: true, force: true });
-  return { variant: 'B', round, seconds, bytes };
+  return { variant: 'B', round, ...times, bytes };
 }
 
 /** C and E: one pg_dump of auth, storage and the user schemas into one file, which `dumpInto` writes. */
@@ -339,12 +384,12 @@ async function floorVariant(
   const out = path.join(dir, 'all.sql');
   const schemas = ['auth', 'storage', ...ctx.plan.userSchemas];
   const args = schemas.flatMap((schema) => ['--schema', `"${schema.replace(/"/g, '""')}"`]);
-  const started = performance.now();
+  const stopwatch = startStopwatch();
   await dumpInto(path.join(PG_BIN, 'pg_dump'), args, out);
-  const seconds = (performance.now() - started) / 1000;
+  const times = stopwatch.stop();
   const bytes = (await stat(out)).size;
   await rm(dir, { recursive: true, force: true });
-  return { variant, round, seconds, bytes };
+  return { variant, round, ...times, bytes };
 }
 
 function variantC(ctx: Context, round: number): Promise<Measurement> {
@@ -544,6 +589,10 @@ async function main(): Promise<void> {
         const list = of(variant).map((m) => m[key]).filter((v): v is number => v !== undefined);
         return list.length > 0 ? round(Math.max(...list), 1) : null;
       };
+      const cpu = (key: 'clientCpuSeconds' | 'serverCpuSeconds') =>
+        Object.fromEntries(variants.map((variant) => [variant, round(median(of(variant).map((m) => m[key])), 2)])) as Partial<
+          Record<Variant, number>
+        >;
       const scans = of('A').map((m) => m.verifyMBps).filter((v): v is number => v !== undefined);
       const fileBytes = (variant: Variant): number | null => of(variant)[0]?.bytes ?? null;
 
@@ -573,6 +622,8 @@ async function main(): Promise<void> {
         medianSeconds: medians,
         ratios: { 'A/B': ratio('A', 'B'), 'A/C': ratio('A', 'C'), 'A/E': ratio('A', 'E'), 'D/C': ratio('D', 'C'), 'G/C': ratio('G', 'C'), 'P/C': ratio('P', 'C'), 'A/P': ratio('A', 'P') },
         fileBytes: Object.fromEntries(variants.map((v) => [v, fileBytes(v)])),
+        /** Medians: the runner's side (node, pg_dump, cat) and the rest of the machine (the server). */
+        medianCpuSeconds: { client: cpu('clientCpuSeconds'), server: cpu('serverCpuSeconds') },
         peakRssMiB: {
           A: maxOf('A', 'nodePeakRssMiB'),
           D: maxOf('D', 'nodePeakRssMiB'),
@@ -583,6 +634,8 @@ async function main(): Promise<void> {
         measurements: measurements.map((m) => ({
           ...m,
           seconds: round(m.seconds, 3),
+          clientCpuSeconds: round(m.clientCpuSeconds, 2),
+          serverCpuSeconds: round(m.serverCpuSeconds, 2),
           nodePeakRssMiB: m.nodePeakRssMiB !== undefined ? round(m.nodePeakRssMiB, 1) : undefined,
           otherChildrenRssMiB: m.otherChildrenRssMiB !== undefined ? round(m.otherChildrenRssMiB, 1) : undefined,
           nodeCpuSeconds: m.nodeCpuSeconds !== undefined ? round(m.nodeCpuSeconds, 2) : undefined,
@@ -603,6 +656,7 @@ async function main(): Promise<void> {
           m.otherChildrenRssMiB ? `other children ${m.otherChildrenRssMiB.toFixed(0)} MiB` : '',
           m.nodeCpuSeconds !== undefined ? `node CPU ${m.nodeCpuSeconds.toFixed(1)} s` : '',
           m.verifyMBps !== undefined ? `scan ${m.verifyMBps.toFixed(0)} MB/s` : '',
+          `CPU ${m.clientCpuSeconds.toFixed(1)} s client + ${m.serverCpuSeconds.toFixed(1)} s server`,
           `${(idleBefore * 100).toFixed(0)}% idle before`,
         ].filter(Boolean);
         log(`round ${r} ${variant}: ${m.seconds.toFixed(2)} s, ${(m.bytes / 1e9).toFixed(3)} GB${extra.length ? `, ${extra.join(', ')}` : ''}`);
@@ -614,10 +668,12 @@ async function main(): Promise<void> {
     }
     const { results, medians, fileBytes } = summarise(runs);
 
-    console.log('\n| Variant | What | Median (s) | File |');
-    console.log('|---|---|---:|---:|');
+    console.log('\n| Variant | What | Median (s) | File | Client CPU (s) | Server CPU (s) |');
+    console.log('|---|---|---:|---:|---:|---:|');
+    const cpu = results.medianCpuSeconds;
     for (const v of variants) {
-      console.log(`| ${v} | ${VARIANTS[v]} | ${medians[v]!.toFixed(2)} | ${((fileBytes(v) ?? 0) / 1e9).toFixed(2)} GB |`);
+      const size = ((fileBytes(v) ?? 0) / 1e9).toFixed(2);
+      console.log(`| ${v} | ${VARIANTS[v]} | ${medians[v]!.toFixed(2)} | ${size} GB | ${cpu.client[v]!.toFixed(1)} | ${cpu.server[v]!.toFixed(1)} |`);
     }
     const ratios = Object.entries(results.ratios).map(([name, value]) => `${name} = ${value}`);
     console.log(`\n${ratios.join('   ')}`);
