@@ -35,32 +35,38 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** seq_scan of the table once the counts' sessions have reported (they report when they end). */
-async function seqScans(): Promise<number> {
-  const read = async (): Promise<number> => {
-    const rows = await server.query<{ n: string }>("SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relid = 'public.wide'::regclass", {
-      db: DB,
-    });
-    return Number(rows[0]!.n);
-  };
-  // Statistics arrive when a session ends, a moment after its client has gone: wait until they settle.
-  let last = await read();
+async function seqScan(): Promise<number> {
+  const rows = await server.query<{ n: string }>("SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relid = 'public.wide'::regclass", {
+    db: DB,
+  });
+  return Number(rows[0]!.n);
+}
+
+/** seq_scan once every scan so far has reported: sessions report when they end, a moment after their client has gone. */
+async function settledSeqScan(): Promise<number> {
+  let last = await seqScan();
   for (let stable = 0; stable < 3; ) {
     await sleep(300);
-    const now = await read();
+    const now = await seqScan();
     stable = now === last ? stable + 1 : 0;
     last = now;
   }
   return last;
 }
 
+/** How many scans have reported since `before` was settled: waits for the first, then for the rest. */
+async function seqScansSince(before: number): Promise<number> {
+  for (let waited = 0; (await seqScan()) === before && waited < 20_000; waited += 100) await sleep(100);
+  return (await settledSeqScan()) - before;
+}
+
 describe('row counts', () => {
   it('this server counts the table with two parallel workers when nothing says otherwise', async () => {
     const rows = await server.query<{ 'QUERY PLAN': string }>('EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM public.wide', { db: DB });
     expect(rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Workers Launched: 2/);
-    const before = await seqScans();
+    const before = await settledSeqScan();
     await server.query('SELECT count(*) FROM public.wide', { db: DB });
-    expect((await seqScans()) - before).toBe(3);
+    expect(await seqScansSince(before)).toBe(3);
   });
 
   it('countRows counts it in the snapshot with one scan, no parallel worker', async () => {
@@ -69,10 +75,10 @@ describe('row counts', () => {
     try {
       // Rows added after the snapshot are not counted.
       await server.query('INSERT INTO public.wide VALUES (0, NULL)', { db: DB });
-      const before = await seqScans();
+      const before = await settledSeqScan();
       const counts = await countRows(conn, snapshot.id, [TABLE]);
       expect(counts.get(TABLE.qualified)).toBe(ROWS);
-      expect((await seqScans()) - before).toBe(1);
+      expect(await seqScansSince(before)).toBe(1);
     } finally {
       await snapshot.release();
       await server.query('DELETE FROM public.wide WHERE id = 0', { db: DB });
