@@ -457,9 +457,10 @@ export const KEPT_STRING_BYTES = 64 * 1024;
 /**
  * PART 1 as Part1Rows reads it, with every string literal and every COPY field longer than `kept`
  * bytes cut short (a literal keeps its first `kept` bytes, then its closing quote; a field its first
- * `kept` bytes; Part1Rows splits a row at raw tabs, so a cut escape does not join fields): a streaming filter over the file's chunks, lexing as Part1Rows
- * does (`'...'` with `''`, `"..."`, `--` comments, the data lines of a `COPY … FROM stdin;` up to
- * `\.`; PART 1 has no dollar quotes or E'' strings), whatever the chunking.
+ * `kept` bytes; Part1Rows splits a row at raw tabs, so a cut escape does not join fields): a
+ * streaming filter over the file's chunks, lexing as Part1Rows does (`'...'` with `''`, `"..."`, `--`
+ * comments, the data lines of a `COPY … FROM stdin;` up to `\.`; PART 1 has no dollar quotes or E''
+ * strings), whatever the chunking.
  */
 export class LongStringCutter {
   private mode: 'normal' | 'squote' | 'dquote' | 'comment' | 'copy' = 'normal';
